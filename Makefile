@@ -1,0 +1,44 @@
+# secops-bot developer commands. Everything runs from .venv, created on first use.
+PY ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: install demo test test-fast check lint fmt bench eval clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	# torch first, pinned: on these machines 2.13.0 is the CPU build; an unpinned torch pulls GBs of CUDA.
+	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/secops-bot --data-dir .demo-data scan --alerts fixtures/alerts/demo-alerts.json \
+		--repo fixtures/gitops --cmdb fixtures/cmdb.yaml --since all
+
+test: $(STAMP)
+	HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 $(BIN)/pytest -q
+
+test-fast: $(STAMP)
+	$(BIN)/pytest -q -m 'not integration and not slow and not live'
+
+lint: $(STAMP)
+	$(BIN)/ruff format --check .
+	$(BIN)/ruff check .
+	$(BIN)/mypy bot agents tools
+
+fmt: $(STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+check: lint test
+
+bench: $(STAMP)
+	HF_HUB_OFFLINE=1 $(BIN)/python -m tests.bench.run_all
+
+clean:
+	rm -rf $(VENV) .demo-data .pytest_cache .mypy_cache .ruff_cache
