@@ -1,0 +1,126 @@
+"""The playbook catalog: deterministic fixes for common alerts, no LLM, no tokens.
+
+Playbooks are YAML package data (``agents/playbooks/*.yaml``) written in the same edit-operation format the
+LLM fixer answers in. Operation templates may use only ``{block_key}`` (the config's block-list key) and
+``{attacker_cidr}`` (the attacker as a canonical /32 or /128): alert text never reaches a template.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from importlib import resources
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from bot.core.errors import InputError
+from bot.core.grouping import AlertGroup
+
+_TEMPLATE_VARS = ("{block_key}", "{attacker_cidr}")
+
+
+class MatchAlternative(BaseModel):
+    """One way a group can match: every given condition must hold."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    groups_all: tuple[str, ...] = ()
+    groups_any: tuple[str, ...] = ()
+    rule_ids: tuple[str, ...] = ()
+
+    def matches(self, group: AlertGroup) -> bool:
+        groups = set(group.rule_groups)
+        if self.groups_all and not set(self.groups_all) <= groups:
+            return False
+        if self.groups_any and not groups & set(self.groups_any):
+            return False
+        return not (self.rule_ids and not set(self.rule_ids) & set(group.rule_ids))
+
+
+class Match(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    requires_attacker: bool = True
+    any: tuple[MatchAlternative, ...] = Field(min_length=1)
+
+
+class OperationTemplate(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    op: str
+    key: str
+    value: str
+
+
+class Playbook(BaseModel):
+    """A deterministic fix for one kind of alert on one kind of config."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str
+    description: str
+    defends: str
+    priority: int = 100
+    match: Match
+    config_kind: str
+    operations: tuple[OperationTemplate, ...] = Field(min_length=1)
+
+    def applies_to(self, group: AlertGroup) -> bool:
+        if self.match.requires_attacker and not group.attacker:
+            return False
+        return any(alt.matches(group) for alt in self.match.any)
+
+    def render(self, file: str, block_key: str, attacker_cidr: str) -> list[dict[str, str]]:
+        """The concrete operations for one config file."""
+        out = []
+        for t in self.operations:
+            out.append(
+                {
+                    "op": t.op,
+                    "file": file,
+                    "key": t.key.replace("{block_key}", block_key),
+                    "value": t.value.replace("{attacker_cidr}", attacker_cidr),
+                }
+            )
+        return out
+
+
+def _check_templates(pb: Playbook, source: str) -> None:
+    for t in pb.operations:
+        for text in (t.key, t.value):
+            stripped = text
+            for var in _TEMPLATE_VARS:
+                stripped = stripped.replace(var, "")
+            if "{" in stripped or "}" in stripped:
+                raise InputError(f"{source}: only {', '.join(_TEMPLATE_VARS)} may appear in templates")
+
+
+def load_catalog(directory: Path | None = None) -> list[Playbook]:
+    """Load every playbook (the packaged ones by default), sorted by priority."""
+    if directory is None:
+        files = [
+            (f.name, f.read_text(encoding="utf-8"))
+            for f in resources.files("agents").joinpath("playbooks").iterdir()
+            if f.name.endswith(".yaml")
+        ]
+    else:
+        files = [(f.name, f.read_text(encoding="utf-8")) for f in sorted(directory.glob("*.yaml"))]
+    catalog: list[Playbook] = []
+    for name, text in sorted(files):
+        try:
+            pb = Playbook.model_validate(yaml.safe_load(text))
+        except (yaml.YAMLError, ValidationError) as exc:
+            raise InputError(f"playbook {name}: {str(exc).splitlines()[0]}") from None
+        _check_templates(pb, name)
+        catalog.append(pb)
+    catalog.sort(key=lambda p: (p.priority, p.name))
+    return catalog
+
+
+def find_playbook(catalog: Sequence[Playbook], group: AlertGroup) -> Playbook | None:
+    """The first playbook (by priority) that applies to the group."""
+    for pb in catalog:
+        if pb.applies_to(group):
+            return pb
+    return None

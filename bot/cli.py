@@ -1,0 +1,235 @@
+"""The ``secops-bot`` command line: the one place where settings are read and real clients are built.
+
+Commands::
+
+    secops-bot scan --alerts PATH --repo GITOPS_DIR --cmdb CMDB.yaml [--json] [--since ...] [--window ...]
+    secops-bot audit verify
+    secops-bot policy apply|test ...
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, TextIO
+
+import orjson
+
+from bot import messages
+from bot.clock import Clock, SystemClock
+from bot.core.errors import SecopsError
+from bot.settings import ENV_NAMES, Settings, load_settings, parse_duration
+
+log = logging.getLogger("secops_bot")
+
+
+def _env_help(name: str) -> str:
+    return f"(env {ENV_NAMES[name]})"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="secops-bot",
+        description="Turn security alerts into small, guarded, human-approved GitOps changes.",
+    )
+    parser.add_argument("--data-dir", help=f"state, audit log and caches {_env_help('data_dir')}")
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="log more (to stderr)")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+
+    scan = sub.add_parser(
+        "scan",
+        help="read alerts and print one guarded proposal per attacker (writes nothing to the repo)",
+        description="Read Wazuh alerts, group them by attacker, and print a guarded proposal for each "
+        "group. Nothing is written to the GitOps repository.",
+    )
+    scan.add_argument("--alerts", help=f"Wazuh alerts.json (one JSON object a line) {_env_help('alerts')}")
+    scan.add_argument("--repo", help=f"GitOps repository checkout {_env_help('repo')}")
+    scan.add_argument("--cmdb", help=f"inventory YAML {_env_help('cmdb')}")
+    scan.add_argument("--json", action="store_true", help="one JSON object per group on stdout, nothing else")
+    scan.add_argument(
+        "--since",
+        default="offset",
+        help="where to start: 'offset' (after the last scan, default), 'all', a duration (2h, 7d) "
+        "back from now, or an ISO-8601 time",
+    )
+    scan.add_argument("--window", help=f"attacker grouping window, e.g. 15m {_env_help('window')}")
+    scan.add_argument("--min-level", type=int, help=f"drop groups below this level {_env_help('min_level')}")
+    scan.add_argument(
+        "--max-changed-lines", type=int, help=f"guard: largest diff allowed {_env_help('max_changed_lines')}"
+    )
+    scan.set_defaults(func=cmd_scan)
+
+    audit = sub.add_parser("audit", help="inspect the hash-chained audit log")
+    audit_sub = audit.add_subparsers(dest="audit_command", metavar="SUBCOMMAND")
+    audit_sub.required = True
+    verify = audit_sub.add_parser("verify", help="check the chain; exit 1 and name the first bad line")
+    verify.set_defaults(func=cmd_audit_verify)
+
+    try:
+        from tools.kyverno.command import register as register_policy
+    except ImportError:  # the policy engine is optional in a partial checkout
+        register_policy = None
+    if register_policy is not None:
+        register_policy(sub)
+    return parser
+
+
+def _since(value: str, clock: Clock) -> Any:
+    from bot.pipeline import Since
+
+    if value == "offset":
+        return Since("offset")
+    if value == "all":
+        return Since("all")
+    try:
+        return Since("time", clock.now() - parse_duration(value))
+    except ValueError:
+        pass
+    try:
+        return Since("time", datetime.fromisoformat(value).timestamp())
+    except ValueError:
+        raise SecopsError(messages.cli_bad_since(value)) from None
+
+
+def _settings(args: argparse.Namespace, env: dict[str, str]) -> Settings:
+    overrides = {
+        "data_dir": getattr(args, "data_dir", None),
+        "alerts": getattr(args, "alerts", None),
+        "repo": getattr(args, "repo", None),
+        "cmdb": getattr(args, "cmdb", None),
+        "window": getattr(args, "window", None),
+        "min_level": getattr(args, "min_level", None),
+        "max_changed_lines": getattr(args, "max_changed_lines", None),
+    }
+    return load_settings(env, overrides)
+
+
+def cmd_scan(args: argparse.Namespace, out: TextIO, err: TextIO, env: dict[str, str], clock: Clock) -> int:
+    from rich.console import Console
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn
+
+    from agents.playbooks import load_catalog
+    from bot.audit_log import AuditLog
+    from bot.core.guard import GuardPolicy
+    from bot.pipeline import Scanner
+    from bot.render import print_proposals
+    from bot.state import StateStore
+    from tools.cmdb import load_inventory
+
+    settings = _settings(args, env)
+    settings.require("alerts", "repo", "cmdb")
+    assert settings.alerts and settings.repo and settings.cmdb
+    since = _since(args.since, clock)
+    if not settings.alerts.is_file():
+        raise SecopsError(f"{settings.alerts}: alerts file not found")
+    if not settings.repo.is_dir():
+        raise SecopsError(f"{settings.repo}: GitOps repository directory not found")
+    inventory = load_inventory(settings.cmdb)
+    state = StateStore(settings.state_path)
+    try:
+        scanner = Scanner(
+            inventory=inventory,
+            repo_root=settings.repo,
+            catalog=load_catalog(),
+            state=state,
+            audit=AuditLog(settings.audit_path, clock),
+            clock=clock,
+            policy=GuardPolicy(max_changed_lines=settings.max_changed_lines),
+            window_s=settings.window,
+            min_level=settings.min_level,
+        )
+        err_console = Console(file=err, stderr=True)
+        size = settings.alerts.stat().st_size
+        if not args.json and err.isatty() and size > 32 * 1024 * 1024:
+            with Progress(
+                TextColumn("reading alerts"), BarColumn(), DownloadColumn(), console=err_console
+            ) as bar:
+                task = bar.add_task("read", total=size)
+                report = scanner.scan_file(
+                    settings.alerts, since, progress=lambda pos: bar.update(task, completed=pos)
+                )
+        else:
+            report = scanner.scan_file(settings.alerts, since)
+    finally:
+        state.close()
+    read = report.read
+    if read.rotated:
+        err.write(messages.cli_rotated(str(settings.alerts)) + "\n")
+    if read.malformed_count:
+        shown = [(m.line, m.reason) for m in read.malformed]
+        err.write(messages.cli_malformed(str(settings.alerts), read.malformed_count, shown) + "\n")
+    if args.json:
+        for p in report.proposals:
+            out.write(orjson.dumps(p.as_row()).decode() + "\n")
+        out.flush()
+        return 0
+    console = Console(file=out, highlight=False, soft_wrap=False, width=max(100, Console(file=out).width))
+    if not read.alerts and args.since == "offset" and not read.rotated:
+        console.print(messages.cli_no_new_alerts(str(settings.alerts)))
+    print_proposals(console, report.proposals, report.new_ids)
+    console.print(
+        messages.cli_scan_summary(len(read.alerts), report.groups, report.counts(), read.malformed_count)
+    )
+    console.print(messages.cli_repo_untouched())
+    return 0
+
+
+def cmd_audit_verify(
+    args: argparse.Namespace, out: TextIO, err: TextIO, env: dict[str, str], clock: Clock
+) -> int:
+    from bot.audit_log import AuditLog
+
+    settings = _settings(args, env)
+    audit = AuditLog(settings.audit_path, clock)
+    if not settings.audit_path.exists():
+        out.write(messages.cli_audit_missing(str(settings.audit_path)) + "\n")
+        return 0
+    result, expected = audit.verify()
+    if not result.ok:
+        err.write(messages.cli_audit_bad(str(settings.audit_path), result.bad_line or 0, result.reason) + "\n")
+        return 1
+    if expected is not None and result.head_seq < expected:
+        err.write(messages.cli_audit_truncated(str(settings.audit_path), result.head_seq, expected) + "\n")
+        return 1
+    out.write(messages.cli_audit_ok(result.lines, result.head_hash) + "\n")
+    return 0
+
+
+def main(
+    argv: Sequence[str] | None = None,
+    *,
+    out: TextIO | None = None,
+    err: TextIO | None = None,
+    env: dict[str, str] | None = None,
+    clock: Clock | None = None,
+) -> int:
+    """Entry point; returns the exit code (0 ok, 1 a check failed, 2 bad usage or input)."""
+    out = out or sys.stdout
+    err = err or sys.stderr
+    env = dict(os.environ) if env is None else env
+    clock = clock or SystemClock()
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.WARNING - 10 * min(args.verbose, 2),
+        stream=err,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        if args.func.__module__.startswith("tools.kyverno"):
+            return int(args.func(args, out, err))
+        return int(args.func(args, out, err, env, clock))
+    except SecopsError as exc:
+        err.write(messages.cli_error(str(exc)) + "\n")
+        return 2
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

@@ -1,0 +1,172 @@
+"""Fixes as semantic edit operations: the small YAML format playbooks, the LLM fixer and humans share.
+
+::
+
+    - op: add_cidr      # add to a CIDR list held in a ConfigMap data key
+      file: clusters/prod/web-01/ingress-nginx-controller.yaml
+      key: block-cidrs
+      value: 203.0.113.7/32
+    - op: set_key       # set a ConfigMap data key to a string value
+      file: clusters/prod/web-01/ingress-nginx-controller.yaml
+      key: server-tokens
+      value: "false"
+    - op: escalate      # no safe fix: tell humans why
+      reason: "..."
+
+Unknown operations or fields are errors that say what is allowed. The engine that applies operations to
+files lives in :mod:`bot.yaml_edit`; this module only defines and validates them.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Sequence
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
+
+from bot.core.errors import OperationError
+from bot.core.paths import normalise_repo_path
+
+_KEY = re.compile(r"^[-._a-zA-Z0-9]{1,253}$")
+
+
+class _FileOp(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    file: str
+    key: str
+
+    @field_validator("file")
+    @classmethod
+    def _file_is_repo_path(cls, value: str) -> str:
+        return normalise_repo_path(value)
+
+    @field_validator("key")
+    @classmethod
+    def _key_is_configmap_key(cls, value: str) -> str:
+        if not _KEY.match(value):
+            raise ValueError(f"key {value!r} is not a valid ConfigMap data key")
+        return value
+
+
+class AddCidr(_FileOp):
+    """Add an address or CIDR to a block list held in a ConfigMap data key (idempotent)."""
+
+    op: Literal["add_cidr"] = "add_cidr"
+    value: str
+
+    @field_validator("value")
+    @classmethod
+    def _value_is_one_entry(cls, value: str) -> str:
+        value = str(value).strip()
+        if not value or any(c in value for c in ",\n #"):
+            raise ValueError(f"value {value!r} must be one address or CIDR")
+        return value
+
+
+class SetKey(_FileOp):
+    """Set a ConfigMap data key to a string value."""
+
+    op: Literal["set_key"] = "set_key"
+    value: str = Field(max_length=1024)
+
+    @field_validator("value", mode="before")
+    @classmethod
+    def _scalar(cls, value: Any) -> str:
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        if isinstance(value, int | float | str):
+            return str(value)
+        raise ValueError("value must be a string (ConfigMap data values are strings)")
+
+
+class Escalate(BaseModel):
+    """No safe fix exists: hand the case to humans with a reason."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    op: Literal["escalate"] = "escalate"
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+EditOp = Annotated[AddCidr | SetKey | Escalate, Field(discriminator="op")]
+OP_NAMES = ("add_cidr", "set_key", "escalate")
+_ADAPTER: TypeAdapter[EditOp] = TypeAdapter(EditOp)
+
+
+def parse_operations(data: Any) -> list[AddCidr | SetKey | Escalate]:
+    """Validate a list of operations, raising :class:`OperationError` that names the bad entry."""
+    if not isinstance(data, list) or not data:
+        raise OperationError("expected a non-empty YAML list of operations (each with 'op:')")
+    ops: list[AddCidr | SetKey | Escalate] = []
+    for i, item in enumerate(data, start=1):
+        if not isinstance(item, dict):
+            raise OperationError(f"operation {i}: expected a mapping with 'op:', got {type(item).__name__}")
+        name = item.get("op")
+        if name not in OP_NAMES:
+            raise OperationError(f"operation {i}: unknown op {name!r}; known ops: {', '.join(OP_NAMES)}")
+        try:
+            ops.append(_ADAPTER.validate_python(item))
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            field = ".".join(str(p) for p in err["loc"][1:]) or "?"
+            if err["type"] == "extra_forbidden":
+                raise OperationError(f"operation {i} ({name}): unknown field {field!r}") from None
+            if err["type"] == "missing":
+                raise OperationError(f"operation {i} ({name}): missing field {field!r}") from None
+            raise OperationError(f"operation {i} ({name}): {field}: {err['msg']}") from None
+    if any(isinstance(o, Escalate) for o in ops) and len(ops) > 1:
+        raise OperationError("'escalate' must be the only operation when present")
+    return ops
+
+
+def dump_operations(ops: Sequence[AddCidr | SetKey | Escalate]) -> list[dict[str, str]]:
+    """Operations as plain dicts (for YAML, JSON and the state store)."""
+    return [o.model_dump() for o in ops]
+
+
+class FileChange(BaseModel):
+    """One file before and after the operations, with the documents parsed by the caller."""
+
+    model_config = ConfigDict(frozen=True)
+
+    path: str
+    before: str
+    after: str
+    before_doc: Any = None
+    after_doc: Any = None
+    parse_error: str | None = None  # why ``after`` did not parse, if it did not
+
+    @property
+    def changed(self) -> bool:
+        return self.before != self.after
+
+
+def unified_diff(changes: Sequence[FileChange], context: int = 2) -> str:
+    """A minimal unified diff of all changed files, ``a/`` and ``b/`` prefixed like git."""
+    parts: list[str] = []
+    for ch in changes:
+        if not ch.changed:
+            continue
+        parts.extend(
+            difflib.unified_diff(
+                ch.before.splitlines(keepends=True),
+                ch.after.splitlines(keepends=True),
+                fromfile=f"a/{ch.path}",
+                tofile=f"b/{ch.path}",
+                n=context,
+            )
+        )
+    text = "".join(line if line.endswith("\n") else line + "\n" for line in parts)
+    return text
+
+
+def changed_line_count(diff: str) -> int:
+    """Lines added or removed in a unified diff (headers excluded)."""
+    return sum(
+        1
+        for line in diff.splitlines()
+        if (line.startswith(("+", "-")) and not line.startswith(("+++", "---")))
+    )

@@ -1,0 +1,46 @@
+"""The exception tree. Exceptions never log or act; the edges (CLI, Slack error handler, tool wrappers)
+catch them and turn them into a message that says what to do.
+
+    SecopsError
+    ├── ConfigError          a setting is missing or malformed (names the variable)
+    ├── InputError           bad input from outside: the user can fix the file
+    │   ├── InventoryError   the CMDB file is unreadable or breaks its contract
+    │   ├── OperationError   an edit operation is unknown, incomplete or cannot apply
+    │   └── DocumentError    a GitOps file is missing, not YAML, or not one ConfigMap
+    ├── AuditError           the audit chain is broken or cannot be written
+    └── StateError           the state store is unusable
+"""
+
+from __future__ import annotations
+
+
+class SecopsError(Exception):
+    """Base of every error the bot raises on purpose."""
+
+
+class ConfigError(SecopsError):
+    """A setting is missing or malformed."""
+
+
+class InputError(SecopsError):
+    """Input from outside the bot is unusable."""
+
+
+class InventoryError(InputError):
+    """The inventory (CMDB) cannot be read or breaks its contract."""
+
+
+class OperationError(InputError):
+    """An edit operation is unknown, malformed, or cannot be applied."""
+
+
+class DocumentError(InputError):
+    """A GitOps file is missing, not valid YAML, or not a single ConfigMap."""
+
+
+class AuditError(SecopsError):
+    """The audit log cannot be written or its chain is broken."""
+
+
+class StateError(SecopsError):
+    """The state store cannot be used."""

@@ -1,0 +1,303 @@
+"""The guard: deterministic, deny-by-default checks on a proposed change. No model is consulted.
+
+Every check is reported by name with a detail, pass or fail, so a human (or the LLM fixer, on its next
+attempt) sees exactly why a change was refused. A proposal that fails any check is ``blocked``: it is
+shown, never offered for approval.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from bot.core.edits import AddCidr, Escalate, FileChange, SetKey, changed_line_count, unified_diff
+from bot.core.inventory import ConfigRef, Inventory, Server
+from bot.core.network import (
+    MAX_PREFIX_WIDTH,
+    is_global_unicast,
+    parse_cidr,
+    protected_by,
+    split_cidr_list,
+)
+from bot.core.paths import WORKLOAD_KINDS, forbidden_path_reason
+
+#: Data keys that widen access or run code when changed; ``set_key`` may never touch them.
+SENSITIVE_KEYS = frozenset(
+    {
+        "whitelist-source-range",
+        "allow-snippet-annotations",
+        "enable-snippets",
+        "server-snippet",
+        "http-snippet",
+        "location-snippet",
+        "main-snippet",
+        "stream-snippet",
+        "configuration-snippet",
+        "lua-shared-dicts",
+        "plugins",
+    }
+)
+
+
+class GuardPolicy(BaseModel):
+    """Limits the guard enforces (configurable, with safe defaults)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    max_changed_lines: int = 20
+    max_prefix_v4: int = MAX_PREFIX_WIDTH[4]
+    max_prefix_v6: int = MAX_PREFIX_WIDTH[6]
+
+
+class Check(BaseModel):
+    """One named check and its outcome."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    passed: bool
+    detail: str
+
+
+class GuardReport(BaseModel):
+    """All checks; ``passed`` only when every one passed."""
+
+    model_config = ConfigDict(frozen=True)
+
+    passed: bool
+    checks: tuple[Check, ...]
+
+    @property
+    def failures(self) -> tuple[Check, ...]:
+        return tuple(c for c in self.checks if not c.passed)
+
+    def summary(self) -> str:
+        """One line naming the failed checks, or ``all N checks passed``."""
+        if self.passed:
+            return f"all {len(self.checks)} checks passed"
+        return "; ".join(f"{c.name}: {c.detail}" for c in self.failures)
+
+
+Op = AddCidr | SetKey | Escalate
+
+
+def check_change(
+    changes: Sequence[FileChange],
+    ops: Sequence[Op],
+    inventory: Inventory,
+    targets: Sequence[str],
+    policy: GuardPolicy | None = None,
+) -> GuardReport:
+    """Run every check on a proposed change and report each one."""
+    policy = policy or GuardPolicy()
+    changed = [c for c in changes if c.changed]
+    allowed = inventory.allowed_configs(targets)
+    checks = [
+        _check_has_change(changed, ops),
+        _check_files_in_inventory(changed, ops, allowed, inventory, targets),
+        _check_no_forbidden_paths(changed, ops),
+        _check_yaml_valid(changed),
+        _check_kind_and_name(changed),
+        _check_only_named_keys(changed, ops, allowed),
+        _check_diff_size(changed, policy),
+        _check_addresses(changed, allowed, inventory, policy),
+    ]
+    return GuardReport(passed=all(c.passed for c in checks), checks=tuple(checks))
+
+
+def _check_has_change(changed: Sequence[FileChange], ops: Sequence[Op]) -> Check:
+    if any(isinstance(o, Escalate) for o in ops):
+        return Check(name="has_change", passed=False, detail="escalation: no change to check")
+    if not ops:
+        return Check(name="has_change", passed=False, detail="no operations")
+    if not changed:
+        return Check(name="has_change", passed=False, detail="the operations change nothing")
+    return Check(name="has_change", passed=True, detail=f"{len(changed)} file(s) changed")
+
+
+def _check_files_in_inventory(
+    changed: Sequence[FileChange],
+    ops: Sequence[Op],
+    allowed: Mapping[str, tuple[Server, ConfigRef]],
+    inventory: Inventory,
+    targets: Sequence[str],
+) -> Check:
+    paths = {c.path for c in changed} | {o.file for o in ops if not isinstance(o, Escalate)}
+    if not targets:
+        return Check(name="files_in_inventory", passed=False, detail="the alerts name no target server")
+    bad = sorted(p for p in paths if p not in allowed)
+    if bad:
+        owners = [f"{p} (listed for {inventory.owner_of_path(p) or 'no server'})" for p in bad]
+        return Check(
+            name="files_in_inventory",
+            passed=False,
+            detail=f"not an allowed config of {', '.join(targets)}: {'; '.join(owners)}",
+        )
+    servers = sorted({allowed[p][0].name for p in paths})
+    return Check(
+        name="files_in_inventory", passed=True, detail=f"only configs listed for {', '.join(servers)}"
+    )
+
+
+def _kind(doc: Any) -> str | None:
+    return doc.get("kind") if isinstance(doc, dict) else None
+
+
+def _check_no_forbidden_paths(changed: Sequence[FileChange], ops: Sequence[Op]) -> Check:
+    problems: list[str] = []
+    for path in sorted({c.path for c in changed} | {o.file for o in ops if not isinstance(o, Escalate)}):
+        reason = forbidden_path_reason(path)
+        if reason:
+            problems.append(f"{path}: {reason}")
+    for c in changed:
+        for doc in (c.before_doc, c.after_doc):
+            kind = _kind(doc)
+            if kind in WORKLOAD_KINDS:
+                problems.append(f"{c.path}: {kind} is a workload or access object")
+                break
+    if problems:
+        return Check(name="no_forbidden_paths", passed=False, detail="; ".join(problems))
+    return Check(name="no_forbidden_paths", passed=True, detail="no CI/CD, workload or access files")
+
+
+def _check_yaml_valid(changed: Sequence[FileChange]) -> Check:
+    bad = [
+        f"{c.path}: {c.parse_error or 'not a YAML mapping'}"
+        for c in changed
+        if c.parse_error or not isinstance(c.after_doc, dict)
+    ]
+    if bad:
+        return Check(name="yaml_valid", passed=False, detail="; ".join(bad))
+    return Check(name="yaml_valid", passed=True, detail="every changed file parses")
+
+
+def _identity(doc: Any) -> tuple[Any, Any, Any, Any]:
+    meta = doc.get("metadata") if isinstance(doc, dict) else None
+    meta = meta if isinstance(meta, dict) else {}
+    return (
+        _kind(doc),
+        doc.get("apiVersion") if isinstance(doc, dict) else None,
+        meta.get("name"),
+        meta.get("namespace"),
+    )
+
+
+def _check_kind_and_name(changed: Sequence[FileChange]) -> Check:
+    problems: list[str] = []
+    for c in changed:
+        before, after = _identity(c.before_doc), _identity(c.after_doc)
+        if before[0] != "ConfigMap":
+            problems.append(f"{c.path}: is a {before[0] or 'non-Kubernetes document'}, not a ConfigMap")
+        elif before != after:
+            problems.append(f"{c.path}: kind/apiVersion/name/namespace changed from {before} to {after}")
+    if problems:
+        return Check(name="kind_and_name_kept", passed=False, detail="; ".join(problems))
+    names = ", ".join(f"{_identity(c.after_doc)[3] or '-'}/{_identity(c.after_doc)[2]}" for c in changed)
+    return Check(name="kind_and_name_kept", passed=True, detail=f"ConfigMap {names} kept")
+
+
+def _data(doc: Any) -> dict[str, Any]:
+    data = doc.get("data") if isinstance(doc, dict) else None
+    return data if isinstance(data, dict) else {}
+
+
+def _check_only_named_keys(
+    changed: Sequence[FileChange],
+    ops: Sequence[Op],
+    allowed: Mapping[str, tuple[Server, ConfigRef]],
+) -> Check:
+    problems: list[str] = []
+    for c in changed:
+        if not isinstance(c.before_doc, dict) or not isinstance(c.after_doc, dict):
+            continue
+        rest_before = {k: v for k, v in c.before_doc.items() if k != "data"}
+        rest_after = {k: v for k, v in c.after_doc.items() if k != "data"}
+        if rest_before != rest_after:
+            problems.append(f"{c.path}: fields outside data changed")
+        before, after = _data(c.before_doc), _data(c.after_doc)
+        touched = {k for k in set(before) | set(after) if before.get(k) != after.get(k)}
+        named = {o.key for o in ops if not isinstance(o, Escalate) and o.file == c.path}
+        extra = sorted(touched - named)
+        if extra:
+            problems.append(f"{c.path}: keys changed that no operation names: {', '.join(extra)}")
+    for o in ops:
+        if isinstance(o, Escalate) or o.file not in allowed:
+            continue
+        cfg = allowed[o.file][1]
+        if isinstance(o, AddCidr) and o.key != cfg.block_key:
+            problems.append(
+                f"{o.file}: add_cidr only on the block list key {cfg.block_key!r}, not {o.key!r}"
+            )
+        if isinstance(o, SetKey) and (o.key in SENSITIVE_KEYS or o.key == cfg.block_key):
+            problems.append(f"{o.file}: set_key may not change {o.key!r}")
+    if problems:
+        return Check(name="only_named_keys", passed=False, detail="; ".join(problems))
+    keys = sorted({o.key for o in ops if not isinstance(o, Escalate)})
+    return Check(name="only_named_keys", passed=True, detail=f"only {', '.join(keys)} changed")
+
+
+def _check_diff_size(changed: Sequence[FileChange], policy: GuardPolicy) -> Check:
+    n = changed_line_count(unified_diff(changed))
+    ok = n <= policy.max_changed_lines
+    return Check(
+        name="diff_size",
+        passed=ok,
+        detail=f"{n} changed line(s), limit {policy.max_changed_lines}",
+    )
+
+
+def _check_addresses(
+    changed: Sequence[FileChange],
+    allowed: Mapping[str, tuple[Server, ConfigRef]],
+    inventory: Inventory,
+    policy: GuardPolicy,
+) -> Check:
+    problems: list[str] = []
+    added_all: list[str] = []
+    for c in changed:
+        entry = allowed.get(c.path)
+        key = entry[1].block_key if entry else None
+        if not key:
+            continue
+        before_val = _data(c.before_doc).get(key)
+        after_val = _data(c.after_doc).get(key)
+        before = set(split_cidr_list(str(before_val))) if before_val is not None else set()
+        after = split_cidr_list(str(after_val)) if after_val is not None else []
+        removed = sorted(before - set(after))
+        if removed:
+            problems.append(f"{c.path}: entries removed from {key}: {', '.join(removed)}")
+        for text in after:
+            if text in before:
+                continue
+            added_all.append(text)
+            reason = _address_problem(text, inventory, policy)
+            if reason:
+                problems.append(f"{text}: {reason}")
+    if problems:
+        return Check(name="addresses_safe", passed=False, detail="; ".join(problems))
+    if not added_all:
+        return Check(name="addresses_safe", passed=True, detail="no address added")
+    return Check(
+        name="addresses_safe",
+        passed=True,
+        detail=f"{', '.join(added_all)}: global unicast, not protected, narrow enough",
+    )
+
+
+def _address_problem(text: str, inventory: Inventory, policy: GuardPolicy) -> str | None:
+    net = parse_cidr(text)
+    if net is None:
+        return "not a valid CIDR"
+    if net.prefixlen == 0:
+        return "blocks the whole internet"
+    limit = policy.max_prefix_v4 if net.version == 4 else policy.max_prefix_v6
+    if net.prefixlen < limit:
+        return f"wider than /{limit}"
+    if not is_global_unicast(net):
+        return "not a global unicast network"
+    hit = protected_by(net, inventory.protected)
+    if hit is not None:
+        return f"overlaps protected network {hit}"
+    return None

@@ -1,0 +1,141 @@
+"""The inventory (CMDB): which servers exist and the only config files the bot may edit for each.
+
+The file format is a contract users rely on (docs/configuration.md)::
+
+    servers:
+      - name: web-01            # matches Wazuh agent.name
+        ip: 10.20.1.11
+        environment: prod
+        owner: team-shop
+        configs:                # the only files the bot may ever edit for this server
+          - path: clusters/prod/web-01/ingress-nginx-controller.yaml
+            kind: ingress-nginx # which playbooks apply
+          - path: clusters/prod/web-01/denylist.yaml
+            kind: denylist
+            key: blocked-cidrs  # data key holding one CIDR per line
+    protected_networks: [10.0.0.0/8, 100.64.0.0/10]
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterable
+from functools import cached_property
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from bot.core.errors import InventoryError
+from bot.core.network import IPNetwork
+from bot.core.paths import normalise_repo_path
+
+#: Config kinds the bot understands, with the data key that holds their block list by default.
+CONFIG_KINDS: dict[str, str | None] = {"ingress-nginx": "block-cidrs", "denylist": None}
+
+
+class ConfigRef(BaseModel):
+    """One config file a server allows the bot to edit."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    path: str
+    kind: str
+    key: str | None = None
+
+    @field_validator("path")
+    @classmethod
+    def _path_is_relative(cls, value: str) -> str:
+        return normalise_repo_path(value)
+
+    @model_validator(mode="after")
+    def _key_for_denylist(self) -> ConfigRef:
+        if self.kind == "denylist" and not self.key:
+            raise ValueError(f"config {self.path}: kind 'denylist' needs 'key' (the data key of the list)")
+        return self
+
+    @property
+    def block_key(self) -> str | None:
+        """The data key holding this config's CIDR block list, if the kind has one."""
+        return self.key or CONFIG_KINDS.get(self.kind)
+
+
+class Server(BaseModel):
+    """One monitored server and its editable configs."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = Field(min_length=1)
+    ip: str | None = None
+    environment: str | None = None
+    owner: str | None = None
+    configs: tuple[ConfigRef, ...] = ()
+
+
+class Inventory(BaseModel):
+    """The whole inventory; read-only."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    servers: tuple[Server, ...] = ()
+    protected_networks: tuple[str, ...] = ()
+
+    @field_validator("protected_networks")
+    @classmethod
+    def _networks_parse(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for text in value:
+            try:
+                ipaddress.ip_network(str(text).strip(), strict=False)
+            except ValueError as exc:
+                raise ValueError(f"protected_networks: {text!r} is not a network") from exc
+        return tuple(str(t).strip() for t in value)
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> Inventory:
+        seen: set[str] = set()
+        for s in self.servers:
+            if s.name in seen:
+                raise ValueError(f"server {s.name!r} is listed twice")
+            seen.add(s.name)
+        return self
+
+    @cached_property
+    def protected(self) -> tuple[IPNetwork, ...]:
+        return tuple(ipaddress.ip_network(t, strict=False) for t in self.protected_networks)
+
+    def server(self, name: str) -> Server | None:
+        for s in self.servers:
+            if s.name == name:
+                return s
+        return None
+
+    def allowed_configs(self, targets: Iterable[str]) -> dict[str, tuple[Server, ConfigRef]]:
+        """Every config path the inventory allows for these servers, with its server."""
+        out: dict[str, tuple[Server, ConfigRef]] = {}
+        for name in targets:
+            server = self.server(name)
+            if server is None:
+                continue
+            for cfg in server.configs:
+                out[cfg.path] = (server, cfg)
+        return out
+
+    def owner_of_path(self, path: str) -> str | None:
+        """The server whose configs list ``path`` (for explaining guard refusals)."""
+        for s in self.servers:
+            if any(c.path == path for c in s.configs):
+                return s.name
+        return None
+
+
+def inventory_from_data(data: Any, *, source: str = "inventory") -> Inventory:
+    """Validate parsed YAML into an :class:`Inventory`, with errors that name the offending entry."""
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise InventoryError(f"{source}: expected a mapping with 'servers:' at the top")
+    try:
+        return Inventory.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise InventoryError(f"{source}: {where}: {first['msg']}") from None

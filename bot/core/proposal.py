@@ -1,0 +1,65 @@
+"""A proposal: what the bot suggests for one alert group, and how it was decided."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from bot.core.grouping import AlertGroup
+from bot.core.guard import GuardReport
+
+Action = Literal["propose", "blocked", "escalate", "suppressed"]
+
+
+class Proposal(BaseModel):
+    """One group's outcome: a guarded change to approve, a blocked one, an escalation, or a repeat."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    group: AlertGroup
+    action: Action
+    fixer: str
+    operations: tuple[dict[str, Any], ...] = ()
+    files: tuple[str, ...] = ()
+    diff: str = ""
+    guard: GuardReport | None = None
+    reason: str = ""
+    revision: int = 1
+
+    @property
+    def revision_hash(self) -> str:
+        """Binds an approval to exactly this revision: id, revision number, operations and diff."""
+        payload = json.dumps(
+            [self.id, self.revision, list(self.operations), self.diff], sort_keys=True, separators=(",", ":")
+        )
+        return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+    def as_row(self) -> dict[str, Any]:
+        """The ``scan --json`` contract: one object per group."""
+        guard = self.guard or GuardReport(passed=False, checks=())
+        return {
+            "id": self.id,
+            "action": self.action,
+            "attacker": self.group.attacker,
+            "targets": list(self.group.targets),
+            "alert_count": self.group.alert_count,
+            "rule_ids": list(self.group.rule_ids),
+            "max_level": self.group.max_level,
+            "fixer": self.fixer,
+            "files": list(self.files),
+            "diff": self.diff,
+            "guard": {
+                "passed": guard.passed,
+                "checks": [c.model_dump() for c in guard.checks],
+            },
+            "reason": self.reason,
+        }
+
+
+def proposal_id(group: AlertGroup) -> str:
+    """The proposal id for a group: stable, derived from the group's key."""
+    return "p-" + hashlib.sha256(("proposal:" + group.key).encode()).hexdigest()[:10]

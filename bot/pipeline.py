@@ -1,0 +1,234 @@
+"""The scan pipeline: read → group → route → apply → guard → record. No Slack, no git writes.
+
+:class:`Scanner` is wired once (inventory, repo reader, catalog, state, audit, clock) and used by the CLI,
+the Slack poller and ``/secops-scan`` alike. ``scan`` never writes to the GitOps repository.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from agents.playbooks import Playbook
+from agents.router import LongTailFixer, route
+from bot import messages
+from bot.audit_log import AuditLog
+from bot.clock import Clock
+from bot.core.alert import Alert
+from bot.core.edits import AddCidr, Escalate, SetKey, parse_operations, unified_diff
+from bot.core.errors import DocumentError, OperationError
+from bot.core.grouping import AlertGroup, group_alerts
+from bot.core.guard import GuardPolicy, check_change
+from bot.core.inventory import Inventory
+from bot.core.network import canonical_cidr
+from bot.core.proposal import Proposal, proposal_id
+from bot.state import Offset, StateStore
+from bot.yaml_edit import ReadFile, apply_operations, repo_reader
+from tools.wazuh import ReadResult, read_alerts
+
+
+@dataclass(frozen=True)
+class Since:
+    """Where a scan starts: the stored watermark (``offset``), the whole file (``all``), or a time."""
+
+    mode: str = "offset"  # offset | all | time
+    ts: float | None = None
+
+
+@dataclass
+class ScanReport:
+    """What one scan read and decided."""
+
+    read: ReadResult
+    groups: int = 0
+    proposals: list[Proposal] = field(default_factory=list)
+    new_ids: set[str] = field(default_factory=set)
+
+    def counts(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for p in self.proposals:
+            out[p.action] = out.get(p.action, 0) + 1
+        return out
+
+
+class Scanner:
+    """Turns alert groups into guarded proposals and records every decision."""
+
+    def __init__(
+        self,
+        *,
+        inventory: Inventory,
+        repo_root: Path,
+        catalog: Sequence[Playbook],
+        state: StateStore,
+        audit: AuditLog,
+        clock: Clock,
+        policy: GuardPolicy | None = None,
+        window_s: float = 15 * 60,
+        min_level: int = 7,
+        long_tail: LongTailFixer | None = None,
+        read_file: ReadFile | None = None,
+    ) -> None:
+        self.inventory = inventory
+        self.repo_root = repo_root
+        self.catalog = catalog
+        self.state = state
+        self.audit = audit
+        self.clock = clock
+        self.policy = policy or GuardPolicy()
+        self.window_s = window_s
+        self.min_level = min_level
+        self.long_tail = long_tail
+        self.read_file = read_file or repo_reader(repo_root)
+
+    # --- one group ---------------------------------------------------------------------------------
+
+    def build(self, group: AlertGroup) -> Proposal:
+        """Decide one group: a proposal, a blocked change, an escalation, or nothing to do."""
+        pid = proposal_id(group)
+        decision = route(group, self.inventory, self.catalog, self.long_tail)
+        notes = " ".join(decision.notes)
+
+        def escalate(reason: str) -> Proposal:
+            return Proposal(
+                id=pid,
+                group=group,
+                action="escalate",
+                fixer=decision.fixer,
+                reason=f"{reason} {notes}".strip(),
+            )
+
+        if decision.escalation:
+            return escalate(decision.escalation)
+        try:
+            ops = parse_operations(decision.operations)
+            if any(isinstance(o, Escalate) for o in ops):
+                return escalate(next(o.reason for o in ops if isinstance(o, Escalate)))
+            changes = apply_operations(ops, self.read_file, decision.list_styles)
+        except (OperationError, DocumentError) as exc:
+            return escalate(messages.esc_document(str(exc)))
+        dumped = tuple(o.model_dump() for o in ops)
+        changed = [c for c in changes if c.changed]
+        if not changed:
+            return Proposal(
+                id=pid,
+                group=group,
+                action="suppressed",
+                fixer=decision.fixer,
+                operations=dumped,
+                reason=messages.suppressed_already(_describe_ops(ops)),
+            )
+        report = check_change(changes, ops, self.inventory, group.targets, self.policy)
+        reason = (
+            messages.proposed(decision.fixer.removeprefix("playbook:"))
+            if report.passed
+            else messages.blocked_by_guard(report.summary())
+        )
+        return Proposal(
+            id=pid,
+            group=group,
+            action="propose" if report.passed else "blocked",
+            fixer=decision.fixer,
+            operations=dumped,
+            files=tuple(c.path for c in changed),
+            diff=unified_diff(changed),
+            guard=report,
+            reason=f"{reason} {notes}".strip(),
+        )
+
+    # --- a batch -----------------------------------------------------------------------------------
+
+    def decide(self, alerts: Sequence[Alert], report: ScanReport) -> None:
+        groups = group_alerts(alerts, window_s=self.window_s, min_level=self.min_level)
+        report.groups = len(groups)
+        for group in groups:
+            proposal = self.build(group)
+            known = self.state.get(proposal.id)
+            if known is not None:
+                report.proposals.append(known.proposal)
+                continue
+            if self.state.add_proposal(proposal, self.clock.now()):
+                report.new_ids.add(proposal.id)
+                self._record(proposal)
+            report.proposals.append(proposal)
+
+    def scan_file(
+        self,
+        path: Path,
+        since: Since | None = None,
+        progress: Callable[[int], None] | None = None,
+    ) -> ScanReport:
+        """Read new alerts from ``path`` and decide them; the watermark moves only after decisions are stored."""
+        since = since or Since()
+        source = f"wazuh:{path.resolve()}"
+        stored = self.state.get_offset(source) if since.mode == "offset" else None
+        read = read_alerts(
+            path,
+            offset=stored.offset if stored else 0,
+            start_line=stored.line if stored else 0,
+            inode=stored.inode if stored else None,
+            progress=progress,
+        )
+        alerts: Sequence[Alert] = read.alerts
+        if since.mode == "time" and since.ts is not None:
+            cutoff = since.ts
+            alerts = [a for a in read.alerts if a.ts is None or a.ts >= cutoff]
+        report = ScanReport(read=read)
+        self.decide(alerts, report)
+        self.state.set_offset(source, Offset(read.inode, read.end_offset, read.end_line), self.clock.now())
+        self.audit.append(
+            "scan",
+            {
+                "source": str(path),
+                "alerts": len(alerts),
+                "malformed": read.malformed_count,
+                "groups": report.groups,
+                "new_proposals": sorted(report.new_ids),
+                "offset": [read.start_offset, read.end_offset],
+            },
+        )
+        return report
+
+    def _record(self, p: Proposal) -> None:
+        self.audit.append(
+            "proposal",
+            {
+                "proposal": p.id,
+                "revision": p.revision,
+                "revision_hash": p.revision_hash,
+                "action": p.action,
+                "fixer": p.fixer,
+                "group": p.group.id,
+                "attacker": p.group.attacker,
+                "targets": list(p.group.targets),
+                "alert_count": p.group.alert_count,
+                "rule_ids": list(p.group.rule_ids),
+                "alert_ids": list(p.group.alert_ids[:20]),
+                "operations": list(p.operations),
+                "files": list(p.files),
+                "diff_sha256": hashlib.sha256(p.diff.encode()).hexdigest(),
+                "reason": p.reason,
+            },
+        )
+        if p.guard is not None:
+            self.audit.append(
+                "guard",
+                {
+                    "proposal": p.id,
+                    "revision": p.revision,
+                    "passed": p.guard.passed,
+                    "checks": [c.model_dump() for c in p.guard.checks],
+                },
+            )
+
+
+def _describe_ops(ops: Sequence[AddCidr | SetKey | Escalate]) -> list[str]:
+    out = []
+    for o in ops:
+        if isinstance(o, AddCidr):
+            out.append(f"{canonical_cidr(o.value) or o.value} is already in {o.key} of {o.file}")
+        elif isinstance(o, SetKey):
+            out.append(f"{o.key} is already {o.value!r} in {o.file}")
+    return out

@@ -1,0 +1,71 @@
+"""Readable terminal output for ``scan``: a panel per proposal with a coloured diff (rich)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from rich.console import Console, Group
+from rich.panel import Panel
+from rich.syntax import Syntax
+from rich.table import Table
+from rich.text import Text
+
+from bot.clock import iso
+from bot.core.proposal import Proposal
+from bot.core.sanitize import plain
+
+_STYLE = {"propose": "green", "blocked": "red", "escalate": "yellow", "suppressed": "dim"}
+_LABEL = {
+    "propose": "PROPOSE",
+    "blocked": "BLOCKED by guard",
+    "escalate": "ESCALATE to a human",
+    "suppressed": "SUPPRESSED",
+}
+
+
+def _title(p: Proposal, new: bool) -> Text:
+    g = p.group
+    targets = plain(", ".join(g.targets) or "?", 80)
+    t = Text()
+    t.append(f"{_LABEL[p.action]} ", style=f"bold {_STYLE[p.action]}")
+    t.append(f"{p.id} ", style="bold")
+    if g.attacker:
+        t.append(f"level {g.max_level}  {plain(g.attacker, 60)} → {targets}")
+    else:
+        t.append(f"level {g.max_level}  {plain(g.family or '?', 40)} on {targets}")
+    if not new:
+        t.append("  (already known)", style="dim")
+    return t
+
+
+def proposal_panel(p: Proposal, new: bool = True) -> Panel:
+    g = p.group
+    facts = Table.grid(padding=(0, 1))
+    facts.add_column(style="bold")
+    facts.add_column()
+    window = ""
+    if g.first_ts is not None and g.last_ts is not None:
+        window = f"{iso(g.first_ts)} … {iso(g.last_ts)}"
+    facts.add_row("alerts", f"{g.alert_count} ({window})" if window else str(g.alert_count))
+    facts.add_row(
+        "rules", plain("; ".join(f"{rid} {desc}" for rid, desc in g.rule_descriptions.items()), 300)
+    )
+    if g.mitre:
+        facts.add_row("MITRE", ", ".join(g.mitre))
+    facts.add_row("fixer", p.fixer)
+    facts.add_row("reason", plain(p.reason, 600))
+    parts: list[object] = [facts]
+    if p.diff:
+        parts.append(Syntax(p.diff, "diff", theme="ansi_dark", background_color="default"))
+    if p.guard is not None:
+        checks = Table(show_header=False, box=None, padding=(0, 1))
+        for c in p.guard.checks:
+            mark = Text("✓", style="green") if c.passed else Text("✗", style="bold red")
+            checks.add_row(mark, c.name, plain(c.detail, 200))
+        parts.append(checks)
+    return Panel(Group(*parts), title=_title(p, new), title_align="left", border_style=_STYLE[p.action])
+
+
+def print_proposals(console: Console, proposals: Sequence[Proposal], new_ids: set[str]) -> None:
+    for p in proposals:
+        console.print(proposal_panel(p, p.id in new_ids))

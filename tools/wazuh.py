@@ -1,0 +1,231 @@
+"""Reading Wazuh alerts: ``alerts.json`` as the manager writes it (one JSON object a line).
+
+Quirks of the real format handled here (see fixtures/wazuh-corpus and docs/alerts.md):
+
+* ``rule.id`` is sometimes an integer, ``agent.ip`` is often missing, ``data.srcip`` is absent on
+  FIM/rootcheck alerts;
+* documents exported from the Wazuh indexer carry ``@timestamp`` and wrap the alert in ``_source``
+  (a search response's ``hits.hits`` list is accepted too);
+* Wazuh 5.x documents put the rule under ``wazuh.rule`` with the level as a word (low, medium, high,
+  critical), mapped by :data:`bot.core.alert.LEVEL_WORDS`;
+* a pretty-printed single JSON document (as the docs show alerts) is read whole.
+
+Malformed lines are counted and reported with their line numbers, never fatal. The hot path builds one
+tuple per alert and nothing heavier.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from bot.core.alert import Alert, level_from
+from bot.core.network import parse_address
+
+MAX_REPORTED_MALFORMED = 20
+
+
+@dataclass
+class Malformed:
+    """A line that is not a usable alert."""
+
+    line: int
+    reason: str
+
+
+@dataclass
+class ReadResult:
+    """Alerts read from one file, where reading stopped, and what was skipped."""
+
+    path: str
+    alerts: list[Alert] = field(default_factory=list)
+    malformed: list[Malformed] = field(default_factory=list)
+    malformed_count: int = 0
+    lines: int = 0
+    start_offset: int = 0
+    end_offset: int = 0
+    end_line: int = 0
+    inode: int = 0
+    rotated: bool = False
+
+
+def _ts(value: Any) -> float | None:
+    if not isinstance(value, str) or not value or value[0] == "{":
+        return None
+    try:
+        return datetime.fromisoformat(value).timestamp()
+    except ValueError:
+        return None
+
+
+def alert_from_document(doc: Any, line: int) -> Alert | str:
+    """One alert from one decoded JSON document, or a reason why it is not one."""
+    if not isinstance(doc, dict):
+        return "not a JSON object"
+    src = doc.get("_source")
+    if isinstance(src, dict):
+        doc = src
+    rule = doc.get("rule")
+    wazuh = doc.get("wazuh")
+    if not isinstance(rule, dict) and isinstance(wazuh, dict):
+        rule = wazuh.get("rule")  # Wazuh 5.x
+    if not isinstance(rule, dict):
+        return "no rule (not a Wazuh alert)"
+    level = level_from(rule.get("level"))
+    if level is None:
+        return f"rule.level {rule.get('level')!r} is not a level"
+    rule_id = rule.get("id")
+    if rule_id is None or isinstance(rule_id, dict | list):
+        return "no rule.id"
+    agent = doc.get("agent")
+    agent_name = agent.get("name", "") if isinstance(agent, dict) else ""
+    data = doc.get("data")
+    srcip = None
+    url = ""
+    if isinstance(data, dict):
+        raw = data.get("srcip")
+        url = data.get("url") or ""
+        if isinstance(raw, str):
+            ip = parse_address(raw)
+            srcip = ip.compressed if ip is not None else None
+    if srcip is None:
+        source = doc.get("source")
+        if isinstance(source, dict) and isinstance(source.get("ip"), str):
+            ip = parse_address(source["ip"])
+            srcip = ip.compressed if ip is not None else None
+    mitre = rule.get("mitre")
+    mitre_ids = tuple(mitre.get("id") or ()) if isinstance(mitre, dict) else ()
+    groups = rule.get("groups")
+    ts = _ts(doc.get("timestamp")) if "timestamp" in doc else None
+    if ts is None:
+        ts = _ts(doc.get("@timestamp"))
+    log = doc.get("full_log")
+    return Alert(
+        alert_id=str(doc.get("id") or doc.get("_id") or f"line-{line}"),
+        ts=ts,
+        rule_id=str(rule_id),
+        level=level,
+        description=str(rule.get("description") or ""),
+        groups=tuple(groups) if isinstance(groups, list) else (),
+        agent=str(agent_name) if agent_name is not None else "",
+        srcip=srcip,
+        mitre=tuple(str(m) for m in mitre_ids),
+        log=log if isinstance(log, str) else str(url),
+        line=line,
+    )
+
+
+def _whole_document(path: Path) -> list[Any] | None:
+    """A pretty-printed JSON file: one object, a list, or a search response."""
+    try:
+        doc = orjson.loads(path.read_bytes())
+    except (orjson.JSONDecodeError, OSError):
+        return None
+    if isinstance(doc, dict) and isinstance(doc.get("hits"), dict):
+        hits = doc["hits"].get("hits")
+        return hits if isinstance(hits, list) else None
+    if isinstance(doc, list):
+        return doc
+    return [doc]
+
+
+def read_alerts(
+    path: str | os.PathLike[str],
+    *,
+    offset: int = 0,
+    start_line: int = 0,
+    inode: int | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> ReadResult:
+    """Read alerts from ``offset`` (a byte position at a line boundary) to the end of the file.
+
+    When the file was rotated (a different inode, or shorter than ``offset``) reading restarts at 0 and
+    ``rotated`` is set. A partial last line (the manager still writing it) is left for the next read.
+    """
+    p = Path(path)
+    stat = p.stat()
+    result = ReadResult(path=str(p), inode=stat.st_ino)
+    if (inode is not None and inode != 0 and inode != stat.st_ino) or offset > stat.st_size:
+        offset, start_line, result.rotated = 0, 0, True
+    result.start_offset = offset
+    if offset == 0:
+        with p.open("rb") as f:
+            head = f.readline()
+        if head.strip() and not _is_complete_json(head):
+            docs = _whole_document(p)
+            if docs is not None:
+                for i, doc in enumerate(docs, start=1):
+                    item = alert_from_document(doc, i)
+                    _collect(result, item, i)
+                result.lines = len(docs)
+                result.end_offset = stat.st_size
+                result.end_line = 0
+                return result
+    _read_lines(p, result, offset, start_line, progress)
+    return result
+
+
+def _is_complete_json(line: bytes) -> bool:
+    try:
+        orjson.loads(line)
+    except orjson.JSONDecodeError:
+        return False
+    return True
+
+
+def _collect(result: ReadResult, item: Alert | str, line: int) -> None:
+    if isinstance(item, str):
+        result.malformed_count += 1
+        if len(result.malformed) < MAX_REPORTED_MALFORMED:
+            result.malformed.append(Malformed(line, item))
+    else:
+        result.alerts.append(item)
+
+
+def _read_lines(
+    p: Path,
+    result: ReadResult,
+    offset: int,
+    line_no: int,
+    progress: Callable[[int], None] | None,
+) -> None:
+    loads = orjson.loads
+    decode_error = orjson.JSONDecodeError
+    alerts = result.alerts
+    append = alerts.append
+    pos = offset
+    first_line = line_no
+    next_report = offset + (1 << 22)
+    with p.open("rb") as f:
+        f.seek(offset)
+        for raw in f:
+            if not raw.endswith(b"\n"):
+                break  # incomplete last line: the writer is mid-line; read it next time
+            line_no += 1
+            pos += len(raw)
+            if progress is not None and pos >= next_report:
+                progress(pos)
+                next_report = pos + (1 << 22)
+            if len(raw) <= 2 and not raw.strip():
+                continue
+            try:
+                doc = loads(raw)
+            except decode_error as exc:
+                _collect(result, f"not JSON ({str(exc).split(':')[0]})", line_no)
+                continue
+            item = alert_from_document(doc, line_no)
+            if isinstance(item, str):
+                _collect(result, item, line_no)
+            else:
+                append(item)
+    result.end_offset = pos
+    result.end_line = line_no
+    result.lines = line_no - first_line
+    if progress is not None:
+        progress(pos)
