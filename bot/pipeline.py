@@ -10,6 +10,7 @@ import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 from agents.playbooks import Playbook
 from agents.router import LongTailFixer, route
@@ -23,10 +24,22 @@ from bot.core.grouping import AlertGroup, group_alerts
 from bot.core.guard import GuardPolicy, check_change
 from bot.core.inventory import Inventory
 from bot.core.network import canonical_cidr
-from bot.core.proposal import Proposal, proposal_id
+from bot.core.proposal import Proposal, Review, proposal_id
 from bot.state import Offset, StateStore
 from bot.yaml_edit import ReadFile, apply_operations, repo_reader
 from tools.wazuh import ReadResult, read_alerts
+
+
+class Reviewer(Protocol):
+    """A second opinion on a proposal (the cross-family LLM reviewer implements this)."""
+
+    def review(self, proposal: Proposal) -> Review: ...
+
+
+class DedupGate(Protocol):
+    """Memory of past fixes: may turn a proposal into ``suppressed`` or add notes to it."""
+
+    def check(self, proposal: Proposal) -> Proposal: ...
 
 
 @dataclass(frozen=True)
@@ -69,6 +82,8 @@ class Scanner:
         window_s: float = 15 * 60,
         min_level: int = 7,
         long_tail: LongTailFixer | None = None,
+        reviewer: Reviewer | None = None,
+        dedup: DedupGate | None = None,
         read_file: ReadFile | None = None,
     ) -> None:
         self.inventory = inventory
@@ -81,6 +96,8 @@ class Scanner:
         self.window_s = window_s
         self.min_level = min_level
         self.long_tail = long_tail
+        self.reviewer = reviewer
+        self.dedup = dedup
         self.read_file = read_file or repo_reader(repo_root)
 
     # --- one group ---------------------------------------------------------------------------------
@@ -138,17 +155,26 @@ class Scanner:
             reason=f"{reason} {notes}".strip(),
         )
 
+    def finish(self, proposal: Proposal) -> Proposal:
+        """After the guard: consult the memory of past fixes, then the reviewer (informative only)."""
+        if self.dedup is not None and proposal.action in ("propose", "blocked"):
+            proposal = self.dedup.check(proposal)
+        if self.reviewer is not None and proposal.action in ("propose", "blocked"):
+            proposal = proposal.model_copy(update={"review": self.reviewer.review(proposal)})
+        return proposal
+
     # --- a batch -----------------------------------------------------------------------------------
 
     def decide(self, alerts: Sequence[Alert], report: ScanReport) -> None:
         groups = group_alerts(alerts, window_s=self.window_s, min_level=self.min_level)
         report.groups = len(groups)
         for group in groups:
-            proposal = self.build(group)
-            known = self.state.get(proposal.id)
+            pid = proposal_id(group)
+            known = self.state.get(pid)
             if known is not None:
                 report.proposals.append(known.proposal)
                 continue
+            proposal = self.finish(self.build(group))
             if self.state.add_proposal(proposal, self.clock.now()):
                 report.new_ids.add(proposal.id)
                 self._record(proposal)

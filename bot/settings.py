@@ -42,6 +42,42 @@ ENV_NAMES: dict[str, str] = {
     "min_level": "SECOPS_MIN_LEVEL",
     "max_changed_lines": "SECOPS_MAX_CHANGED_LINES",
     "log_level": "SECOPS_LOG_LEVEL",
+    # Slack (issue: Slack app)
+    "slack_bot_token": "SLACK_BOT_TOKEN",
+    "slack_signing_secret": "SLACK_SIGNING_SECRET",
+    "slack_app_token": "SLACK_APP_TOKEN",
+    "slack_api_url": "SLACK_API_URL",
+    "slack_channel": "SECOPS_SLACK_CHANNEL",
+    "approvers": "SECOPS_APPROVERS",
+    "poll_interval": "SECOPS_POLL_INTERVAL",
+    "approvals_required": "SECOPS_APPROVALS_REQUIRED",
+    "proposal_expiry": "SECOPS_PROPOSAL_EXPIRY",
+    "reject_period": "SECOPS_REJECT_PERIOD",
+    # LLM fixer and reviewer (issue: LangChain + Ollama)
+    "ollama_host": "OLLAMA_HOST",
+    "fixer_model": "SECOPS_FIXER_MODEL",
+    "reviewer_model": "SECOPS_REVIEWER_MODEL",
+    "llm_timeout": "SECOPS_LLM_TIMEOUT",
+    "num_ctx": "SECOPS_NUM_CTX",
+    "max_steps": "SECOPS_MAX_STEPS",
+    "token_budget": "SECOPS_TOKEN_BUDGET",
+    # Publishing (issue: GitHub PRs)
+    "github_token": "GITHUB_TOKEN",
+    "github_repository": "GITHUB_REPOSITORY",
+    "github_api_url": "GITHUB_API_URL",
+    "github_webhook_secret": "GITHUB_WEBHOOK_SECRET",
+    "git_remote_url": "SECOPS_GIT_REMOTE_URL",
+    "git_default_branch": "SECOPS_GIT_DEFAULT_BRANCH",
+    "git_author_name": "SECOPS_GIT_AUTHOR_NAME",
+    "git_author_email": "SECOPS_GIT_AUTHOR_EMAIL",
+    "pr_draft": "SECOPS_PR_DRAFT",
+    "sync_interval": "SECOPS_SYNC_INTERVAL",
+    # Memory of past fixes (issue: dedup)
+    "chroma_url": "SECOPS_CHROMA_URL",
+    "dedup_threshold": "SECOPS_DEDUP_THRESHOLD",
+    "dedup_show_threshold": "SECOPS_DEDUP_SHOW_THRESHOLD",
+    # Kyverno engine
+    "kyverno_bin": "SECOPS_KYVERNO_BIN",
 }
 
 
@@ -58,6 +94,59 @@ class Settings(BaseModel):
     min_level: int = 7
     max_changed_lines: int = 20
     log_level: str = "WARNING"
+
+    slack_bot_token: SecretStr | None = None
+    slack_signing_secret: SecretStr | None = None
+    slack_app_token: SecretStr | None = None
+    slack_api_url: str = "https://slack.com/api/"
+    slack_channel: str | None = None
+    approvers: tuple[str, ...] = ()
+    poll_interval: float = 60.0
+    approvals_required: int = 1
+    proposal_expiry: float = 24 * 3600
+    reject_period: float = 30 * 86400
+
+    ollama_host: str = "http://127.0.0.1:11434"
+    fixer_model: str | None = None
+    reviewer_model: str | None = None
+    llm_timeout: float = 120.0
+    num_ctx: int = 8192
+    max_steps: int = 3
+    token_budget: int = 6000
+
+    github_token: SecretStr | None = None
+    github_repository: str | None = None
+    github_api_url: str = "https://api.github.com"
+    github_webhook_secret: SecretStr | None = None
+    git_remote_url: str | None = None
+    git_default_branch: str = "main"
+    git_author_name: str = "secops-bot"
+    git_author_email: str = "secops-bot@users.noreply.github.com"
+    pr_draft: bool = False
+    sync_interval: float = 300.0
+
+    chroma_url: str | None = None
+    dedup_threshold: float = 0.9
+    dedup_show_threshold: float = 0.75
+
+    kyverno_bin: str | None = None
+
+    @field_validator("approvers", mode="before")
+    @classmethod
+    def _split_approvers(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return tuple(v.strip() for v in value.replace(" ", ",").split(",") if v.strip())
+        return value
+
+    @field_validator(
+        "poll_interval", "proposal_expiry", "reject_period", "llm_timeout", "sync_interval", mode="before"
+    )
+    @classmethod
+    def _durations(cls, value: Any) -> float:
+        seconds = parse_duration(value)
+        if seconds <= 0:
+            raise ValueError("must be positive")
+        return seconds
 
     @field_validator("window", mode="before")
     @classmethod

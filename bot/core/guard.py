@@ -282,7 +282,7 @@ def _check_addresses(
     return Check(
         name="addresses_safe",
         passed=True,
-        detail=f"{', '.join(added_all)}: global unicast, not protected, narrow enough",
+        detail=f"{', '.join(dict.fromkeys(added_all))}: global unicast, not protected, narrow enough",
     )
 
 

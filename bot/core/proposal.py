@@ -12,6 +12,26 @@ from bot.core.grouping import AlertGroup
 from bot.core.guard import GuardReport
 
 Action = Literal["propose", "blocked", "escalate", "suppressed"]
+Verdict = Literal["approve", "reject", "none"]
+
+
+class Review(BaseModel):
+    """The second model's opinion. It only informs the human; it never approves or blocks anything."""
+
+    model_config = ConfigDict(frozen=True)
+
+    verdict: Verdict = "none"
+    model: str = ""
+    reason: str = "no reviewer configured"
+
+
+class LlmUsage(BaseModel):
+    """LLM calls and tokens spent on one proposal (0 for playbooks)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    calls: int = 0
+    tokens: int = 0
 
 
 class Proposal(BaseModel):
@@ -29,6 +49,9 @@ class Proposal(BaseModel):
     guard: GuardReport | None = None
     reason: str = ""
     revision: int = 1
+    review: Review | None = None
+    llm: LlmUsage = LlmUsage()
+    notes: tuple[str, ...] = ()  # e.g. "similar to PR #12 (0.87)"
 
     @property
     def revision_hash(self) -> str:
@@ -57,6 +80,8 @@ class Proposal(BaseModel):
                 "checks": [c.model_dump() for c in guard.checks],
             },
             "reason": self.reason,
+            "review": (self.review or Review()).model_dump(),
+            "llm": self.llm.model_dump(),
         }
 
 
