@@ -59,10 +59,8 @@ _REFERENCE = re.compile(r"request\.(object|oldObject)\.(spec|metadata)")
 
 def _shift(rule: dict[str, Any], template_key: str) -> dict[str, Any]:
     """Textual rewrite of ``request.object.spec``/``metadata`` references (and oldObject), in one pass."""
-    if template_key == "template":
-        prefix = "spec.template"
-    else:  # the CronJob rule is derived from the controller rule, whose references already name the template
-        prefix = "spec.jobTemplate"
+    # the CronJob rule is derived from the controller rule, whose references already name the template
+    prefix = "spec.template" if template_key == "template" else "spec.jobTemplate"
     text = _REFERENCE.sub(lambda m: f"request.{m.group(1)}.{prefix}.{m.group(2)}", json.dumps(rule))
     return json.loads(text)
 
@@ -103,7 +101,5 @@ def expand_rules(policy: dict[str, Any], resource_kind: str) -> list[dict[str, A
         if pod_controllers:
             generated.append(controller_rule)
         if "CronJob" in controllers:
-            generated.append(
-                _wrap(controller_rule, f"autogen-cronjob-{name}", "jobTemplate", ["CronJob"])
-            )
+            generated.append(_wrap(controller_rule, f"autogen-cronjob-{name}", "jobTemplate", ["CronJob"]))
     return rules + generated

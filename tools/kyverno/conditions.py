@@ -62,7 +62,11 @@ def _duration_pair(key: Any, value: Any) -> tuple[Any, Any] | None:
 
 def _parse_float(text: str) -> float | None:
     try:
-        return float(text) if text.strip() == text and text.lower() not in ("inf", "nan", "-inf", "+inf") else None
+        return (
+            float(text)
+            if text.strip() == text and text.lower() not in ("inf", "nan", "-inf", "+inf")
+            else None
+        )
     except ValueError:
         return None
 
@@ -111,9 +115,10 @@ def numeric(op: str, key: Any, value: Any) -> bool:
         return False
     if (pair := _duration_pair(key, value)) is not None:
         return _compare(op, *pair)
-    if isinstance(value, str) and (kq := parse_quantity(key)) is not None:
-        if (vq := parse_quantity(value)) is not None:
-            return _compare(op, float(kq - vq), 0.0)
+    kq = parse_quantity(key)
+    vq = parse_quantity(value) if isinstance(value, str) else None
+    if kq is not None and vq is not None:
+        return _compare(op, float(kq - vq), 0.0)
     if (fk := _parse_float(key)) is not None:
         return numeric(op, fk, value)
     if (sk := _SEMVER.match(key)) and isinstance(value, str) and (sv := _SEMVER.match(value)):

@@ -77,7 +77,9 @@ class KyvernoFunctions(jfun.Functions):
     def _func_equal_fold(self, a: str, b: str) -> bool:
         return a.casefold() == b.casefold()
 
-    @jfun.signature({"types": ["string"]}, {"types": ["string"]}, {"types": ["string"]}, {"types": ["number"]})
+    @jfun.signature(
+        {"types": ["string"]}, {"types": ["string"]}, {"types": ["string"]}, {"types": ["number"]}
+    )
     def _func_replace(self, s: str, old: str, new: str, n: float) -> str:
         return s.replace(old, new, int(n)) if n >= 0 else s.replace(old, new)
 

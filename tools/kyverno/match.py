@@ -65,16 +65,18 @@ def kinds_match(kinds: list[str], resource: dict[str, Any]) -> bool:
     kind = str(resource.get("kind", ""))
     for entry in kinds:
         g, v, k, sub = parse_kind_selector(entry)
-        if wildcard_match(g, group) and wildcard_match(v, version) and wildcard_match(k, kind):
-            if wildcard_match(sub, ""):
-                return True
+        gvk = wildcard_match(g, group) and wildcard_match(v, version) and wildcard_match(k, kind)
+        if gvk and wildcard_match(sub, ""):
+            return True
     return False
 
 
 def _selector_matches(selector: dict[str, Any], labels: dict[str, Any]) -> bool:
     for key, value in (selector.get("matchLabels") or {}).items():
         if "*" in key or "?" in key or "*" in str(value) or "?" in str(value):
-            if not any(wildcard_match(key, k) and wildcard_match(str(value), str(v)) for k, v in labels.items()):
+            if not any(
+                wildcard_match(key, k) and wildcard_match(str(value), str(v)) for k, v in labels.items()
+            ):
                 return False
         elif labels.get(key) != value:
             return False
@@ -108,7 +110,9 @@ def _resource_criteria(desc: dict[str, Any], resource: dict[str, Any], admission
         return False
     annotations = meta.get("annotations") or {}
     for key, value in (desc.get("annotations") or {}).items():
-        if not any(wildcard_match(key, k) and wildcard_match(str(value), str(v)) for k, v in annotations.items()):
+        if not any(
+            wildcard_match(key, k) and wildcard_match(str(value), str(v)) for k, v in annotations.items()
+        ):
             return False
     if desc.get("selector") is not None and not _selector_matches(desc["selector"], meta.get("labels") or {}):
         return False
@@ -143,7 +147,9 @@ def _userinfo_criteria(flt: dict[str, Any], info: RequestInfo) -> bool:
     return not (flt.get("subjects") and not any(_subject_matches(s, info) for s in flt["subjects"]))
 
 
-def _filter_matches(flt: dict[str, Any], resource: dict[str, Any], admission: Admission, exclude: bool) -> bool:
+def _filter_matches(
+    flt: dict[str, Any], resource: dict[str, Any], admission: Admission, exclude: bool
+) -> bool:
     desc = flt.get("resources") or {}
     if not desc and not _has_userinfo(flt):
         return False

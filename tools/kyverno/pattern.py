@@ -92,7 +92,9 @@ def _element(resource: Any, pattern: Any, path: str, anchors: _AnchorMap) -> Mis
     return None
 
 
-def _expand_metadata_wildcards(pattern: dict[str, Any], resource: dict[str, Any], path: str) -> dict[str, Any]:
+def _expand_metadata_wildcards(
+    pattern: dict[str, Any], resource: dict[str, Any], path: str
+) -> dict[str, Any]:
     if not path.endswith(("/metadata/labels/", "/metadata/annotations/")):
         return pattern
     out: dict[str, Any] = {}
@@ -117,7 +119,9 @@ def _has_nested_anchors(value: Any) -> bool:
     return False
 
 
-def _map(resource: dict[str, Any], pattern: dict[str, Any], path: str, anchors: _AnchorMap) -> Mismatch | None:
+def _map(
+    resource: dict[str, Any], pattern: dict[str, Any], path: str, anchors: _AnchorMap
+) -> Mismatch | None:
     pattern = _expand_metadata_wildcards(pattern, resource, path)
     phase1: list[tuple[str, str, str]] = []
     phase2: list[tuple[str, str | None, str]] = []
@@ -126,7 +130,9 @@ def _map(resource: dict[str, Any], pattern: dict[str, Any], path: str, anchors: 
         if anchor is not None and anchor[0] in ("", "=", "X", "^"):
             phase1.append((key, anchor[0], anchor[1]))
         else:
-            phase2.append((key, anchor[0] if anchor and anchor[0] == "<" else None, anchor[1] if anchor else key))
+            phase2.append(
+                (key, anchor[0] if anchor and anchor[0] == "<" else None, anchor[1] if anchor else key)
+            )
     skips: list[Mismatch] = []
     condition_failed = False
     succeeded = 0
@@ -308,8 +314,10 @@ def _string_pattern(value: Any, pattern: str) -> bool:
         left, right = pattern.split("!-", 1)
         return _string_pattern(value, f"< {left}") or _string_pattern(value, f"> {right}")
     operand = pattern[len(op) :].strip()
-    return _compare_duration(value, operand, op) or _compare_quantity(value, operand, op) or _compare_string(
-        value, operand, op
+    return (
+        _compare_duration(value, operand, op)
+        or _compare_quantity(value, operand, op)
+        or _compare_string(value, operand, op)
     )
 
 

@@ -39,7 +39,7 @@ def load_documents(path: Path) -> list[dict[str, Any]]:
 def parse_documents(text: str, origin: str = "<text>") -> list[dict[str, Any]]:
     """Every mapping document in YAML ``text``; ``List`` objects are flattened into their items."""
     try:
-        docs = list(yaml.load_all(text, Loader=_Loader))  # noqa: S506 - a SafeLoader subclass
+        docs = list(yaml.load_all(text, Loader=_Loader))
     except yaml.YAMLError as exc:
         raise InputError(f"{origin} is not valid YAML: {exc}") from exc
     out: list[dict[str, Any]] = []
@@ -62,13 +62,20 @@ def is_policy(doc: dict[str, Any]) -> bool:
 
 def policy_unsupported(policy: dict[str, Any]) -> str | None:
     """Why a whole policy cannot be evaluated, or None."""
-    if policy.get("kind") not in POLICY_KINDS or not str(policy.get("apiVersion", "")).startswith("kyverno.io/"):
-        return f"{policy.get('apiVersion')} {policy.get('kind')} policies (CEL policy kinds) are not supported"
+    if policy.get("kind") not in POLICY_KINDS or not str(policy.get("apiVersion", "")).startswith(
+        "kyverno.io/"
+    ):
+        return (
+            f"{policy.get('apiVersion')} {policy.get('kind')} policies (CEL policy kinds) are not supported"
+        )
     return None
 
 
 def rule_unsupported(rule: dict[str, Any], mocked: set[str]) -> str | None:
-    """Why one rule cannot be evaluated, or None. ``mocked`` names context entries the values file provides."""
+    """Why one rule cannot be evaluated, or None.
+
+    ``mocked`` names the context entries whose data the values file provides.
+    """
     for feature in ("mutate", "generate", "verifyImages"):
         if rule.get(feature):
             return f"{feature} rules are not supported"

@@ -61,14 +61,14 @@ def parse_quantity(text: str) -> Fraction | None:
 _DURATION_UNITS = {
     "ns": Fraction(1, 10**9),
     "us": Fraction(1, 10**6),
-    "µs": Fraction(1, 10**6),  # noqa: RUF001 - Go accepts both micro signs
-    "μs": Fraction(1, 10**6),  # noqa: RUF001
+    "µs": Fraction(1, 10**6),
+    "μs": Fraction(1, 10**6),
     "ms": Fraction(1, 1000),
     "s": Fraction(1),
     "m": Fraction(60),
     "h": Fraction(3600),
 }
-_DURATION_PART = re.compile(r"(\d*(?:\.\d*)?)(ns|us|µs|μs|ms|s|m|h)")  # noqa: RUF001
+_DURATION_PART = re.compile(r"(\d*(?:\.\d*)?)(ns|us|µs|μs|ms|s|m|h)")
 
 
 @lru_cache(maxsize=8192)
