@@ -21,6 +21,9 @@ class Values:
     variables: dict[str, Any] = field(default_factory=dict)  # global + per-resource, dotted keys
     rule_values: dict[str, dict[str, Any]] = field(default_factory=dict)  # rule name -> entry values
     foreach_values: dict[str, dict[str, list[Any]]] = field(default_factory=dict)
+    # names the values file provides data for anywhere in this policy: a lookup entry named here is
+    # "mocked", and where a resource gets no data for it the CLI's offline behaviour applies (not loaded)
+    mocked_names: set[str] = field(default_factory=set)
 
 
 def image_info(image: str) -> dict[str, str]:
@@ -92,6 +95,8 @@ def build_context(
 ) -> dict[str, Any]:
     """``request.*``, ``images``, userinfo and the values file's variables."""
     operation = admission.operation
+    if any(k.startswith("request.object") for k in values.variables):
+        resource = copy.deepcopy(resource)  # the values file overrides parts of request.object
     namespace = (resource.get("metadata") or {}).get("namespace", "")
     request: dict[str, Any] = {
         "operation": operation,

@@ -85,7 +85,7 @@ def _body(rule_name: str, validate: dict[str, Any], ctx: dict[str, Any], target:
     raise Unsupported("validate block without deny, pattern or anyPattern")
 
 
-def _evaluate_body(rule: dict[str, Any], ctx: dict[str, Any], values: Values) -> Outcome:
+def _evaluate_body(rule: dict[str, Any], ctx: dict[str, Any], values: Values, resource: Any) -> Outcome:
     name = str(rule.get("name", ""))
     validate = rule.get("validate") or {}
     mocks = values.rule_values.get(_base_name(name), {})
@@ -98,7 +98,8 @@ def _evaluate_body(rule: dict[str, Any], ctx: dict[str, Any], values: Values) ->
             return "skip", "preconditions not met"
     except EvalError as exc:
         return "error", f"failed to evaluate preconditions: {exc}"
-    target = ctx["request"].get("object")
+    # patterns check the admitted object itself (on DELETE there is none), not the context's copy
+    target = None if ctx["request"].get("operation") == "DELETE" else resource
     try:
         if any(k in validate for k in ("deny", "pattern", "anyPattern")):
             return _body(name, validate, ctx, target)
@@ -141,14 +142,16 @@ def evaluate_rule(
     name = str(rule.get("name", ""))
     if not rule_matches(rule, resource, admission):
         return None
-    mocked = set(values.rule_values.get(_base_name(name), {})) | {k.split(".")[0] for k in values.variables}
+    mocked = values.mocked_names | {
+        k.split(".")[0] for k in (*values.rule_values.get(_base_name(name), {}), *values.variables)
+    }
     reason = rule_unsupported(rule, mocked)
     if reason is not None:
         return RuleResult(policy_name, name, "unsupported", reason)
     old = values.variables.get("request.oldObject")
     try:
         ctx = build_context(resource, admission, values, old_object=old)
-        status, message = _evaluate_body(rule, ctx, values)
+        status, message = _evaluate_body(rule, ctx, values, resource)
         if (
             status == "fail"
             and admission.operation == "UPDATE"
@@ -161,7 +164,7 @@ def evaluate_rule(
             )
             old_ctx = build_context(old_resource, create, values)
             old_ctx["request"]["object"] = old_resource
-            old_status, _ = _evaluate_body(rule, old_ctx, values)
+            old_status, _ = _evaluate_body(rule, old_ctx, values, old_resource)
             if old_status == "fail":
                 status, message = "skip", "skipped: the resource already violated the rule before the update"
     except Unsupported as exc:

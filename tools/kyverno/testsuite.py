@@ -99,10 +99,16 @@ class ValuesFile:
     def for_pair(self, policy: str, resource_name: str) -> Values:
         variables = dict(self.global_values)
         variables.update(self.resource_values.get((policy, resource_name), {}))
+        rule_values = self.rule_values.get(policy, {})
+        foreach_values = self.foreach_values.get(policy, {})
+        keys: list[str] = [*self.global_values]
+        keys += [k for (p, _), v in self.resource_values.items() if p == policy for k in v]
+        keys += [k for v in (*rule_values.values(), *foreach_values.values()) for k in v]
         return Values(
             variables=variables,
-            rule_values=self.rule_values.get(policy, {}),
-            foreach_values=self.foreach_values.get(policy, {}),
+            rule_values=rule_values,
+            foreach_values=foreach_values,
+            mocked_names={k.split(".")[0] for k in keys},
         )
 
 

@@ -15,6 +15,7 @@ from tools.kyverno.units import go_json
 
 _VARIABLE = re.compile(r"(^|[^\\])(\{\{(?:\{[^{}]*\}|[^{}])*\}\})")
 _MAX_ROUNDS = 32
+_PATH_PART = re.compile(r'"[^"]*"|[^.]+')
 
 
 def has_variables(value: Any) -> bool:
@@ -77,8 +78,8 @@ def _operation(ctx: dict[str, Any]) -> Any:
 
 
 def set_path(ctx: dict[str, Any], dotted: str, value: Any) -> None:
-    """Set ``a.b.c`` in ``ctx``, creating maps on the way (values-file keys are dotted paths)."""
-    parts = dotted.split(".")
+    """Set ``a.b."c.d"`` in ``ctx``, creating maps on the way (values-file keys are dotted paths)."""
+    parts = [p.strip('"') for p in _PATH_PART.findall(dotted)] or [dotted]
     node = ctx
     for part in parts[:-1]:
         child = node.get(part)
