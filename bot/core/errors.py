@@ -8,6 +8,7 @@ catch them and turn them into a message that says what to do.
     │   ├── OperationError   an edit operation is unknown, incomplete or cannot apply
     │   └── DocumentError    a GitOps file is missing, not YAML, or not one ConfigMap
     ├── AuditError           the audit chain is broken or cannot be written
+    ├── ModelError           a language model is unreachable, too slow, or answered unusably
     └── StateError           the state store is unusable
 """
 
@@ -40,6 +41,10 @@ class DocumentError(InputError):
 
 class AuditError(SecopsError):
     """The audit log cannot be written or its chain is broken."""
+
+
+class ModelError(SecopsError):
+    """A language model (Ollama) is unreachable, timed out, or answered unusably."""
 
 
 class StateError(SecopsError):

@@ -1,0 +1,179 @@
+"""Exact effects of a fix: what it changes in which file of which server, normalised and hashed.
+
+An effect is one observable change to one ConfigMap data key::
+
+    web-01 clusters/prod/web-01/ingress-nginx-controller.yaml ConfigMap ingress-nginx/ingress-nginx-controller
+        data.block-cidrs add 91.240.118.172/32
+
+Effects come from the parsed documents before and after a change (the operations are applied to the
+parsed data here, so a proposal and a merged commit from the repository's history are compared the same
+way). Normalisation: addresses canonical (``91.240.118.172`` and ``91.240.118.172/32`` are one effect),
+comments dropped (YAML comments are gone after parsing, ``#`` comments inside a CIDR list are dropped),
+whitespace collapsed, effects sorted. Two fixes are the same fix exactly when their effect ids are equal.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from bot.core.network import canonical_cidr, split_cidr_list
+
+EffectAction = Literal["add", "remove", "set", "unset"]
+
+
+class Where(BaseModel):
+    """Which server a file belongs to and what kind of config it is (from the inventory; may be empty)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    server: str = ""
+    kind: str = ""
+    list_key: str | None = None  # the data key that holds a CIDR list, when the kind has one
+
+
+class Effect(BaseModel):
+    """One normalised change to one ConfigMap data key."""
+
+    model_config = ConfigDict(frozen=True)
+
+    server: str
+    file: str
+    kind: str
+    resource: str  # "ConfigMap namespace/name"
+    key: str
+    action: EffectAction
+    value: str
+
+    @property
+    def text(self) -> str:
+        """The canonical one-line form; its hash is the effect's id."""
+        server = self.server or "?"
+        return f"{server} {self.file} {self.resource} data.{self.key} {self.action} {self.value}".rstrip()
+
+    @property
+    def id(self) -> str:
+        return "e-" + hashlib.sha256(self.text.encode()).hexdigest()[:20]
+
+    @property
+    def is_address(self) -> bool:
+        """Address effects (a CIDR added to or removed from a block list) are compared only exactly."""
+        return self.action in ("add", "remove")
+
+    @property
+    def scope(self) -> str:
+        """Where a near-duplicate must lie to count: the same server, file, config kind and key."""
+        return f"{self.server}|{self.file}|{self.kind}|{self.key}"
+
+
+def resource_name(doc: Any) -> str:
+    """``ConfigMap namespace/name`` of a parsed document (``?`` for missing parts)."""
+    if not isinstance(doc, dict):
+        return "? ?/?"
+    meta = doc.get("metadata") if isinstance(doc.get("metadata"), dict) else {}
+    assert isinstance(meta, dict)
+    return f"{doc.get('kind') or '?'} {meta.get('namespace') or 'default'}/{meta.get('name') or '?'}"
+
+
+def _data(doc: Any) -> dict[str, str]:
+    if not isinstance(doc, dict) or not isinstance(doc.get("data"), dict):
+        return {}
+    return {str(k): _scalar(v) for k, v in doc["data"].items()}
+
+
+def _scalar(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return "" if value is None else str(value)
+
+
+def _normal_text(value: str) -> str:
+    return " ".join(value.split())
+
+
+def cidr_entries(value: str) -> set[str] | None:
+    """The canonical CIDRs of a list value, or None when any entry is not a CIDR (then it is no list)."""
+    out: set[str] = set()
+    for entry in split_cidr_list(value):
+        canon = canonical_cidr(entry)
+        if canon is None:
+            return None
+        out.add(canon)
+    return out
+
+
+def effects_of_change(path: str, where: Where, before_doc: Any, after_doc: Any) -> tuple[Effect, ...]:
+    """Every effect between two parsed versions of one ConfigMap, sorted."""
+    resource = resource_name(after_doc if after_doc is not None else before_doc)
+    before, after = _data(before_doc), _data(after_doc)
+    out: list[Effect] = []
+
+    def effect(key: str, action: EffectAction, value: str) -> None:
+        out.append(Effect(server=where.server, file=path, kind=where.kind, resource=resource, key=key,
+                          action=action, value=value))  # fmt: skip
+
+    for key in sorted(set(before) | set(after)):
+        old, new = before.get(key), after.get(key)
+        if old == new:
+            continue
+        old_list = cidr_entries(old) if old is not None else set()
+        new_list = cidr_entries(new) if new is not None else set()
+        # a key is a CIDR list when the inventory says so or when every entry, before and after, is a CIDR
+        both_lists = old_list is not None and new_list is not None
+        if both_lists and (key == where.list_key or old_list or new_list):
+            assert old_list is not None and new_list is not None
+            for cidr in sorted(new_list - old_list):
+                effect(key, "add", cidr)
+            for cidr in sorted(old_list - new_list):
+                effect(key, "remove", cidr)
+        elif new is None:
+            effect(key, "unset", "")
+        elif _normal_text(new) != _normal_text(old or ""):
+            effect(key, "set", _normal_text(new))
+    return tuple(sorted(out, key=lambda e: e.text))
+
+
+def effects_of_operations(
+    operations: Sequence[Mapping[str, Any]],
+    before_docs: Mapping[str, Any],
+    where: Mapping[str, Where],
+) -> tuple[Effect, ...]:
+    """The effects a list of operations (``add_cidr``/``set_key`` dicts) would have on these documents.
+
+    The operations are applied to the parsed data only (formatting does not matter for effects); an
+    operation that changes nothing (an address already blocked) has no effect.
+    """
+    after_docs: dict[str, Any] = {}
+    for op in operations:
+        name, path, key = op.get("op"), str(op.get("file", "")), str(op.get("key", ""))
+        if name not in ("add_cidr", "set_key") or path not in before_docs:
+            continue
+        doc = after_docs.setdefault(path, _copy_doc(before_docs[path]))
+        data = doc.setdefault("data", {})
+        value = _scalar(op.get("value"))
+        if name == "set_key":
+            data[key] = value
+            continue
+        entries = split_cidr_list(_scalar(data.get(key)))
+        entries.append(value)
+        data[key] = ",".join(entries)
+    effects: list[Effect] = []
+    for path, after in after_docs.items():
+        effects.extend(effects_of_change(path, where.get(path, Where()), before_docs[path], after))
+    return tuple(sorted(effects, key=lambda e: e.text))
+
+
+def _copy_doc(doc: Any) -> dict[str, Any]:
+    if not isinstance(doc, dict):
+        return {"data": {}}
+    copy = dict(doc)
+    copy["data"] = dict(doc["data"]) if isinstance(doc.get("data"), dict) else {}
+    return copy
+
+
+def effect_ids(effects: Iterable[Effect]) -> tuple[str, ...]:
+    """Sorted, unique effect ids."""
+    return tuple(sorted({e.id for e in effects}))

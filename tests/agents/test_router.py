@@ -1,0 +1,60 @@
+from __future__ import annotations
+
+from agents.playbooks import load_catalog
+from agents.router import route
+from bot.core.grouping import group_alerts
+from tests.conftest import make_alert
+
+CATALOG = load_catalog()
+SSH = ("syslog", "sshd", "authentication_failures")
+
+
+def _route(inventory, **kw):
+    (g,) = group_alerts([make_alert(**kw)], min_level=0)
+    return route(g, inventory, CATALOG)
+
+
+def test_web_attack_blocks_in_every_ingress_config_of_the_targets(inventory):
+    d = _route(inventory, agent="web-01")
+    assert d.escalation is None and d.fixer == "playbook:block-web-attacker"
+    assert d.operations == [
+        {
+            "op": "add_cidr",
+            "file": "clusters/prod/web-01/ingress-nginx-controller.yaml",
+            "key": "block-cidrs",
+            "value": "91.240.118.172/32",
+        }
+    ]
+
+
+def test_brute_force_blocks_in_the_denylist_with_its_key(inventory):
+    d = _route(inventory, agent="bastion-01", rule_id="5712", groups=SSH, srcip="2a0e:1c80:1:1::45")
+    assert d.operations == [
+        {
+            "op": "add_cidr",
+            "file": "clusters/prod/bastion-01/denylist.yaml",
+            "key": "blocked-cidrs",
+            "value": "2a0e:1c80:1:1::45/128",
+        }
+    ]
+    assert d.list_styles["clusters/prod/bastion-01/denylist.yaml"] == "lines"
+
+
+def test_router_escalates_unknown_hosts(inventory):
+    d = _route(inventory, agent="../../.github")
+    assert d.escalation is not None and d.escalation.startswith("Host(s) ../../.github are not in the inventory")
+    assert d.operations == []
+
+
+def test_router_escalates_protected_and_non_global_sources(inventory):
+    d = _route(inventory, srcip="10.20.3.44")
+    assert "inside protected network 10.0.0.0/8; the bot never blocks it" in (d.escalation or "")
+    d = _route(inventory, srcip="127.0.0.1")
+    assert "is not a global unicast address" in (d.escalation or "")
+
+
+def test_router_escalates_when_no_playbook_or_no_config(inventory):
+    d = _route(inventory, srcip=None, rule_id="550", groups=("ossec", "syscheck"))
+    assert (d.escalation or "").startswith("No playbook applies to rule(s) 550 (syscheck)")
+    d = _route(inventory, agent="db-01")
+    assert (d.escalation or "").startswith("No ingress-nginx config is listed in the inventory for db-01")

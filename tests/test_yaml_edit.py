@@ -1,0 +1,89 @@
+"""Applying operations keeps comments, key order and quoting, is idempotent and yields minimal diffs."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.core.edits import AddCidr, Escalate, SetKey, unified_diff
+from bot.core.errors import DocumentError, OperationError
+from bot.yaml_edit import apply_operations, repo_reader
+from tests.conftest import FIXTURES
+
+READ = repo_reader(FIXTURES / "gitops")
+WEB01 = "clusters/prod/web-01/ingress-nginx-controller.yaml"
+WEB02 = "clusters/prod/web-02/ingress-nginx-controller.yaml"
+DENY = "clusters/prod/bastion-01/denylist.yaml"
+
+
+def _diff_lines(changes):
+    return [
+        line
+        for line in unified_diff(changes).splitlines()
+        if line.startswith(("+", "-")) and not line.startswith(("+++", "---"))
+    ]
+
+
+def test_add_cidr_to_comma_list_keeps_everything_else():
+    (ch,) = apply_operations([AddCidr(file=WEB01, key="block-cidrs", value="91.240.118.172")], READ)
+    assert _diff_lines([ch]) == [
+        '-  block-cidrs: "198.51.100.23/32,192.0.2.0/24"',
+        '+  block-cidrs: "198.51.100.23/32,192.0.2.0/24,91.240.118.172/32"',
+    ]
+    assert ch.before.replace(
+        '"198.51.100.23/32,192.0.2.0/24"', '"198.51.100.23/32,192.0.2.0/24,91.240.118.172/32"'
+    ) == ch.after
+    assert "# Addresses denied at the edge" in ch.after
+
+
+def test_add_cidr_keeps_single_quotes_and_trailing_comment():
+    (ch,) = apply_operations([AddCidr(file=WEB02, key="block-cidrs", value="2a0e:1c80:1:1::45")], READ)
+    assert _diff_lines([ch])[1] == "+  block-cidrs: '193.42.33.7/32,2a0e:1c80:1:1::45/128' # blocked after INC-4502"
+
+
+def test_add_cidr_to_line_list_appends_one_line():
+    (ch,) = apply_operations([AddCidr(file=DENY, key="blocked-cidrs", value="45.155.205.233")], READ, {DENY: "lines"})
+    assert _diff_lines([ch]) == ["+    45.155.205.233/32"]
+    assert "# fail2ban-style ban time" in ch.after
+    assert ch.after_doc["data"]["blocked-cidrs"] == "203.0.113.99/32\n45.155.205.233/32\n"
+
+
+def test_add_cidr_is_idempotent_and_returns_the_file_untouched():
+    ops = [AddCidr(file=WEB01, key="block-cidrs", value="198.51.100.23/32")]
+    (ch,) = apply_operations(ops, READ)
+    assert not ch.changed and ch.after == ch.before
+    two = [AddCidr(file=DENY, key="blocked-cidrs", value="45.155.205.233")] * 2
+    (ch,) = apply_operations(two, READ, {DENY: "lines"})
+    assert _diff_lines([ch]) == ["+    45.155.205.233/32"]
+
+
+def test_set_key_keeps_double_quotes():
+    (ch,) = apply_operations([SetKey(file=WEB01, key="ssl-protocols", value="TLSv1.3")], READ)
+    assert _diff_lines([ch]) == ['-  ssl-protocols: "TLSv1.2 TLSv1.3"', '+  ssl-protocols: "TLSv1.3"']
+
+
+def test_set_key_adds_a_missing_key_at_the_end_of_data():
+    (ch,) = apply_operations([SetKey(file=WEB02, key="hsts", value="true")], READ)
+    assert _diff_lines([ch]) == ["+  hsts: 'true'"]
+    assert ch.after_doc["data"]["hsts"] == "true"
+
+
+def test_apply_refuses_missing_and_broken_files(tmp_path):
+    with pytest.raises(DocumentError, match="no such file"):
+        apply_operations([SetKey(file="clusters/nope.yaml", key="a", value="b")], READ)
+    (tmp_path / "bad.yaml").write_text("data: [unclosed\n")
+    with pytest.raises(DocumentError, match="bad.yaml: not valid YAML"):
+        apply_operations([SetKey(file="bad.yaml", key="a", value="b")], repo_reader(tmp_path))
+    (tmp_path / "two.yaml").write_text("a: 1\n---\nb: 2\n")
+    with pytest.raises(DocumentError, match="exactly one YAML mapping"):
+        apply_operations([SetKey(file="two.yaml", key="a", value="b")], repo_reader(tmp_path))
+    with pytest.raises(OperationError):
+        apply_operations([Escalate(reason="x")], READ)
+
+
+def test_repo_reader_refuses_symlinks_out_of_the_repo(tmp_path):
+    (tmp_path / "outside.yaml").write_text("a: 1\n")
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / "link.yaml").symlink_to(tmp_path / "outside.yaml")
+    with pytest.raises(DocumentError, match="outside the repository"):
+        repo_reader(repo)("link.yaml")
