@@ -67,7 +67,9 @@ class AuditLog:
         try:
             seq = int(json.loads(last)["seq"])
         except (ValueError, KeyError, TypeError):
-            raise AuditError(f"{self.path}: the last line is not an audit record; run `audit verify`") from None
+            raise AuditError(
+                f"{self.path}: the last line is not an audit record; run `audit verify`"
+            ) from None
         return last, seq
 
     def _write_head(self, seq: int, digest: str) -> None:

@@ -17,9 +17,7 @@ FIXTURES = ROOT / "fixtures"
 
 
 def git(*args: str, cwd: Path) -> str:
-    out = subprocess.run(
-        ["git", *args], cwd=cwd, check=True, capture_output=True, text=True, timeout=30
-    )
+    out = subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True, timeout=30)
     return out.stdout
 
 

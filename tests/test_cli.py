@@ -48,7 +48,7 @@ def test_scan_json_contract_on_fixtures(gitops, tmp_path):
         "clusters/prod/web-01/ingress-nginx-controller.yaml",
         "clusters/prod/web-02/ingress-nginx-controller.yaml",
     ]
-    assert "+  block-cidrs: \"198.51.100.23/32,192.0.2.0/24,91.240.118.172/32\"" in web["diff"]
+    assert '+  block-cidrs: "198.51.100.23/32,192.0.2.0/24,91.240.118.172/32"' in web["diff"]
     assert web["guard"]["passed"] and len(web["guard"]["checks"]) == 8
     assert all(set(c) == {"name", "passed", "detail"} for c in web["guard"]["checks"])
     assert {r["attacker"]: r["action"] for r in rows} == {
@@ -97,7 +97,16 @@ def test_scan_resumes_from_the_offset_after_new_alerts(gitops, tmp_path):
     alerts = tmp_path / "alerts.json"
     lines = ALERTS.read_text().splitlines(keepends=True)
     alerts.write_text("".join(lines[:9]))
-    argv = ["scan", "--alerts", str(alerts), "--repo", str(gitops), "--cmdb", str(FIXTURES / "cmdb.yaml"), "--json"]
+    argv = [
+        "scan",
+        "--alerts",
+        str(alerts),
+        "--repo",
+        str(gitops),
+        "--cmdb",
+        str(FIXTURES / "cmdb.yaml"),
+        "--json",
+    ]
     code, out, _ = run(*argv, data_dir=tmp_path / "d")
     first = {json.loads(r)["attacker"] for r in out.splitlines()}
     with alerts.open("a") as f:
@@ -127,7 +136,11 @@ def test_scan_missing_setting_names_the_variable(tmp_path):
 
 
 def test_scan_settings_come_from_the_environment(gitops, tmp_path):
-    env = {"SECOPS_ALERTS": str(ALERTS), "SECOPS_REPO": str(gitops), "SECOPS_CMDB": str(FIXTURES / "cmdb.yaml")}
+    env = {
+        "SECOPS_ALERTS": str(ALERTS),
+        "SECOPS_REPO": str(gitops),
+        "SECOPS_CMDB": str(FIXTURES / "cmdb.yaml"),
+    }
     code, out, _ = run("scan", "--json", data_dir=tmp_path, env=env)
     assert code == 0 and len(out.splitlines()) == 9
     code, _, err = run("scan", "--json", data_dir=tmp_path, env={**env, "SECOPS_WINDOOW": "5m"})
@@ -136,8 +149,12 @@ def test_scan_settings_come_from_the_environment(gitops, tmp_path):
 
 def test_scan_bad_inventory_is_a_clear_error(gitops, tmp_path):
     bad = tmp_path / "cmdb.yaml"
-    bad.write_text("servers:\n  - name: web-01\n    configs:\n      - path: /etc/passwd\n        kind: denylist\n")
-    code, _, err = run("scan", "--alerts", str(ALERTS), "--repo", str(gitops), "--cmdb", str(bad), data_dir=tmp_path)
+    bad.write_text(
+        "servers:\n  - name: web-01\n    configs:\n      - path: /etc/passwd\n        kind: denylist\n"
+    )
+    code, _, err = run(
+        "scan", "--alerts", str(ALERTS), "--repo", str(gitops), "--cmdb", str(bad), data_dir=tmp_path
+    )
     assert code == 2
     assert err.startswith(f"error: {bad}: servers.0.configs.0.path:")
     assert "must be relative" in err

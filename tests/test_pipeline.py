@@ -82,6 +82,9 @@ def test_every_decision_is_in_the_audit_log(gitops, inventory, tmp_path):
     )
     report = s.scan_file(alerts)
     (p,) = report.proposals
-    events = [line.split('"event":"')[1].split('"')[0] for line in (tmp_path / "audit.jsonl").read_text().splitlines()]
+    events = [
+        line.split('"event":"')[1].split('"')[0]
+        for line in (tmp_path / "audit.jsonl").read_text().splitlines()
+    ]
     assert events == ["proposal", "guard", "scan"]
     assert s.state.get(p.id).status == "pending"

@@ -29,19 +29,27 @@ def test_add_cidr_to_comma_list_keeps_everything_else():
         '-  block-cidrs: "198.51.100.23/32,192.0.2.0/24"',
         '+  block-cidrs: "198.51.100.23/32,192.0.2.0/24,91.240.118.172/32"',
     ]
-    assert ch.before.replace(
-        '"198.51.100.23/32,192.0.2.0/24"', '"198.51.100.23/32,192.0.2.0/24,91.240.118.172/32"'
-    ) == ch.after
+    assert (
+        ch.before.replace(
+            '"198.51.100.23/32,192.0.2.0/24"', '"198.51.100.23/32,192.0.2.0/24,91.240.118.172/32"'
+        )
+        == ch.after
+    )
     assert "# Addresses denied at the edge" in ch.after
 
 
 def test_add_cidr_keeps_single_quotes_and_trailing_comment():
     (ch,) = apply_operations([AddCidr(file=WEB02, key="block-cidrs", value="2a0e:1c80:1:1::45")], READ)
-    assert _diff_lines([ch])[1] == "+  block-cidrs: '193.42.33.7/32,2a0e:1c80:1:1::45/128' # blocked after INC-4502"
+    assert (
+        _diff_lines([ch])[1]
+        == "+  block-cidrs: '193.42.33.7/32,2a0e:1c80:1:1::45/128' # blocked after INC-4502"
+    )
 
 
 def test_add_cidr_to_line_list_appends_one_line():
-    (ch,) = apply_operations([AddCidr(file=DENY, key="blocked-cidrs", value="45.155.205.233")], READ, {DENY: "lines"})
+    (ch,) = apply_operations(
+        [AddCidr(file=DENY, key="blocked-cidrs", value="45.155.205.233")], READ, {DENY: "lines"}
+    )
     assert _diff_lines([ch]) == ["+    45.155.205.233/32"]
     assert "# fail2ban-style ban time" in ch.after
     assert ch.after_doc["data"]["blocked-cidrs"] == "203.0.113.99/32\n45.155.205.233/32\n"

@@ -68,7 +68,7 @@ def run_command(
 
             proc = tee_run(args, cwd=cwd, env=env, timeout=timeout, check=False, echo=False)
         else:
-            proc = subprocess.run(  # noqa: S603 - argv list, no shell
+            proc = subprocess.run(
                 args,
                 cwd=cwd,
                 env=env,

@@ -69,7 +69,7 @@ def verify_chain(lines: Iterable[str]) -> ChainResult:
     prev: str | None = None
     count = 0
     last_seq = 0
-    for count, line in enumerate(lines, start=1):  # noqa: B007 - count is used after the loop
+    for count, line in enumerate(lines, start=1):
         try:
             record = json.loads(line)
         except ValueError:

@@ -207,10 +207,10 @@ def group_alerts(
             family = rule_family(alert.groups, alert.rule_id)
             gkey = ("host", alert.agent, family)
         acc = open_groups.get(gkey)
-        if acc is not None and alert.ts is not None and acc.last_ts is not None:
-            if alert.ts - acc.last_ts > window_s:
-                closed.append(acc)
-                acc = None
+        ts = alert.ts
+        if acc is not None and ts is not None and acc.last_ts is not None and ts - acc.last_ts > window_s:
+            closed.append(acc)  # the attacker went quiet for longer than the window: a new session
+            acc = None
         if acc is None:
             acc = _Acc(alert, attacker, family)
             open_groups[gkey] = acc

@@ -227,9 +227,7 @@ def _check_only_named_keys(
             continue
         cfg = allowed[o.file][1]
         if isinstance(o, AddCidr) and o.key != cfg.block_key:
-            problems.append(
-                f"{o.file}: add_cidr only on the block list key {cfg.block_key!r}, not {o.key!r}"
-            )
+            problems.append(f"{o.file}: add_cidr only on the block list key {cfg.block_key!r}, not {o.key!r}")
         if isinstance(o, SetKey) and (o.key in SENSITIVE_KEYS or o.key == cfg.block_key):
             problems.append(f"{o.file}: set_key may not change {o.key!r}")
     if problems:

@@ -60,9 +60,7 @@ def is_global_unicast(net: IPNetwork) -> bool:
     return bool(addr.is_global and net.broadcast_address.is_global)
 
 
-_DOC_V4 = tuple(
-    ipaddress.IPv4Network(n) for n in ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24")
-)
+_DOC_V4 = tuple(ipaddress.IPv4Network(n) for n in ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24"))
 
 
 def parse_networks(texts: Iterable[str]) -> tuple[IPNetwork, ...]:

@@ -42,7 +42,9 @@ def test_brute_force_blocks_in_the_denylist_with_its_key(inventory):
 
 def test_router_escalates_unknown_hosts(inventory):
     d = _route(inventory, agent="../../.github")
-    assert d.escalation is not None and d.escalation.startswith("Host(s) ../../.github are not in the inventory")
+    assert d.escalation is not None and d.escalation.startswith(
+        "Host(s) ../../.github are not in the inventory"
+    )
     assert d.operations == []
 
 

@@ -26,12 +26,21 @@ def test_parse_operations_reads_every_op_kind():
     ("ops", "message"),
     [
         ([{"op": "delete_file", "file": FILE}], "operation 1: unknown op 'delete_file'; known ops: add_cidr"),
-        ([{"op": "add_cidr", "file": FILE, "key": "k", "value": "1.2.3.4", "path": "x"}], "unknown field 'path'"),
+        (
+            [{"op": "add_cidr", "file": FILE, "key": "k", "value": "1.2.3.4", "path": "x"}],
+            "unknown field 'path'",
+        ),
         ([{"op": "set_key", "file": FILE, "value": "x"}], "operation 1 (set_key): missing field 'key'"),
-        ([{"op": "add_cidr", "file": "../../etc/passwd", "key": "k", "value": "1.2.3.4"}], "leaves the repository"),
+        (
+            [{"op": "add_cidr", "file": "../../etc/passwd", "key": "k", "value": "1.2.3.4"}],
+            "leaves the repository",
+        ),
         ([{"op": "add_cidr", "file": "/etc/passwd", "key": "k", "value": "1.2.3.4"}], "must be relative"),
         ([{"op": "add_cidr", "file": FILE, "key": "k", "value": "1.2.3.4,5.6.7.8"}], "one address or CIDR"),
-        ([{"op": "escalate", "reason": "x"}, {"op": "escalate", "reason": "y"}], "must be the only operation"),
+        (
+            [{"op": "escalate", "reason": "x"}, {"op": "escalate", "reason": "y"}],
+            "must be the only operation",
+        ),
         ([], "non-empty YAML list"),
         ("add_cidr", "non-empty YAML list"),
         (["add_cidr"], "expected a mapping"),

@@ -87,7 +87,9 @@ def test_guard_refuses_changed_kind_or_name():
 def test_guard_refuses_keys_no_operation_names():
     ch = _edited(WEB01, 'proxy-body-size: "8m"', 'proxy-body-size: "800m"')
     _, checks = run([SetKey(file=WEB01, key="server-tokens", value="false")], changes=[ch])
-    assert checks["only_named_keys"].detail == f"{WEB01}: keys changed that no operation names: proxy-body-size"
+    assert (
+        checks["only_named_keys"].detail == f"{WEB01}: keys changed that no operation names: proxy-body-size"
+    )
 
 
 def test_guard_refuses_set_key_on_allow_lists_and_block_lists():
@@ -133,7 +135,9 @@ def test_guard_refuses_unsafe_addresses(value, reason):
 def test_guard_refuses_protected_networks_even_when_global(inventory):
     inv = inventory.model_copy(update={"protected_networks": ("91.240.118.0/24",)})
     changes = apply_operations([AddCidr(file=WEB01, key="block-cidrs", value="91.240.118.172")], READ)
-    report = check_change(changes, [AddCidr(file=WEB01, key="block-cidrs", value="91.240.118.172")], inv, ["web-01"])
+    report = check_change(
+        changes, [AddCidr(file=WEB01, key="block-cidrs", value="91.240.118.172")], inv, ["web-01"]
+    )
     assert "overlaps protected network 91.240.118.0/24" in report.summary()
 
 

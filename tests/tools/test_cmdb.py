@@ -23,7 +23,10 @@ def test_fixture_inventory_loads(inventory):
         ("servers:\n  - name: a\n    configs:\n      - {path: x.yaml, kind: denylist}\n", "needs 'key'"),
         ("servers:\n  - name: a\n  - name: a\n", "server 'a' is listed twice"),
         ("protected_networks: [10.0.0.0/33]\n", "is not a network"),
-        ("servers:\n  - name: a\n    configs:\n      - {path: ../x.yaml, kind: ingress-nginx}\n", "leaves the repository"),
+        (
+            "servers:\n  - name: a\n    configs:\n      - {path: ../x.yaml, kind: ingress-nginx}\n",
+            "leaves the repository",
+        ),
     ],
 )
 def test_bad_inventory_gets_a_clear_message(tmp_path, text, message):

@@ -63,7 +63,11 @@ def test_indexed_document_uses_source_and_timestamp():
 
 
 def test_at_timestamp_is_used_when_timestamp_is_missing():
-    doc = {"@timestamp": "2023-05-12T14:12:15.875Z", "rule": {"id": 31103, "level": 7}, "agent": {"name": "a"}}
+    doc = {
+        "@timestamp": "2023-05-12T14:12:15.875Z",
+        "rule": {"id": 31103, "level": 7},
+        "agent": {"name": "a"},
+    }
     alert = alert_from_document(doc, 1)
     assert alert.ts == pytest.approx(1683900735.875) and alert.rule_id == "31103"
 
@@ -82,7 +86,9 @@ def test_wazuh5_level_words_map_to_numbers(word, level):
 
 def test_malformed_lines_are_counted_with_line_numbers(tmp_path):
     good = {"rule": {"id": "5712", "level": 10}, "agent": {"name": "b"}, "data": {"srcip": "45.155.205.233"}}
-    p = _write(tmp_path, good, raw='{"rule": \nnot json\n{"agent": {}}\n{"rule": {"id": "1", "level": "huge"}}\n')
+    p = _write(
+        tmp_path, good, raw='{"rule": \nnot json\n{"agent": {}}\n{"rule": {"id": "1", "level": "huge"}}\n'
+    )
     result = read_alerts(p)
     assert len(result.alerts) == 1
     assert [(m.line, m.reason.split(" (")[0]) for m in result.malformed] == [
