@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,6 +45,26 @@ CREATE TABLE IF NOT EXISTS meta (
     key TEXT PRIMARY KEY,
     value TEXT NOT NULL
 );
+-- memory of past fixes (dedup): outcomes recorded by the Slack and publishing flows or imported from git,
+-- and the exact effects of every proposal and fix ("owner": a proposal id or an imported fix id)
+CREATE TABLE IF NOT EXISTS outcomes (
+    fix_id TEXT PRIMARY KEY,
+    outcome TEXT NOT NULL,
+    pr_url TEXT,
+    reason TEXT NOT NULL DEFAULT '',
+    by TEXT NOT NULL DEFAULT '',
+    at REAL NOT NULL,
+    indexed INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS effects (
+    effect_id TEXT NOT NULL,
+    owner TEXT NOT NULL,
+    scope TEXT NOT NULL,
+    address TEXT,
+    PRIMARY KEY (effect_id, owner)
+);
+CREATE INDEX IF NOT EXISTS effects_owner ON effects(owner);
+CREATE INDEX IF NOT EXISTS effects_address ON effects(address) WHERE address IS NOT NULL;
 """
 
 STATUS_FOR_ACTION = {
@@ -177,6 +197,139 @@ class StateStore:
                 "INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value",
                 (key, json.dumps(value)),
             )
+
+    # --- outcomes and effects (memory of past fixes) ----------------------------------------------------
+
+    def record_outcome(
+        self,
+        proposal_id: str,
+        outcome: str,
+        *,
+        at: float,
+        pr_url: str | None = None,
+        reason: str = "",
+        by: str = "",
+    ) -> None:
+        """Record that a fix was ``merged`` (with its PR URL) or ``rejected`` (with the reason and who).
+
+        Called by the Slack (rejections) and publishing (merges) flows; a later outcome replaces an earlier
+        one. The dedup service indexes new outcomes into the fix store on its own schedule.
+        """
+        if outcome not in ("merged", "rejected"):
+            raise StateError(f"unknown outcome {outcome!r} (merged or rejected)")
+        with self.transaction() as db:
+            db.execute(
+                "INSERT INTO outcomes(fix_id, outcome, pr_url, reason, by, at, indexed) VALUES (?,?,?,?,?,?,0) "
+                "ON CONFLICT(fix_id) DO UPDATE SET outcome=excluded.outcome, pr_url=excluded.pr_url, "
+                "reason=excluded.reason, by=excluded.by, at=excluded.at, indexed=0",
+                (proposal_id, outcome, pr_url, reason, by, at),
+            )
+
+    def set_effects(self, owner: str, effects: Sequence[tuple[str, str, str | None]]) -> None:
+        """Replace the exact effects ``(effect_id, scope, address)`` of a proposal or imported fix."""
+        with self.transaction() as db:
+            db.execute("DELETE FROM effects WHERE owner = ?", (owner,))
+            db.executemany(
+                "INSERT OR IGNORE INTO effects(effect_id, owner, scope, address) VALUES (?,?,?,?)",
+                [(eid, owner, scope, address) for eid, scope, address in effects],
+            )
+
+    def outcomes_by_effect(self, effect_ids: Sequence[str]) -> dict[str, tuple[dict[str, Any], ...]]:
+        """For each effect id, the recorded outcomes of the fixes that had it."""
+        if not effect_ids:
+            return {}
+        marks = ",".join("?" * len(effect_ids))
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT e.effect_id, o.fix_id, o.outcome, o.pr_url, o.reason, o.by, o.at FROM effects e "  # noqa: S608
+                f"JOIN outcomes o ON o.fix_id = e.owner WHERE e.effect_id IN ({marks})",
+                effect_ids,
+            ).fetchall()
+        keys = ("fix_id", "outcome", "pr_url", "reason", "by", "at")
+        out: dict[str, tuple[dict[str, Any], ...]] = {}
+        for eid, *values in rows:
+            out[eid] = (*out.get(eid, ()), dict(zip(keys, values, strict=True)))
+        return out
+
+    def outcomes_by_address(self, addresses: Sequence[str]) -> tuple[dict[str, Any], ...]:
+        """Recorded outcomes of fixes that added or removed one of these addresses (anywhere)."""
+        if not addresses:
+            return ()
+        marks = ",".join("?" * len(addresses))
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT DISTINCT o.fix_id, o.outcome, o.pr_url, o.reason, o.by, o.at FROM effects e "  # noqa: S608
+                f"JOIN outcomes o ON o.fix_id = e.owner WHERE e.address IN ({marks})",
+                addresses,
+            ).fetchall()
+        keys = ("fix_id", "outcome", "pr_url", "reason", "by", "at")
+        return tuple(dict(zip(keys, r, strict=True)) for r in rows)
+
+    def effect_scopes(self, owners: Sequence[str]) -> dict[str, tuple[set[str], set[str]]]:
+        """For each owner, its effect scopes and addresses."""
+        if not owners:
+            return {}
+        marks = ",".join("?" * len(owners))
+        with self._lock:
+            rows = self._db.execute(
+                f"SELECT owner, scope, address FROM effects WHERE owner IN ({marks})",  # noqa: S608
+                owners,
+            ).fetchall()
+        out: dict[str, tuple[set[str], set[str]]] = {}
+        for owner, scope, address in rows:
+            scopes, addrs = out.setdefault(owner, (set(), set()))
+            scopes.add(scope)
+            if address:
+                addrs.add(address)
+        return out
+
+    def open_proposals_by_effect(
+        self, effect_ids: Sequence[str], statuses: tuple[str, ...]
+    ) -> dict[str, tuple[str, ...]]:
+        """For each effect id, the ids of proposals in one of ``statuses`` that have it."""
+        if not effect_ids:
+            return {}
+        marks = ",".join("?" * len(effect_ids))
+        smarks = ",".join("?" * len(statuses))
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT e.effect_id, p.id FROM effects e JOIN proposals p ON p.id = e.owner "  # noqa: S608
+                f"WHERE e.effect_id IN ({marks}) AND p.status IN ({smarks})",
+                [*effect_ids, *statuses],
+            ).fetchall()
+        out: dict[str, tuple[str, ...]] = {}
+        for eid, pid in rows:
+            out[eid] = (*out.get(eid, ()), pid)
+        return out
+
+    def unindexed_outcomes(self, limit: int = 256) -> tuple[dict[str, Any], ...]:
+        """Outcomes not yet written to the fix store."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT fix_id, outcome, pr_url, reason, by, at FROM outcomes WHERE indexed = 0 "
+                "ORDER BY at LIMIT ?",
+                (limit,),
+            ).fetchall()
+        keys = ("fix_id", "outcome", "pr_url", "reason", "by", "at")
+        return tuple(dict(zip(keys, r, strict=True)) for r in rows)
+
+    def mark_indexed(self, fix_ids: Sequence[str]) -> None:
+        with self.transaction() as db:
+            db.executemany("UPDATE outcomes SET indexed = 1 WHERE fix_id = ?", [(f,) for f in fix_ids])
+
+    def fold_alerts(self, proposal_id: str, alert_count: int, now: float) -> bool:
+        """Add a repeat's alerts to a stored proposal's count (a near-duplicate folded into it)."""
+        with self.transaction() as db:
+            row = db.execute("SELECT payload FROM proposals WHERE id = ?", (proposal_id,)).fetchone()
+            if row is None:
+                return False
+            payload = json.loads(row[0])
+            payload["group"]["alert_count"] = int(payload["group"]["alert_count"]) + alert_count
+            db.execute(
+                "UPDATE proposals SET payload = ?, updated_at = ? WHERE id = ?",
+                (json.dumps(payload), now, proposal_id),
+            )
+        return True
 
     @staticmethod
     def _row(row: tuple[str, str, float, float]) -> StoredProposal:

@@ -177,3 +177,28 @@ def _copy_doc(doc: Any) -> dict[str, Any]:
 def effect_ids(effects: Iterable[Effect]) -> tuple[str, ...]:
     """Sorted, unique effect ids."""
     return tuple(sorted({e.id for e in effects}))
+
+
+def describe_fix(effects: Sequence[Effect], defends: str = "") -> str:
+    """The canonical description that is embedded: operation, key, config kind, and what it defends against.
+
+    Never the raw diff: diff text is dominated by the file's unchanged context, so a fix blocking a different
+    address or touching a different key looks almost identical to it. The server is left out on purpose;
+    the scope check (same server, file, kind and key) is exact and done outside the embedding.
+    """
+    parts: list[str] = []
+    groups: dict[tuple[str, str, str], list[str]] = {}
+    for e in effects:
+        groups.setdefault((e.action, e.kind or "configmap", e.key), []).append(e.value)
+    for (action, kind, key), values in sorted(groups.items()):
+        if action == "add":
+            parts.append(f"block {', '.join(sorted(values))} in the {kind} {key} list")
+        elif action == "remove":
+            parts.append(f"unblock {', '.join(sorted(values))} in the {kind} {key} list")
+        elif action == "set":
+            parts.append(f"set {key} to {values[0]} in the {kind} config")
+        else:
+            parts.append(f"remove {key} from the {kind} config")
+    text = "; ".join(parts) or "no change"
+    defends = " ".join(defends.split())
+    return f"{text}; defends against: {defends}" if defends else text

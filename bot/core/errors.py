@@ -8,6 +8,7 @@ catch them and turn them into a message that says what to do.
     │   ├── OperationError   an edit operation is unknown, incomplete or cannot apply
     │   └── DocumentError    a GitOps file is missing, not YAML, or not one ConfigMap
     ├── AuditError           the audit chain is broken or cannot be written
+    ├── FixStoreError        the memory of past fixes (Chroma) is unreachable or unusable
     ├── ModelError           a language model is unreachable, too slow, or answered unusably
     └── StateError           the state store is unusable
 """
@@ -45,6 +46,10 @@ class AuditError(SecopsError):
 
 class ModelError(SecopsError):
     """A language model (Ollama) is unreachable, timed out, or answered unusably."""
+
+
+class FixStoreError(SecopsError):
+    """The memory of past fixes (Chroma) cannot be used; dedup falls back to exact effects."""
 
 
 class StateError(SecopsError):
