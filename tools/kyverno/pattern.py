@@ -354,9 +354,10 @@ def _number_text(value: Any) -> str | None:
 
 def _compare_duration(value: Any, operand: str, op: str) -> bool:
     expected = parse_duration(operand)
-    if expected is None or not isinstance(value, str):
+    text = _number_text(value)
+    if expected is None or text is None:
         return False
-    actual = parse_duration(value)
+    actual = parse_duration(text)
     if actual is None:
         return False
     return _cmp_result((actual > expected) - (actual < expected), op)
