@@ -9,13 +9,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from agents.playbooks import Playbook, find_playbook
 from bot import messages
 from bot.core.grouping import AlertGroup
 from bot.core.inventory import Inventory
 from bot.core.network import host_cidr, is_global_unicast, parse_cidr, protected_by
+
+if TYPE_CHECKING:
+    from agents.workspace import Workspace
 
 
 @dataclass
@@ -34,10 +37,13 @@ class RouteDecision:
 class LongTailFixer(Protocol):
     """What the router calls when no playbook applies (the LLM fixer implements this)."""
 
-    def fix(self, group: AlertGroup, inventory: Inventory) -> RouteDecision: ...
+    def fix(self, group: AlertGroup, inventory: Inventory, workspace: Workspace) -> RouteDecision:
+        """Operations for the group (tried against ``workspace``, where the guard judges them), or an escalation."""
+        ...
 
 
-def _list_styles(inventory: Inventory, targets: Sequence[str]) -> dict[str, str]:
+def list_styles(inventory: Inventory, targets: Sequence[str]) -> dict[str, str]:
+    """How each allowed config holds its block list: one CIDR a line (denylist) or comma-separated."""
     return {
         path: ("lines" if cfg.kind == "denylist" else "comma")
         for path, (_server, cfg) in inventory.allowed_configs(targets).items()
@@ -49,6 +55,7 @@ def route(
     inventory: Inventory,
     catalog: Sequence[Playbook],
     long_tail: LongTailFixer | None = None,
+    workspace: Workspace | None = None,
 ) -> RouteDecision:
     """Decide how to answer one alert group."""
     if not group.targets:
@@ -71,10 +78,10 @@ def route(
             return RouteDecision(fixer="router", escalation=messages.esc_not_global(group.attacker))
     playbook = find_playbook(catalog, group)
     if playbook is None:
-        if long_tail is not None:
-            decision = long_tail.fix(group, inventory)
+        if long_tail is not None and workspace is not None:
+            decision = long_tail.fix(group, inventory, workspace)
             decision.notes = notes + decision.notes
-            decision.list_styles = _list_styles(inventory, known)
+            decision.list_styles = list_styles(inventory, known)
             return decision
         return RouteDecision(
             fixer="router",
@@ -96,5 +103,5 @@ def route(
         fixer=f"playbook:{playbook.name}",
         operations=ops,
         notes=notes,
-        list_styles=_list_styles(inventory, known),
+        list_styles=list_styles(inventory, known),
     )

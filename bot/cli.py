@@ -130,6 +130,8 @@ def cmd_scan(args: argparse.Namespace, out: TextIO, err: TextIO, env: dict[str, 
     if not settings.repo.is_dir():
         raise SecopsError(f"{settings.repo}: GitOps repository directory not found")
     inventory = load_inventory(settings.cmdb)
+    audit = AuditLog(settings.audit_path, clock)
+    long_tail, reviewer = _llm_components(settings, clock, audit)
     state = StateStore(settings.state_path)
     try:
         scanner = Scanner(
@@ -137,11 +139,13 @@ def cmd_scan(args: argparse.Namespace, out: TextIO, err: TextIO, env: dict[str, 
             repo_root=settings.repo,
             catalog=load_catalog(),
             state=state,
-            audit=AuditLog(settings.audit_path, clock),
+            audit=audit,
             clock=clock,
             policy=GuardPolicy(max_changed_lines=settings.max_changed_lines),
             window_s=settings.window,
             min_level=settings.min_level,
+            long_tail=long_tail,
+            reviewer=reviewer,
         )
         err_console = Console(file=err, stderr=True)
         size = settings.alerts.stat().st_size
@@ -179,6 +183,42 @@ def cmd_scan(args: argparse.Namespace, out: TextIO, err: TextIO, env: dict[str, 
     return 0
 
 
+def _llm_components(settings: Settings, clock: Clock, audit: Any) -> tuple[Any, Any]:
+    """The LLM fixer and reviewer when their models are configured; a same-family pair is refused."""
+    if not settings.fixer_model and not settings.reviewer_model:
+        return None, None
+    from agents.family import model_family, require_cross_family
+    from agents.fixer import LlmFixer
+    from agents.model import OllamaChat
+    from agents.reviewer import LlmReviewer
+
+    def chat(model: str) -> OllamaChat:
+        return OllamaChat(
+            model, host=settings.ollama_host, timeout=settings.llm_timeout, num_ctx=settings.num_ctx
+        )
+
+    fixer_model = chat(settings.fixer_model) if settings.fixer_model else None
+    reviewer_model = chat(settings.reviewer_model) if settings.reviewer_model else None
+    if fixer_model is not None and reviewer_model is not None:
+        require_cross_family(
+            model_family(fixer_model.name, fixer_model.show()),
+            model_family(reviewer_model.name, reviewer_model.show()),
+        )
+    fixer = (
+        LlmFixer(
+            fixer_model,
+            clock=clock,
+            record=audit.append,
+            max_steps=settings.max_steps,
+            token_budget=settings.token_budget,
+        )
+        if fixer_model is not None
+        else None
+    )
+    reviewer = LlmReviewer(reviewer_model, clock=clock, record=audit.append) if reviewer_model else None
+    return fixer, reviewer
+
+
 def cmd_audit_verify(
     args: argparse.Namespace, out: TextIO, err: TextIO, env: dict[str, str], clock: Clock
 ) -> int:
@@ -191,7 +231,9 @@ def cmd_audit_verify(
         return 0
     result, expected = audit.verify()
     if not result.ok:
-        err.write(messages.cli_audit_bad(str(settings.audit_path), result.bad_line or 0, result.reason) + "\n")
+        err.write(
+            messages.cli_audit_bad(str(settings.audit_path), result.bad_line or 0, result.reason) + "\n"
+        )
         return 1
     if expected is not None and result.head_seq < expected:
         err.write(messages.cli_audit_truncated(str(settings.audit_path), result.head_seq, expected) + "\n")

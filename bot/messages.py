@@ -129,3 +129,128 @@ def cli_bad_since(value: str) -> str:
 
 def cli_bad_duration(flag: str, value: str) -> str:
     return f"{flag} {value!r}: use a duration such as 90s, 15m, 2h or 1d"
+
+
+# --- LLM fixer and reviewer (issue: LangChain + Ollama) ---------------------------------------------------
+
+
+def llm_same_family(fixer: str, reviewer: str, family: str, fixer_source: str, reviewer_source: str) -> str:
+    return (
+        f"SECOPS_REVIEWER_MODEL {reviewer!r} is from the same family ({family}) as SECOPS_FIXER_MODEL "
+        f"{fixer!r} (fixer family from {fixer_source}, reviewer family from {reviewer_source}). A model "
+        "reviewing its own family's work approves nearly everything: pick a reviewer from another family "
+        "(e.g. gemma3:12b against a Qwen fixer), or unset SECOPS_REVIEWER_MODEL."
+    )
+
+
+def esc_llm_no_config(servers: Sequence[str]) -> str:
+    return (
+        f"No playbook applies and the inventory lists no editable config for {', '.join(servers)}, so the "
+        "LLM fixer was not asked. A human should look."
+    )
+
+
+def esc_llm_unavailable(error: str, tried: Sequence[str]) -> str:
+    before = f" Before that: {' '.join(tried)}" if tried else ""
+    return (
+        f"No playbook applies and the LLM fixer is unavailable ({error}). Nothing was changed; a human "
+        f"should look, or rescan once Ollama answers.{before}"
+    )
+
+
+def esc_llm_escalated(model: str, reason: str) -> str:
+    return f"The LLM fixer ({model}) found no safe config change: {reason}"
+
+
+def esc_llm_gave_up(budget: int | None, tried: Sequence[str]) -> str:
+    why = f"its token budget ({budget}) ran out" if budget is not None else "it ran out of attempts"
+    attempts = " ".join(tried) if tried else "No attempt was made."
+    return f"The LLM fixer found no change the guard accepts before {why}. {attempts} A human should look."
+
+
+def llm_attempt(step: int, tried: str, refusal: str) -> str:
+    return f"Attempt {step}: {tried} → refused: {refusal}."
+
+
+def note_llm_tries(tried: Sequence[str]) -> str:
+    return f"Earlier LLM attempts: {' '.join(tried)}"
+
+
+def proposed_llm(model: str) -> str:
+    return f"LLM fixer {model}: all guard checks passed. Check the change with care: no playbook covers it."
+
+
+def review_unreachable(error: str) -> str:
+    return f"not reviewed: the reviewer model is unavailable ({error})"
+
+
+def review_no_verdict() -> str:
+    return "no verdict: the reviewer did not answer with a VERDICT line"
+
+
+def review_conflicting() -> str:
+    return "no verdict: the reviewer's answer holds conflicting VERDICT lines"
+
+
+def review_no_reason() -> str:
+    return "(the reviewer gave no reason)"
+
+
+# --- memory of past fixes (dedup) ------------------------------------------------------------------------
+
+
+def dedup_fix_label(fix_id: str, pr_url: str | None) -> str:
+    """How a past fix is named to people: ``PR #12``, a commit, or a proposal id."""
+    if pr_url:
+        tail = pr_url.rstrip("/").rsplit("/", 1)[-1].lstrip("#")
+        return f"PR #{tail}" if tail.isdigit() else pr_url
+    if fix_id.startswith("git-"):
+        return f"commit {fix_id.removeprefix('git-')[:12]}"
+    return f"proposal {fix_id}"
+
+
+def dedup_suppressed_merged(label: str, similarity: float | None) -> str:
+    if similarity is None:
+        return f"Same fix as {label} (merged): every change it makes is already merged; not proposed again."
+    return f"Near-duplicate ({similarity:.2f}) of {label} (merged); not proposed again."
+
+
+def dedup_suppressed_rejected(label: str, by: str, reason: str, until: str, similarity: float | None) -> str:
+    how = "Same fix as" if similarity is None else f"Near-duplicate ({similarity:.2f}) of"
+    who = f" by {by}" if by else ""
+    why = f": {reason}" if reason else ""
+    return f"{how} {label}, rejected{who}{why}. Not proposed again until {until}."
+
+
+def dedup_folded(target: str) -> str:
+    return f"Repeat of pending proposal {target}: its alerts were added there instead of a second message."
+
+
+def dedup_note_similar(label: str, similarity: float) -> str:
+    return f"similar to {label} ({similarity:.2f})"
+
+
+def dedup_note_shared(label: str, outcome: str) -> str:
+    return f"related to {label} ({outcome}: same address or change)"
+
+
+def dedup_store_down(where: str, why: str) -> str:
+    return f"fix store {where} unavailable ({why}); dedup uses exact effects only"
+
+
+def cli_dedup_imported(commits: int, fixes: int, effects: int) -> str:
+    return (
+        f"{commits} commit(s) by the bot read, {fixes} fix(es) with {effects} effect(s) recorded as merged."
+    )
+
+
+def cli_dedup_no_commits(repo: str, author: str) -> str:
+    return f"{repo}: no commits by {author!r} changed a file the inventory lists; nothing imported."
+
+
+def cli_dedup_query_row(similarity: float, label: str, outcome: str, description: str) -> str:
+    return f"{similarity:.2f}  {label} ({outcome})  {description}"
+
+
+def cli_dedup_query_empty() -> str:
+    return "no past fixes stored yet (they are recorded when proposals are merged or rejected)."

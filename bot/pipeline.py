@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Protocol
 
 from agents.playbooks import Playbook
-from agents.router import LongTailFixer, route
+from agents.router import LongTailFixer, list_styles, route
+from agents.workspace import Workspace
 from bot import messages
 from bot.audit_log import AuditLog
 from bot.clock import Clock
@@ -24,7 +25,7 @@ from bot.core.grouping import AlertGroup, group_alerts
 from bot.core.guard import GuardPolicy, check_change
 from bot.core.inventory import Inventory
 from bot.core.network import canonical_cidr
-from bot.core.proposal import Proposal, Review, proposal_id
+from bot.core.proposal import LlmUsage, Proposal, Review, proposal_id
 from bot.state import Offset, StateStore
 from bot.yaml_edit import ReadFile, apply_operations, repo_reader
 from tools.wazuh import ReadResult, read_alerts
@@ -33,7 +34,9 @@ from tools.wazuh import ReadResult, read_alerts
 class Reviewer(Protocol):
     """A second opinion on a proposal (the cross-family LLM reviewer implements this)."""
 
-    def review(self, proposal: Proposal) -> Review: ...
+    def review(self, proposal: Proposal) -> tuple[Review, LlmUsage]:
+        """The verdict, and the LLM calls and tokens it cost (added to the proposal's ``llm``)."""
+        ...
 
 
 class DedupGate(Protocol):
@@ -105,8 +108,9 @@ class Scanner:
     def build(self, group: AlertGroup) -> Proposal:
         """Decide one group: a proposal, a blocked change, an escalation, or nothing to do."""
         pid = proposal_id(group)
-        decision = route(group, self.inventory, self.catalog, self.long_tail)
+        decision = route(group, self.inventory, self.catalog, self.long_tail, self._workspace(group))
         notes = " ".join(decision.notes)
+        usage = LlmUsage(calls=decision.llm_calls, tokens=decision.llm_tokens)
 
         def escalate(reason: str) -> Proposal:
             return Proposal(
@@ -115,6 +119,7 @@ class Scanner:
                 action="escalate",
                 fixer=decision.fixer,
                 reason=f"{reason} {notes}".strip(),
+                llm=usage,
             )
 
         if decision.escalation:
@@ -136,13 +141,15 @@ class Scanner:
                 fixer=decision.fixer,
                 operations=dumped,
                 reason=messages.suppressed_already(_describe_ops(ops)),
+                llm=usage,
             )
         report = check_change(changes, ops, self.inventory, group.targets, self.policy)
-        reason = (
-            messages.proposed(decision.fixer.removeprefix("playbook:"))
-            if report.passed
-            else messages.blocked_by_guard(report.summary())
+        proposed = (
+            messages.proposed_llm(decision.fixer.removeprefix("llm:"))
+            if decision.fixer.startswith("llm:")
+            else messages.proposed(decision.fixer.removeprefix("playbook:"))
         )
+        reason = proposed if report.passed else messages.blocked_by_guard(report.summary())
         return Proposal(
             id=pid,
             group=group,
@@ -153,6 +160,7 @@ class Scanner:
             diff=unified_diff(changed),
             guard=report,
             reason=f"{reason} {notes}".strip(),
+            llm=usage,
         )
 
     def finish(self, proposal: Proposal) -> Proposal:
@@ -160,8 +168,21 @@ class Scanner:
         if self.dedup is not None and proposal.action in ("propose", "blocked"):
             proposal = self.dedup.check(proposal)
         if self.reviewer is not None and proposal.action in ("propose", "blocked"):
-            proposal = proposal.model_copy(update={"review": self.reviewer.review(proposal)})
+            review, spent = self.reviewer.review(proposal)
+            llm = LlmUsage(calls=proposal.llm.calls + spent.calls, tokens=proposal.llm.tokens + spent.tokens)
+            proposal = proposal.model_copy(update={"review": review, "llm": llm})
         return proposal
+
+    def _workspace(self, group: AlertGroup) -> Workspace:
+        """What the long-tail fixer may see and try for this group; the guard judges every try."""
+        return Workspace(
+            inventory=self.inventory,
+            targets=group.targets,
+            read_file=self.read_file,
+            policy=self.policy,
+            attacker=group.attacker,
+            list_styles=list_styles(self.inventory, group.targets),
+        )
 
     # --- a batch -----------------------------------------------------------------------------------
 

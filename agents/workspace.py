@@ -1,0 +1,96 @@
+"""What the long-tail fixer may see and try for one alert group, with the guard as the only judge.
+
+A :class:`Workspace` is built by the scanner for one group. It shows the fixer the configs the inventory
+allows for the group's targets (and their current text), and :meth:`Workspace.attempt` runs a candidate
+list of operations through the same parse → apply → guard path a real proposal takes, in memory. The
+answer says precisely why a candidate was refused, so the model can correct itself on the next step.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.core.edits import AddCidr, Escalate, SetKey, parse_operations, unified_diff
+from bot.core.errors import DocumentError, OperationError
+from bot.core.guard import GuardPolicy, GuardReport, check_change
+from bot.core.inventory import ConfigRef, Inventory, Server
+from bot.core.network import parse_cidr
+from bot.yaml_edit import ReadFile, apply_operations
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """The outcome of one candidate: accepted (the guard passed and something changed) or why not."""
+
+    accepted: bool
+    error: str = ""
+    diff: str = ""
+    guard: GuardReport | None = None
+    escalation: str | None = None  # the candidate was a single escalate operation
+    operations: tuple[dict[str, str], ...] = ()  # the candidate, validated and normalised
+
+
+@dataclass
+class Workspace:
+    """One group's editable configs, and a dry run of candidate operations on them."""
+
+    inventory: Inventory
+    targets: Sequence[str]
+    read_file: ReadFile
+    policy: GuardPolicy
+    attacker: str | None
+    list_styles: dict[str, str] = field(default_factory=dict)
+
+    def configs(self) -> list[tuple[Server, ConfigRef]]:
+        """The configs the inventory lists for the known targets, in inventory order."""
+        return list(self.inventory.allowed_configs(self.targets).values())
+
+    def file_text(self, path: str) -> str:
+        """The current text of an allowed config, or a one-line reason it cannot be read."""
+        try:
+            return self.read_file(path)
+        except DocumentError as exc:
+            return f"(cannot read: {exc})"
+
+    def attempt(self, operations: Any) -> Attempt:
+        """Parse, scope-check, apply and guard ``operations``; nothing is written anywhere."""
+        try:
+            ops = parse_operations(operations)
+        except OperationError as exc:
+            return Attempt(accepted=False, error=str(exc))
+        if isinstance(ops[0], Escalate):
+            return Attempt(accepted=False, escalation=ops[0].reason)
+        dumped = tuple(o.model_dump() for o in ops)
+        scope = self._scope_problem(ops)
+        if scope:
+            return Attempt(accepted=False, error=scope, operations=dumped)
+        try:
+            changes = apply_operations(ops, self.read_file, self.list_styles)
+        except (OperationError, DocumentError) as exc:
+            return Attempt(accepted=False, error=str(exc), operations=dumped)
+        report = check_change(changes, ops, self.inventory, self.targets, self.policy)
+        diff = unified_diff([c for c in changes if c.changed])
+        if not report.passed:
+            refusal = f"the guard refused it: {report.summary()}"
+            return Attempt(accepted=False, error=refusal, diff=diff, guard=report, operations=dumped)
+        return Attempt(accepted=True, diff=diff, guard=report, operations=dumped)
+
+    def _scope_problem(self, ops: Sequence[AddCidr | SetKey | Escalate]) -> str | None:
+        """The fixer may block only the attacker it was asked about (at most its /24 or /48)."""
+        attacker = ipaddress.ip_address(self.attacker) if self.attacker else None
+        for o in ops:
+            if not isinstance(o, AddCidr):
+                continue
+            if attacker is None:
+                return "add_cidr: these alerts name no attacker address, so there is nothing to block"
+            net = parse_cidr(o.value)
+            if net is None:
+                return f"add_cidr: {o.value!r} is not an address or CIDR"
+            if attacker not in net:
+                return (
+                    f"add_cidr: {o.value} does not contain the attacker {attacker}; block only the attacker"
+                )
+        return None
