@@ -62,7 +62,8 @@ def _shift(rule: dict[str, Any], template_key: str) -> dict[str, Any]:
     # the CronJob rule is derived from the controller rule, whose references already name the template
     prefix = "spec.template" if template_key == "template" else "spec.jobTemplate"
     text = _REFERENCE.sub(lambda m: f"request.{m.group(1)}.{prefix}.{m.group(2)}", json.dumps(rule))
-    return json.loads(text)
+    shifted: dict[str, Any] = json.loads(text)
+    return shifted
 
 
 def _wrap(rule: dict[str, Any], name: str, template_key: str, kinds: list[str]) -> dict[str, Any]:

@@ -84,7 +84,7 @@ def equals(key: Any, value: Any) -> bool:
         return False
     if isinstance(key, str):
         if (pair := _duration_pair(key, value)) is not None:
-            return pair[0] == pair[1]
+            return bool(pair[0] == pair[1])
         if (kq := parse_quantity(key)) is not None and isinstance(value, str):
             vq = parse_quantity(value)
             return vq is not None and kq == vq

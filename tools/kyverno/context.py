@@ -68,9 +68,8 @@ def _pod_spec(resource: dict[str, Any]) -> dict[str, Any] | None:
         spec = (((spec.get("jobTemplate") or {}).get("spec") or {}).get("template") or {}).get("spec")
         return spec if isinstance(spec, dict) else None
     template = spec.get("template")
-    if isinstance(template, dict) and isinstance(template.get("spec"), dict):
-        return template["spec"]
-    return None
+    inner = template.get("spec") if isinstance(template, dict) else None
+    return inner if isinstance(inner, dict) else None
 
 
 def images(resource: dict[str, Any] | None) -> dict[str, Any]:

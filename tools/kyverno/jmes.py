@@ -222,7 +222,23 @@ class KyvernoFunctions(jfun.Functions):
 _FUNCTIONS = KyvernoFunctions()
 
 
-def _safe(interp: KyvernoInterpreter, node: dict[str, Any], value: Any) -> Any:
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _equal(left: Any, right: Any) -> bool:
+    """JMESPath equality: booleans never equal numbers."""
+    if isinstance(left, bool) != isinstance(right, bool):
+        return False
+    return bool(left == right)
+
+
+def _falsy(value: Any) -> bool:
+    """JMESPath falsiness: empty string, list and object, null and false."""
+    return value is None or value is False or value in ("", [], {})
+
+
+def _safe(interp: KyvernoInterpreter, node: Any, value: Any) -> Any:
     try:
         return interp.visit(node, value)
     except UnknownKey:
@@ -235,7 +251,7 @@ class KyvernoInterpreter(visitor.TreeInterpreter):
     def __init__(self) -> None:
         super().__init__(jmespath.Options(custom_functions=_FUNCTIONS))
 
-    def visit_field(self, node: dict[str, Any], value: Any) -> Any:
+    def visit_field(self, node: Any, value: Any) -> Any:
         if isinstance(value, dict):
             key = node["value"]
             if key not in value:
@@ -243,48 +259,51 @@ class KyvernoInterpreter(visitor.TreeInterpreter):
             return value[key]
         return None
 
-    def visit_comparator(self, node: dict[str, Any], value: Any) -> Any:
+    def visit_comparator(self, node: Any, value: Any) -> Any:
         left = _safe(self, node["children"][0], value)
         right = _safe(self, node["children"][1], value)
-        literal = {"type": "literal", "children": []}
-        swapped = {**node, "children": [{**literal, "value": left}, {**literal, "value": right}]}
-        return super().visit_comparator(swapped, value)
+        op = node["value"]
+        if op in ("eq", "ne"):
+            return _equal(left, right) == (op == "eq")
+        if not (_is_number(left) and _is_number(right)):
+            return None
+        return {"lt": left < right, "lte": left <= right, "gt": left > right, "gte": left >= right}[op]
 
-    def visit_function_expression(self, node: dict[str, Any], value: Any) -> Any:
+    def visit_function_expression(self, node: Any, value: Any) -> Any:
         name = node["value"]
         if name in UNSUPPORTED_FUNCTIONS:
             raise Unsupported(f"JMESPath function {name}() is not supported")
         args = [_safe(self, child, value) for child in node["children"]]
         try:
-            return self._functions.call_function(name, args)
+            return _FUNCTIONS.call_function(name, args)
         except jexc.UnknownFunctionError as exc:
             raise Unsupported(f"JMESPath function {name}() is not supported") from exc
 
-    def visit_or_expression(self, node: dict[str, Any], value: Any) -> Any:
+    def visit_or_expression(self, node: Any, value: Any) -> Any:
         matched = _safe(self, node["children"][0], value)
-        if self._is_false(matched):
+        if _falsy(matched):
             matched = _safe(self, node["children"][1], value)
         return matched
 
-    def visit_and_expression(self, node: dict[str, Any], value: Any) -> Any:
+    def visit_and_expression(self, node: Any, value: Any) -> Any:
         matched = _safe(self, node["children"][0], value)
-        if self._is_false(matched):
+        if _falsy(matched):
             return matched
         return self.visit(node["children"][1], value)
 
-    def visit_not_expression(self, node: dict[str, Any], value: Any) -> Any:
+    def visit_not_expression(self, node: Any, value: Any) -> Any:
         result = _safe(self, node["children"][0], value)
         if isinstance(result, int | float) and not isinstance(result, bool) and result == 0:
             return False
-        return self._is_false(result)
+        return _falsy(result)
 
-    def visit_pipe(self, node: dict[str, Any], value: Any) -> Any:
+    def visit_pipe(self, node: Any, value: Any) -> Any:
         result = value
         for child in node["children"]:
             result = _safe(self, child, result)
         return result
 
-    def visit_projection(self, node: dict[str, Any], value: Any) -> Any:
+    def visit_projection(self, node: Any, value: Any) -> Any:
         base = _safe(self, node["children"][0], value)
         if not isinstance(base, list):
             return None
@@ -295,7 +314,7 @@ class KyvernoInterpreter(visitor.TreeInterpreter):
                 out.append(current)
         return out
 
-    def visit_value_projection(self, node: dict[str, Any], value: Any) -> Any:
+    def visit_value_projection(self, node: Any, value: Any) -> Any:
         base = _safe(self, node["children"][0], value)
         if not isinstance(base, dict):
             return None
@@ -306,19 +325,19 @@ class KyvernoInterpreter(visitor.TreeInterpreter):
                 out.append(current)
         return out
 
-    def visit_filter_projection(self, node: dict[str, Any], value: Any) -> Any:
+    def visit_filter_projection(self, node: Any, value: Any) -> Any:
         base = _safe(self, node["children"][0], value)
         if not isinstance(base, list):
             return None
         out = []
         for element in base:
-            if self._is_true(_safe(self, node["children"][2], element)):
+            if not _falsy(_safe(self, node["children"][2], element)):
                 current = _safe(self, node["children"][1], element)
                 if current is not None:
                     out.append(current)
         return out
 
-    def visit_flatten(self, node: dict[str, Any], value: Any) -> Any:
+    def visit_flatten(self, node: Any, value: Any) -> Any:
         base = _safe(self, node["children"][0], value)
         if not isinstance(base, list):
             return None
@@ -327,12 +346,12 @@ class KyvernoInterpreter(visitor.TreeInterpreter):
             out.extend(element) if isinstance(element, list) else out.append(element)
         return out
 
-    def visit_multi_select_dict(self, node: dict[str, Any], value: Any) -> Any:
+    def visit_multi_select_dict(self, node: Any, value: Any) -> Any:
         if value is None:
             return None
         return {child["value"]: _safe(self, child, value) for child in node["children"]}
 
-    def visit_multi_select_list(self, node: dict[str, Any], value: Any) -> Any:
+    def visit_multi_select_list(self, node: Any, value: Any) -> Any:
         if value is None:
             return None
         return [_safe(self, child, value) for child in node["children"]]

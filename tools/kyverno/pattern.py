@@ -157,9 +157,9 @@ def _map(
             front.insert(0, item)
         else:
             back.append(item)
-    for key, modifier, bare in front + back:
+    for key, global_mark, bare in front + back:
         value = pattern[key]
-        if modifier == "<":
+        if global_mark == "<":
             if bare in resource:
                 found = _element(resource[bare], value, f"{path}{bare}/", anchors)
                 if found is not None:
@@ -271,7 +271,7 @@ def validate_value(value: Any, pattern: Any) -> bool:
         if isinstance(value, bool):
             return not value
         if _is_number(value):
-            return value == 0
+            return bool(value == 0)
         if isinstance(value, str):
             return value == ""
         return value is None

@@ -127,7 +127,7 @@ def parse_userinfo(doc: dict[str, Any] | None) -> RequestInfo | None:
 
 def prepare_resource(doc: dict[str, Any]) -> dict[str, Any]:
     """As the CLI loads it: numbers become float64, namespaced objects default to ``default``."""
-    resource = to_go_floats(copy.deepcopy(doc))
+    resource: dict[str, Any] = to_go_floats(copy.deepcopy(doc))
     meta = resource.setdefault("metadata", {})
     if isinstance(meta, dict) and not meta.get("namespace") and resource.get("kind") not in CLUSTER_SCOPED:
         meta["namespace"] = "default"

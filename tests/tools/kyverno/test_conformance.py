@@ -2,7 +2,7 @@
 
 import pytest
 
-from tools.kyverno.conformance import DEFAULT_CORPUS, render_markdown, run_corpus
+from tools.kyverno.conformance import DEFAULT_CORPUS, render_document, render_markdown, run_corpus
 
 TARGET_BUCKETS = ("a", "b", "c", "e")
 
@@ -37,3 +37,8 @@ def test_target_bucket_agrees_fully(tally, bucket):
         for b, r in tally.unsupported_in_target
         if b == bucket
     ]
+
+
+def test_committed_conformance_doc_is_current(tally):
+    doc = DEFAULT_CORPUS.parents[1] / "docs" / "kyverno-conformance.md"
+    assert doc.read_text(encoding="utf-8") == render_document(tally)
