@@ -76,6 +76,9 @@ def build_parser() -> argparse.ArgumentParser:
         register_policy = None
     if register_policy is not None:
         register_policy(sub)
+    from bot.dedup_command import register as register_dedup
+
+    register_dedup(sub)
     return parser
 
 
@@ -116,6 +119,7 @@ def cmd_scan(args: argparse.Namespace, out: TextIO, err: TextIO, env: dict[str, 
     from agents.playbooks import load_catalog
     from bot.audit_log import AuditLog
     from bot.core.guard import GuardPolicy
+    from bot.dedup_command import build_dedup
     from bot.pipeline import Scanner
     from bot.render import print_proposals
     from bot.state import StateStore
@@ -146,6 +150,7 @@ def cmd_scan(args: argparse.Namespace, out: TextIO, err: TextIO, env: dict[str, 
             min_level=settings.min_level,
             long_tail=long_tail,
             reviewer=reviewer,
+            dedup=build_dedup(settings, state, inventory, settings.repo, clock),
         )
         err_console = Console(file=err, stderr=True)
         size = settings.alerts.stat().st_size

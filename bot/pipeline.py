@@ -198,6 +198,8 @@ class Scanner:
             proposal = self.finish(self.build(group))
             if self.state.add_proposal(proposal, self.clock.now()):
                 report.new_ids.add(proposal.id)
+                if proposal.folded_into:  # a repeat of a pending proposal: count its alerts there, once
+                    self.state.fold_alerts(proposal.folded_into, proposal.group.alert_count, self.clock.now())
                 self._record(proposal)
             report.proposals.append(proposal)
 

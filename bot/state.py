@@ -61,6 +61,7 @@ CREATE TABLE IF NOT EXISTS effects (
     owner TEXT NOT NULL,
     scope TEXT NOT NULL,
     address TEXT,
+    detail TEXT NOT NULL DEFAULT '{}',
     PRIMARY KEY (effect_id, owner)
 );
 CREATE INDEX IF NOT EXISTS effects_owner ON effects(owner);
@@ -225,13 +226,13 @@ class StateStore:
                 (proposal_id, outcome, pr_url, reason, by, at),
             )
 
-    def set_effects(self, owner: str, effects: Sequence[tuple[str, str, str | None]]) -> None:
-        """Replace the exact effects ``(effect_id, scope, address)`` of a proposal or imported fix."""
+    def set_effects(self, owner: str, effects: Sequence[tuple[str, str, str | None, str]]) -> None:
+        """Replace the exact effects ``(effect_id, scope, address, detail JSON)`` of a proposal or fix."""
         with self.transaction() as db:
             db.execute("DELETE FROM effects WHERE owner = ?", (owner,))
             db.executemany(
-                "INSERT OR IGNORE INTO effects(effect_id, owner, scope, address) VALUES (?,?,?,?)",
-                [(eid, owner, scope, address) for eid, scope, address in effects],
+                "INSERT OR IGNORE INTO effects(effect_id, owner, scope, address, detail) VALUES (?,?,?,?,?)",
+                [(eid, owner, scope, address, detail) for eid, scope, address, detail in effects],
             )
 
     def outcomes_by_effect(self, effect_ids: Sequence[str]) -> dict[str, tuple[dict[str, Any], ...]]:
@@ -301,6 +302,14 @@ class StateStore:
         for eid, pid in rows:
             out[eid] = (*out.get(eid, ()), pid)
         return out
+
+    def effect_details(self, owner: str) -> tuple[str, ...]:
+        """The recorded effects (JSON) of a proposal or fix."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT detail FROM effects WHERE owner = ? ORDER BY effect_id", (owner,)
+            ).fetchall()
+        return tuple(r[0] for r in rows)
 
     def unindexed_outcomes(self, limit: int = 256) -> tuple[dict[str, Any], ...]:
         """Outcomes not yet written to the fix store."""

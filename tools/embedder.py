@@ -70,7 +70,7 @@ class MiniLmEmbedder:
             from sentence_transformers import SentenceTransformer
             from transformers.utils import logging as hf_logging
 
-            hf_logging.disable_progress_bar()  # no "Loading weights" bar on stderr
+            hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]  # no bar on stderr
 
             path = self.model_path or bundled_model_path()
             self._model = SentenceTransformer(str(path), device="cpu", local_files_only=True)

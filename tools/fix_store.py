@@ -155,7 +155,9 @@ class FixStore:
         except Exception as exc:
             raise FixStoreError(f"cannot query the fix store at {self.where}: {_why(exc)}") from None
         out: list[tuple[Neighbour, str]] = []
-        for dist, meta, doc in zip(res["distances"][0], res["metadatas"][0], res["documents"][0], strict=True):
+        for dist, meta, doc in zip(
+            res["distances"][0], res["metadatas"][0], res["documents"][0], strict=True
+        ):
             fix = past_fix_from_metadata(dict(meta or {}))
             out.append((Neighbour(fix=fix, similarity=round(1.0 - float(dist), 6)), doc or ""))
         return out

@@ -52,6 +52,7 @@ class Proposal(BaseModel):
     review: Review | None = None
     llm: LlmUsage = LlmUsage()
     notes: tuple[str, ...] = ()  # e.g. "similar to PR #12 (0.87)"
+    folded_into: str | None = None  # a repeat of this pending proposal: its alerts are counted there
 
     @property
     def revision_hash(self) -> str:
