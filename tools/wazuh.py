@@ -16,10 +16,12 @@ tuple per alert and nothing heavier.
 
 from __future__ import annotations
 
+import gc
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -56,68 +58,108 @@ class ReadResult:
 
 
 def _ts(value: Any) -> float | None:
-    if not isinstance(value, str) or not value or value[0] == "{":
+    if type(value) is not str or not value or value[0] == "{":
         return None
+    # Wazuh writes "2019-10-15T19:07:57.741+0000": many alerts share a second, so parse the second once
+    # (cached) and add the milliseconds.
+    if len(value) == 28 and value[19] == "." and value[23] in "+-" and value[20:23].isdigit():
+        base = _second(value[:19] + value[23:])
+        return None if base is None else base + int(value[20:23]) / 1000
     try:
-        return datetime.fromisoformat(value).timestamp()
+        return _fromiso(value).timestamp()
     except ValueError:
         return None
 
 
+@lru_cache(maxsize=4096)
+def _second(value: str) -> float | None:
+    try:
+        return _fromiso(value).timestamp()
+    except ValueError:
+        return None
+
+
+_fromiso = datetime.fromisoformat
+_new_alert = Alert._make
+
+
+@lru_cache(maxsize=1 << 16)
+def _canonical_address(raw: str) -> str | None:
+    ip = parse_address(raw)
+    return ip.compressed if ip is not None else None
+
+
 def alert_from_document(doc: Any, line: int) -> Alert | str:
-    """One alert from one decoded JSON document, or a reason why it is not one."""
-    if not isinstance(doc, dict):
+    """One alert from one decoded JSON document, or a reason why it is not one.
+
+    This is the hot path of every scan: plain dict lookups, one tuple, caches for repeated values.
+    """
+    if type(doc) is not dict:
         return "not a JSON object"
     src = doc.get("_source")
-    if isinstance(src, dict):
+    if src is not None and type(src) is dict:
         doc = src
     rule = doc.get("rule")
-    wazuh = doc.get("wazuh")
-    if not isinstance(rule, dict) and isinstance(wazuh, dict):
-        rule = wazuh.get("rule")  # Wazuh 5.x
-    if not isinstance(rule, dict):
-        return "no rule (not a Wazuh alert)"
-    level = level_from(rule.get("level"))
-    if level is None:
-        return f"rule.level {rule.get('level')!r} is not a level"
+    if type(rule) is not dict:
+        wazuh = doc.get("wazuh")
+        rule = wazuh.get("rule") if type(wazuh) is dict else None  # Wazuh 5.x
+        if type(rule) is not dict:
+            return "no rule (not a Wazuh alert)"
+    level = rule.get("level")
+    if type(level) is not int:
+        level = level_from(level)
+        if level is None:
+            return f"rule.level {rule.get('level')!r} is not a level"
     rule_id = rule.get("id")
-    if rule_id is None or isinstance(rule_id, dict | list):
-        return "no rule.id"
+    if type(rule_id) is not str:
+        if rule_id is None or isinstance(rule_id, dict | list):
+            return "no rule.id"
+        rule_id = str(rule_id)
     agent = doc.get("agent")
-    agent_name = agent.get("name", "") if isinstance(agent, dict) else ""
+    agent_name = agent.get("name") if type(agent) is dict else None
+    if type(agent_name) is not str:
+        agent_name = "" if agent_name is None else str(agent_name)
     data = doc.get("data")
     srcip = None
     url = ""
-    if isinstance(data, dict):
+    if type(data) is dict:
         raw = data.get("srcip")
+        if type(raw) is str:
+            srcip = _canonical_address(raw)
         url = data.get("url") or ""
-        if isinstance(raw, str):
-            ip = parse_address(raw)
-            srcip = ip.compressed if ip is not None else None
     if srcip is None:
         source = doc.get("source")
-        if isinstance(source, dict) and isinstance(source.get("ip"), str):
-            ip = parse_address(source["ip"])
-            srcip = ip.compressed if ip is not None else None
+        if type(source) is dict and type(source.get("ip")) is str:
+            srcip = _canonical_address(source["ip"])
     mitre = rule.get("mitre")
-    mitre_ids = tuple(mitre.get("id") or ()) if isinstance(mitre, dict) else ()
+    mitre_ids: tuple[str, ...] = ()
+    if type(mitre) is dict:
+        ids = mitre.get("id")
+        if type(ids) is list:
+            mitre_ids = tuple(m if type(m) is str else str(m) for m in ids)
     groups = rule.get("groups")
-    ts = _ts(doc.get("timestamp")) if "timestamp" in doc else None
+    ts = _ts(doc.get("timestamp"))
     if ts is None:
         ts = _ts(doc.get("@timestamp"))
     log = doc.get("full_log")
-    return Alert(
-        alert_id=str(doc.get("id") or doc.get("_id") or f"line-{line}"),
-        ts=ts,
-        rule_id=str(rule_id),
-        level=level,
-        description=str(rule.get("description") or ""),
-        groups=tuple(groups) if isinstance(groups, list) else (),
-        agent=str(agent_name) if agent_name is not None else "",
-        srcip=srcip,
-        mitre=tuple(str(m) for m in mitre_ids),
-        log=log if isinstance(log, str) else str(url),
-        line=line,
+    alert_id = doc.get("id") or doc.get("_id")
+    description = rule.get("description")
+    # positional: keyword construction of a NamedTuple costs a third of this function
+    return _new_alert(
+        (
+            alert_id if type(alert_id) is str else str(alert_id or f"line-{line}"),
+            ts,
+            rule_id,
+            level,
+            description if type(description) is str else str(description or ""),
+            tuple(groups) if type(groups) is list else (),
+            agent_name,
+            srcip,
+            mitre_ids,
+            log if type(log) is str else str(url),
+            line,
+            "wazuh",
+        )
     )
 
 
@@ -189,6 +231,24 @@ def _collect(result: ReadResult, item: Alert | str, line: int) -> None:
 
 
 def _read_lines(
+    p: Path,
+    result: ReadResult,
+    offset: int,
+    line_no: int,
+    progress: Callable[[int], None] | None,
+) -> None:
+    # JSON trees have no reference cycles: pausing the cyclic GC while millions of small objects are
+    # created and dropped saves a fifth of the read time.
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        _read_loop(p, result, offset, line_no, progress)
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+
+
+def _read_loop(
     p: Path,
     result: ReadResult,
     offset: int,

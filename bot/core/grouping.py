@@ -9,6 +9,7 @@ the same ids.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 from collections.abc import Iterable
 from datetime import UTC, datetime
@@ -114,31 +115,33 @@ class _Acc:
         self.samples: list[Alert] = []
 
     def add(self, alert: Alert) -> None:
+        # Hot path (once per alert): unpack once, touch each container at most once.
+        alert_id, ts, rid, level, description, groups, agent, _src, mitre, _log, _line, _s = alert
         self.count += 1
-        if alert.level > self.max_level:
-            self.max_level = alert.level
-        ts = alert.ts
+        if level > self.max_level:
+            self.max_level = level
         if ts is not None:
-            if self.first_ts is None or ts < self.first_ts:
+            first, last = self.first_ts, self.last_ts
+            if first is None or ts < first:
                 self.first_ts = ts
-            if self.last_ts is None or ts > self.last_ts:
+            if last is None or ts > last:
                 self.last_ts = ts
-        if alert.agent:
-            self.targets.add(alert.agent)
-        rid = alert.rule_id
+        if agent:
+            self.targets.add(agent)
         if rid not in self.descriptions:
             self.rule_ids.add(rid)
-            self.descriptions[rid] = alert.description
-            self.rule_groups.update(alert.groups)
-        if alert.mitre:
-            self.mitre.update(alert.mitre)
+            self.descriptions[rid] = description
+            self.rule_groups.update(groups)
+        if mitre:
+            self.mitre.update(mitre)
         if len(self.alert_ids) < MAX_ALERT_IDS:
-            self.alert_ids.append(alert.alert_id)
-        if len(self.samples) < MAX_SAMPLES:
-            self.samples.append(alert)
-        elif alert.level > self.samples[-1].level:
+            self.alert_ids.append(alert_id)
+        samples = self.samples
+        if len(samples) < MAX_SAMPLES:
+            samples.append(alert)
+        elif level > samples[-1].level:
             # keep the most severe evidence, not just the first lines
-            self.samples[-1] = alert
+            samples[-1] = alert
 
     def freeze(self) -> AlertGroup:
         if self.attacker:
@@ -196,6 +199,21 @@ def group_alerts(
 
     Returns the groups whose highest level reaches ``min_level``, ordered by severity then first time.
     """
+    # Grouping allocates no reference cycles; pausing the cyclic GC keeps it from re-scanning millions
+    # of alert tuples on every generation-2 pass.
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        closed = _scan(alerts, window_s)
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+    groups = [acc.freeze() for acc in closed if acc.max_level >= min_level]
+    groups.sort(key=lambda g: (-g.max_level, g.first_ts or 0.0, g.id))
+    return groups
+
+
+def _scan(alerts: Iterable[Alert], window_s: float) -> list[_Acc]:
     open_groups: dict[tuple[str, ...], _Acc] = {}
     closed: list[_Acc] = []
     for alert in alerts:
@@ -216,6 +234,4 @@ def group_alerts(
             open_groups[gkey] = acc
         acc.add(alert)
     closed.extend(open_groups.values())
-    groups = [acc.freeze() for acc in closed if acc.max_level >= min_level]
-    groups.sort(key=lambda g: (-g.max_level, g.first_ts or 0.0, g.id))
-    return groups
+    return closed
