@@ -140,8 +140,13 @@ def evaluate_rule(
     """One rule on one resource; None when the rule does not apply (Kyverno gives no response)."""
     policy_name = str((policy.get("metadata") or {}).get("name", ""))
     name = str(rule.get("name", ""))
-    if not rule_matches(rule, resource, admission):
-        return None
+    try:
+        if not rule_matches(rule, resource, admission):
+            return None
+    except (AttributeError, TypeError, KeyError, ValueError) as exc:
+        return RuleResult(
+            policy_name, name, "unsupported", f"could not read this rule's match/exclude: {exc!r}"
+        )
     mocked = values.mocked_names | {
         k.split(".")[0] for k in (*values.rule_values.get(_base_name(name), {}), *values.variables)
     }
@@ -169,6 +174,9 @@ def evaluate_rule(
                 status, message = "skip", "skipped: the resource already violated the rule before the update"
     except Unsupported as exc:
         return RuleResult(policy_name, name, "unsupported", str(exc))
+    except (AttributeError, TypeError, KeyError, ValueError) as exc:
+        # a rule shaped in a way we did not anticipate: say so rather than guess a result
+        return RuleResult(policy_name, name, "unsupported", f"could not evaluate this rule's shape: {exc!r}")
     if status is None:
         return None
     annotations = (policy.get("metadata") or {}).get("annotations") or {}
@@ -186,8 +194,12 @@ def evaluate_policy(
     reason = policy_unsupported(policy)
     if reason is not None:
         return [RuleResult(policy_name, "", "unsupported", reason)]
+    try:
+        rules = expand_rules(policy, str(resource.get("kind", "")))
+    except (AttributeError, TypeError, KeyError, ValueError) as exc:
+        return [RuleResult(policy_name, "", "unsupported", f"could not read this policy's rules: {exc!r}")]
     results = []
-    for rule in expand_rules(policy, str(resource.get("kind", ""))):
+    for rule in rules:
         result = evaluate_rule(policy, rule, resource, admission, values)
         if result is not None:
             results.append(result)

@@ -139,3 +139,8 @@ def test_image_info_defaults_registry_and_tag():
         "latest",
         "docker.io/nginx:latest",
     )
+
+
+def test_malformed_rule_shape_is_unsupported_not_a_crash():
+    rule = pod_rule(deny={}) | {"match": ["Pod"]}
+    assert statuses(cluster_policy(rule), pod()) == [("", "unsupported")]
