@@ -119,14 +119,16 @@ def test_rejected_fix_is_suppressed_with_reason_until_expiry(gitops, inventory, 
     (first,) = _scan(s, _day(0))
     s.state.set_status(first.id, "rejected", T0)  # what the Slack flow does next to recording the outcome
     s.state.record_outcome(first.id, "rejected", at=T0, reason="it is our scanner", by="U042")
+    clock.advance(29 * DAY)
     (again,) = _scan(s, _day(29))
     assert again.action == "suppressed"
     assert again.reason == (
         "Same fix as proposal " + first.id + ", rejected by U042: it is our scanner. "
         "Not proposed again until 2026-12-18 11:06 UTC."
     )
+    clock.advance(2 * DAY)
     (later,) = _scan(s, _day(31))
-    assert later.action == "propose"
+    assert later.action == "propose", later.reason
 
 
 def test_repeat_of_pending_proposal_is_folded_into_its_alert_count(gitops, inventory, tmp_path):
