@@ -1,0 +1,45 @@
+"""The contract between approval (Slack) and publishing (git + GitHub).
+
+Publishing happens only after an authorised human approved the exact revision shown. The Slack layer calls
+``Publisher.publish`` with the stored proposal and the approval; implementations (a local git publisher, the
+GitHub pull-request publisher) live in ``bot/publisher.py`` and ``tools/``.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from pydantic import BaseModel, ConfigDict
+
+from bot.core.proposal import Proposal
+
+
+class Approval(BaseModel):
+    """Who approved which revision, when, and where the discussion is."""
+
+    model_config = ConfigDict(frozen=True)
+
+    proposal_id: str
+    revision: int
+    revision_hash: str
+    approvers: tuple[str, ...]  # Slack user ids (or CLI user names)
+    approved_at: float
+    thread_url: str | None = None  # permalink to the Slack thread
+
+
+class PublishResult(BaseModel):
+    """What publishing did. ``ok`` False means nothing was pushed; ``message`` says why."""
+
+    model_config = ConfigDict(frozen=True)
+
+    ok: bool
+    branch: str = ""
+    commit: str = ""
+    pr_url: str | None = None
+    pr_number: int | None = None
+    message: str = ""
+    reused: bool = False  # an earlier attempt already pushed/opened it (idempotent retry)
+
+
+class Publisher(Protocol):
+    def publish(self, proposal: Proposal, approval: Approval) -> PublishResult: ...
