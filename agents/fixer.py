@@ -56,7 +56,9 @@ def parse_reply(text: str) -> tuple[list[Any] | None, str | None]:
             results.append((None, f"the YAML block is {len(body)} characters long, limit {MAX_BLOCK_CHARS}"))
             continue
         try:
-            data = yaml.safe_load(body)
+            # BaseLoader: every scalar stays a string, as ConfigMap data is (`value: no` means "no",
+            # not False); it builds only str, list and dict, never objects.
+            data = yaml.load(body, Loader=yaml.BaseLoader)  # noqa: S506
         except yaml.YAMLError as exc:
             results.append((None, f"the block is not valid YAML ({str(exc).splitlines()[0]})"))
             continue

@@ -92,7 +92,7 @@ class OllamaChat(ChatModel):
 
         def work() -> None:
             parts: list[str] = []
-            usage: dict[str, int] = {}
+            usage: dict[str, Any] = {}
             try:
                 for chunk in self._llm.stream(lc_messages, options=options):
                     if cancelled.is_set():

@@ -183,7 +183,9 @@ class OllamaServer:
                 elif isinstance(reply, Reply):
                     chunks, counts = reply.chunks, reply.counts
                 else:
-                    text = str(reply)
+                    # Like Ollama, stop after num_predict tokens (about 4 characters each here).
+                    limit = int(request.options.get("num_predict") or 0)
+                    text = str(reply)[: limit * 4] if limit > 0 else str(reply)
                     chunks = [text[i : i + 16] for i in range(0, len(text), 16)] or [""]
                 prompt = sum(len(str(m.get("content", ""))) for m in request.messages) // 4 + 1
                 if not request.stream:

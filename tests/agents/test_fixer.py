@@ -113,3 +113,8 @@ def test_playbook_groups_never_reach_the_model(rig):
 
     p = r.decide(make_alert())
     assert p.fixer == "playbook:block-web-attacker" and r.server.requests == []
+
+
+def test_parse_reply_keeps_yaml_scalars_as_strings():
+    ops, _ = parse_reply(fenced("- op: escalate\n  reason: no\n"))
+    assert ops == [{"op": "escalate", "reason": "no"}]
