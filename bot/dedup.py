@@ -105,7 +105,7 @@ class DedupService:
         pending = self.state.open_proposals_by_effect(ids, FOLD_STATUSES)
         neighbours: list[Neighbour] = []
         same_address: list[PastFix] = []
-        if any(not e.is_address for e in effects):
+        if any(not e.is_address for e in effects):  # short values: only to show related fixes
             neighbours = self.similar(describe_fix(effects, defends(proposal)))
         addresses = sorted({e.value for e in effects if e.is_address})
         if addresses:

@@ -153,7 +153,7 @@ def test_memory_survives_a_restart(gitops, inventory, tmp_path):
     assert again.action == "suppressed" and "PR #7" in again.reason
 
 
-def test_set_key_near_duplicate_of_merged_fix_is_suppressed(gitops, inventory, tmp_path):
+def test_set_key_written_differently_is_the_same_fix(gitops, inventory, tmp_path):
     store = MemoryFixStore()
     s = _scanner(gitops, inventory, tmp_path, FixedClock(T0), store)
     (first,) = _scan(s, _day(0))
@@ -168,7 +168,7 @@ def test_set_key_near_duplicate_of_merged_fix_is_suppressed(gitops, inventory, t
     s.state.record_outcome("p-merged", "merged", at=T0, pr_url="https://github.com/o/r/pull/3")
     reordered = first.model_copy(update={"id": "p-new", "operations": ({**op, "value": "True"},)})
     checked = s.dedup.check(reordered)
-    assert checked.action == "suppressed" and checked.reason.startswith("Near-duplicate (1.00) of PR #3")
+    assert checked.action == "suppressed" and checked.reason.startswith("Same fix as PR #3 (merged)")
 
 
 def test_store_down_degrades_to_exact_effects_with_one_warning(gitops, inventory, tmp_path, caplog):

@@ -4,10 +4,11 @@ Pure: the caller looks up past fixes (by exact effect id, and by embedding simil
 
 1. Exact effects first. An effect is *covered* by a past fix that had the same effect id and is still
    binding: merged (forever) or rejected less than ``reject_period`` ago.
-2. Similarity only where exact effects cannot compare: a non-address effect (``set``/``unset`` of a key)
-   is also covered by a binding past fix whose description is at least ``threshold`` similar *and* that
-   changed the same server, file, config kind and key (its ``scopes``). An address effect is never covered
-   by similarity: a new address must never be suppressed by an old one.
+2. Similarity only where exact effects cannot compare: a long value (a snippet, a policy) is also covered
+   by a binding past fix whose description is at least ``threshold`` similar *and* that changed the same
+   server, file, config kind and key (its ``scopes``). Addresses and short values are never covered by
+   similarity: a new address must never be suppressed by an old one, and the embedding cannot tell
+   ``TLSv1.2`` from ``TLSv1.3`` (docs/dedup.md).
 3. Every effect covered → ``suppressed``: by the merged fix when merged fixes cover everything, otherwise by
    the rejected one (a human said no; their reason is shown).
 4. Otherwise, every effect already in one pending proposal → ``fold`` into it (a new alert count there,
@@ -114,7 +115,7 @@ def decide(
         found: list[tuple[PastFix, float | None]] = [
             (f, None) for f in exact.get(e.id, ()) if binding(f, now, policy)
         ]
-        if not found and not e.is_address:
+        if not found and not e.exact_only:
             found = [
                 (n.fix, n.similarity)
                 for n in neighbours

@@ -24,6 +24,10 @@ from bot.core.network import canonical_cidr, split_cidr_list
 
 EffectAction = Literal["add", "remove", "set", "unset"]
 
+#: values up to this length are compared exactly; longer ones (snippets, policies) also by similarity
+SHORT_VALUE = 64
+_BOOLEANS = {"true": "true", "false": "false", "yes": "true", "no": "false", "on": "true", "off": "false"}
+
 
 class Where(BaseModel):
     """Which server a file belongs to and what kind of config it is (from the inventory; may be empty)."""
@@ -64,6 +68,12 @@ class Effect(BaseModel):
         return self.action in ("add", "remove")
 
     @property
+    def exact_only(self) -> bool:
+        """Compared only by id: addresses, and short scalar values (the embedding cannot tell ``TLSv1.2``
+        from ``TLSv1.3`` or ``1m`` from ``100m``: measured 0.98-0.99 similar, docs/dedup.md)."""
+        return self.is_address or (len(self.value) <= SHORT_VALUE and "\n" not in self.value)
+
+    @property
     def scope(self) -> str:
         """Where a near-duplicate must lie to count: the same server, file, config kind and key."""
         return f"{self.server}|{self.file}|{self.kind}|{self.key}"
@@ -91,7 +101,8 @@ def _scalar(value: Any) -> str:
 
 
 def _normal_text(value: str) -> str:
-    return " ".join(value.split())
+    text = " ".join(value.split())
+    return _BOOLEANS.get(text.lower(), text)
 
 
 def cidr_entries(value: str) -> set[str] | None:

@@ -57,12 +57,22 @@ def test_similar_fix_never_suppresses_a_new_address():
     assert v.action == "new" and v.related == ()
 
 
-def test_similar_set_key_in_scope_is_suppressed_above_threshold():
-    old = _effect("TLSv1.2 TLSv1.3", action="set", key="ssl-protocols")
-    new = _effect("TLSv1.3 TLSv1.2", action="set", key="ssl-protocols")
+SNIPPET = "more_clear_headers Server; more_clear_headers X-Powered-By; add_header X-Frame-Options DENY;"
+
+
+def test_similar_long_value_in_scope_is_suppressed_above_threshold():
+    old = _effect(SNIPPET, action="set", key="server-snippet")
+    new = _effect(SNIPPET.replace("; ", ";\n"), action="set", key="server-snippet")
     near = Neighbour(fix=_fix(effects=[old]), similarity=0.95)
     v = decide([new], {}, [near], NOW, POLICY)
     assert (v.action, v.basis, v.similarity) == ("suppressed", "similar", 0.95)
+
+
+def test_similar_short_value_is_never_suppressed():
+    old = _effect("TLSv1.2", action="set", key="ssl-protocols")
+    new = _effect("TLSv1.3", action="set", key="ssl-protocols")
+    v = decide([new], {}, [Neighbour(fix=_fix(effects=[old]), similarity=0.994)], NOW, POLICY)
+    assert v.action == "new"
 
 
 def test_similar_set_key_below_threshold_is_new_and_shown():
@@ -72,9 +82,9 @@ def test_similar_set_key_below_threshold_is_new_and_shown():
     assert v.action == "new" and v.related[0].similarity == 0.87
 
 
-def test_similar_set_key_on_another_server_is_new():
-    old = _effect("false", action="set", key="server-tokens", server="web-02")
-    new = _effect("false", action="set", key="server-tokens")
+def test_similar_long_value_on_another_server_is_new():
+    old = _effect(SNIPPET, action="set", key="server-snippet", server="web-02")
+    new = _effect(SNIPPET, action="set", key="server-snippet")
     v = decide([new], {}, [Neighbour(fix=_fix(effects=[old]), similarity=1.0)], NOW, POLICY)
     assert v.action == "new"
 

@@ -73,3 +73,9 @@ def test_description_has_no_server_and_names_what_it_defends_against():
     )
     text = describe_fix([e], "web recon")
     assert text == "set server-tokens to false in the ingress-nginx config; defends against: web recon"
+
+
+def test_boolean_spellings_are_one_value():
+    before, after = _doc(hsts="false"), _doc(hsts="True")
+    (e,) = effects_of_change(INGRESS, WEB01, before, after)
+    assert (e.value, e.exact_only) == ("true", True)
