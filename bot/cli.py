@@ -116,14 +116,9 @@ def cmd_scan(args: argparse.Namespace, out: TextIO, err: TextIO, env: dict[str, 
     from rich.console import Console
     from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn
 
-    from agents.playbooks import load_catalog
     from bot.audit_log import AuditLog
-    from bot.core.guard import GuardPolicy
-    from bot.dedup_command import build_dedup
-    from bot.pipeline import Scanner
     from bot.render import print_proposals
     from bot.state import StateStore
-    from tools.cmdb import load_inventory
 
     settings = _settings(args, env)
     settings.require("alerts", "repo", "cmdb")
@@ -131,27 +126,10 @@ def cmd_scan(args: argparse.Namespace, out: TextIO, err: TextIO, env: dict[str, 
     since = _since(args.since, clock)
     if not settings.alerts.is_file():
         raise SecopsError(f"{settings.alerts}: alerts file not found")
-    if not settings.repo.is_dir():
-        raise SecopsError(f"{settings.repo}: GitOps repository directory not found")
-    inventory = load_inventory(settings.cmdb)
     audit = AuditLog(settings.audit_path, clock)
-    long_tail, reviewer = _llm_components(settings, clock, audit)
     state = StateStore(settings.state_path)
     try:
-        scanner = Scanner(
-            inventory=inventory,
-            repo_root=settings.repo,
-            catalog=load_catalog(),
-            state=state,
-            audit=audit,
-            clock=clock,
-            policy=GuardPolicy(max_changed_lines=settings.max_changed_lines),
-            window_s=settings.window,
-            min_level=settings.min_level,
-            long_tail=long_tail,
-            reviewer=reviewer,
-            dedup=build_dedup(settings, state, inventory, settings.repo, clock),
-        )
+        scanner = build_scanner(settings, state, audit, clock)
         err_console = Console(file=err, stderr=True)
         size = settings.alerts.stat().st_size
         if not args.json and err.isatty() and size > 32 * 1024 * 1024:
@@ -186,6 +164,35 @@ def cmd_scan(args: argparse.Namespace, out: TextIO, err: TextIO, env: dict[str, 
     )
     console.print(messages.cli_repo_untouched())
     return 0
+
+
+def build_scanner(settings: Settings, state: Any, audit: Any, clock: Clock) -> Any:
+    """The scan pipeline with every configured component (playbooks, LLM fixer/reviewer, dedup memory)."""
+    from agents.playbooks import load_catalog
+    from bot.core.guard import GuardPolicy
+    from bot.dedup_command import build_dedup
+    from bot.pipeline import Scanner
+    from tools.cmdb import load_inventory
+
+    assert settings.repo is not None and settings.cmdb is not None
+    if not settings.repo.is_dir():
+        raise SecopsError(f"{settings.repo}: GitOps repository directory not found")
+    inventory = load_inventory(settings.cmdb)
+    long_tail, reviewer = _llm_components(settings, clock, audit)
+    return Scanner(
+        inventory=inventory,
+        repo_root=settings.repo,
+        catalog=load_catalog(),
+        state=state,
+        audit=audit,
+        clock=clock,
+        policy=GuardPolicy(max_changed_lines=settings.max_changed_lines),
+        window_s=settings.window,
+        min_level=settings.min_level,
+        long_tail=long_tail,
+        reviewer=reviewer,
+        dedup=build_dedup(settings, state, inventory, settings.repo, clock),
+    )
 
 
 def _llm_components(settings: Settings, clock: Clock, audit: Any) -> tuple[Any, Any]:
