@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test test-fast check lint fmt bench eval clean
+.PHONY: install demo test test-fast check lint fmt bench eval llm-local clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -42,3 +42,10 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .demo-data .pytest_cache .mypy_cache .ruff_cache
+
+eval: $(STAMP)
+	$(BIN)/python -m tests.bench.eval_llm
+
+llm-local: $(STAMP)
+	$(BIN)/python -m tests.bench.llm_local
+	@echo "serve it: .venv-llm/bin/python -m tests.bench.llama_shim  (then: OLLAMA_HOST=http://127.0.0.1:11435 make eval)"
