@@ -37,7 +37,7 @@ NOW = 1_800_000_000.0
 
 def _pct(values: list[float], q: float) -> float:
     values = sorted(values)
-    return values[min(len(values) - 1, int(round(q * (len(values) - 1))))]
+    return values[min(len(values) - 1, round(q * (len(values) - 1)))]
 
 
 def _dot(a: list[float], b: list[float]) -> float:
