@@ -14,6 +14,7 @@ from tools.kyverno.foreach import Outcome, validate_foreach
 from tools.kyverno.match import Admission, rule_matches
 from tools.kyverno.pattern import NEGATION, SKIP, match_pattern
 from tools.kyverno.policy import policy_unsupported, rule_unsupported
+from tools.kyverno.pss import evaluate_pod_security
 from tools.kyverno.variables import has_variables, substitute
 
 SCORED_ANNOTATION = "policies.kyverno.io/scored"
@@ -100,6 +101,10 @@ def _evaluate_body(rule: dict[str, Any], ctx: dict[str, Any], values: Values, re
         return "error", f"failed to evaluate preconditions: {exc}"
     # patterns check the admitted object itself (on DELETE there is none), not the context's copy
     target = None if ctx["request"].get("operation") == "DELETE" else resource
+    if "podSecurity" in validate:
+        if target is None:
+            return None, ""  # Kyverno skips PSS validation of deleted resources (no response)
+        return evaluate_pod_security(name, validate.get("podSecurity") or {}, target)
     try:
         if any(k in validate for k in ("deny", "pattern", "anyPattern")):
             return _body(name, validate, ctx, target)

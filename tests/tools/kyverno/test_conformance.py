@@ -2,9 +2,13 @@
 
 import pytest
 
-from tools.kyverno.conformance import DEFAULT_CORPUS, render_document, render_markdown, run_corpus
-
-TARGET_BUCKETS = ("a", "b", "c", "e")
+from tools.kyverno.conformance import (
+    DEFAULT_CORPUS,
+    TARGET_BUCKETS,
+    render_document,
+    render_markdown,
+    run_corpus,
+)
 
 
 @pytest.fixture(scope="module")
