@@ -95,6 +95,7 @@ class OllamaServer:
     families: dict[str, str] = field(default_factory=dict)
     requests: list[ChatRequest] = field(default_factory=list)
     show_available: bool = True
+    port: int = 0
 
     def __post_init__(self) -> None:
         self._stopping = threading.Event()
@@ -229,7 +230,7 @@ class OllamaServer:
                 self.end_headers()
                 self.wfile.write(data)
 
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
         self._httpd.daemon_threads = True
         threading.Thread(target=self._httpd.serve_forever, name="ollama-loopback", daemon=True).start()
         return self
