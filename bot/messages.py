@@ -254,3 +254,104 @@ def cli_dedup_query_row(similarity: float, label: str, outcome: str, description
 
 def cli_dedup_query_empty() -> str:
     return "no past fixes stored yet (they are recorded when proposals are merged or rejected)."
+
+# --- publishing: branches, pull requests, sync (issue: GitHub PRs) --------------------------------------
+
+
+def publish_not_proposed(action: str) -> str:
+    return f"only a guarded proposal can be published and this one is {action}"
+
+
+def publish_wrong_revision(approved: int, current: int) -> str:
+    return (
+        f"the approval is for revision {approved} but the proposal is at revision {current}; "
+        "approve the current revision"
+    )
+
+
+def publish_already_applied(branch: str) -> str:
+    return f"the default branch {branch} already contains this change (someone applied it meanwhile)"
+
+
+def publish_cannot_apply(error: str) -> str:
+    return f"the change no longer applies to the latest default branch ({error}); refresh the proposal"
+
+
+def publish_guard_refused(summary: str) -> str:
+    return (
+        "the file changed since this proposal was made and the change now fails the guard on the latest "
+        f"default branch ({summary}); refresh the proposal"
+    )
+
+
+def publish_git_error(error: str) -> str:
+    return f"{error}; check SECOPS_GIT_REMOTE_URL, GITHUB_TOKEN and GITHUB_REPOSITORY"
+
+
+def published_branch(branch: str, reused: bool) -> str:
+    return f"Branch {branch} {'was already pushed' if reused else 'pushed'}; open a pull request from it."
+
+
+def published_pr(url: str, reused: bool) -> str:
+    return f"Pull request {'already open' if reused else 'opened'}: {url}"
+
+
+def pr_title(subject: str, targets: Sequence[str], proposal_id: str, revision: int) -> str:
+    return f"secops: block {subject} on {', '.join(targets)} ({proposal_id} r{revision})"
+
+
+def pr_merged(by: str, url: str) -> str:
+    return f"Merged by {by}: {url}"
+
+
+def pr_rejected(by: str, reason: str, url: str) -> str:
+    said = f": {reason}" if reason else " (no comment)"
+    return f"Pull request closed without merge by {by}{said}. Recorded as rejected in review. {url}"
+
+
+def pr_rebased(default_branch: str, sha: str) -> str:
+    return (
+        f"{default_branch} changed the same file, so the bot re-applied this proposal's edit operations on "
+        f"{default_branch} at {sha[:12]} and force-pushed its own branch. The guard passed again."
+    )
+
+
+def pr_obsolete(reason: str) -> str:
+    return f"Closing: {reason} The bot closes only its own pull requests."
+
+
+def pr_obsolete_applied(default_branch: str) -> str:
+    return f"{default_branch} already contains this change (the address is already blocked)."
+
+
+def pr_obsolete_refused(default_branch: str, why: str) -> str:
+    return f"the edit operations no longer pass on {default_branch}: {why}."
+
+
+def pr_branch_foreign(branch: str) -> str:
+    return (
+        f"Someone else pushed to {branch}; the bot will not overwrite it. Rebase it by hand or close the "
+        "pull request."
+    )
+
+
+def cli_sync_summary(checked: int, merged: int, rejected: int, rebased: int, closed: int) -> str:
+    return (
+        f"Checked {checked} open bot pull request(s): {merged} merged, {rejected} closed without merge, "
+        f"{rebased} rebased, {closed} closed as obsolete."
+    )
+
+
+def cli_sync_not_configured() -> str:
+    return (
+        "Nothing to sync: set GITHUB_REPOSITORY and GITHUB_TOKEN (and SECOPS_GIT_REMOTE_URL) to publish "
+        "pull requests."
+    )
+
+
+def webhook_unsigned() -> str:
+    return "missing or invalid X-Hub-Signature-256"
+
+
+def webhook_no_secret() -> str:
+    return "webhooks are disabled: GITHUB_WEBHOOK_SECRET is not set"

@@ -25,6 +25,7 @@ class Approval(BaseModel):
     approvers: tuple[str, ...]  # Slack user ids (or CLI user names)
     approved_at: float
     thread_url: str | None = None  # permalink to the Slack thread
+    audit_hash: str = ""  # line hash of the approval's audit record, quoted in the commit (optional)
 
 
 class PublishResult(BaseModel):
@@ -43,3 +44,18 @@ class PublishResult(BaseModel):
 
 class Publisher(Protocol):
     def publish(self, proposal: Proposal, approval: Approval) -> PublishResult: ...
+
+
+class Notifier(Protocol):
+    """Where publishing and sync tell humans what happened to a proposal (the Slack layer: its thread)."""
+
+    def thread_note(self, proposal_id: str, text: str) -> None:
+        """Post ``text`` (plain, already sanitised and redacted) in the proposal's thread."""
+        ...
+
+
+class NullNotifier:
+    """A notifier that tells no one (the CLI without Slack)."""
+
+    def thread_note(self, proposal_id: str, text: str) -> None:
+        return None

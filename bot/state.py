@@ -66,6 +66,19 @@ CREATE TABLE IF NOT EXISTS effects (
 );
 CREATE INDEX IF NOT EXISTS effects_owner ON effects(owner);
 CREATE INDEX IF NOT EXISTS effects_address ON effects(address) WHERE address IS NOT NULL;
+-- what publishing pushed and opened, one row per approved revision (issue: GitHub PRs)
+CREATE TABLE IF NOT EXISTS publications (
+    proposal_id TEXT NOT NULL,
+    revision INTEGER NOT NULL,
+    branch TEXT NOT NULL,
+    commit_sha TEXT NOT NULL DEFAULT '',
+    pr_number INTEGER,
+    pr_url TEXT,
+    status TEXT NOT NULL,
+    updated_at REAL NOT NULL,
+    PRIMARY KEY (proposal_id, revision)
+);
+CREATE INDEX IF NOT EXISTS publications_status ON publications(status);
 """
 
 STATUS_FOR_ACTION = {
@@ -81,6 +94,23 @@ class Offset:
     inode: int
     offset: int
     line: int
+
+
+@dataclass(frozen=True)
+class Publication:
+    """A branch (and pull request) the bot pushed for one approved revision."""
+
+    proposal_id: str
+    revision: int
+    branch: str
+    commit: str
+    pr_number: int | None
+    pr_url: str | None
+    status: str  # pushed | open | merged | rejected | obsolete
+    updated_at: float
+
+
+_PUBLICATION_COLUMNS = "proposal_id, revision, branch, commit_sha, pr_number, pr_url, status, updated_at"
 
 
 @dataclass(frozen=True)
@@ -339,6 +369,50 @@ class StateStore:
                 (json.dumps(payload), now, proposal_id),
             )
         return True
+
+    # --- publications (branches and pull requests the bot made) ----------------------------------------
+
+    def record_publication(
+        self,
+        proposal_id: str,
+        revision: int,
+        *,
+        branch: str,
+        status: str,
+        now: float,
+        commit: str | None = None,
+        pr_number: int | None = None,
+        pr_url: str | None = None,
+    ) -> None:
+        """Create or update the publication of one revision; None fields keep their stored value."""
+        with self.transaction() as db:
+            db.execute(
+                "INSERT INTO publications(proposal_id, revision, branch, commit_sha, pr_number, pr_url, status, "
+                "updated_at) VALUES (?,?,?,?,?,?,?,?) ON CONFLICT(proposal_id, revision) DO UPDATE SET "
+                "branch=excluded.branch, commit_sha=COALESCE(NULLIF(excluded.commit_sha, ''), commit_sha), "
+                "pr_number=COALESCE(excluded.pr_number, pr_number), pr_url=COALESCE(excluded.pr_url, pr_url), "
+                "status=excluded.status, updated_at=excluded.updated_at",
+                (proposal_id, revision, branch, commit or "", pr_number, pr_url, status, now),
+            )
+
+    def get_publication(self, proposal_id: str, revision: int) -> Publication | None:
+        with self._lock:
+            row = self._db.execute(
+                f"SELECT {_PUBLICATION_COLUMNS} FROM publications WHERE proposal_id = ? AND revision = ?",  # noqa: S608
+                (proposal_id, revision),
+            ).fetchone()
+        return Publication(*row) if row else None
+
+    def publications(self, statuses: tuple[str, ...] = ("open",)) -> list[Publication]:
+        """Publications in one of ``statuses`` (``open``: a pull request the bot still watches)."""
+        marks = ",".join("?" * len(statuses))
+        with self._lock:
+            rows = self._db.execute(
+                f"SELECT {_PUBLICATION_COLUMNS} FROM publications WHERE status IN ({marks}) "  # noqa: S608
+                "ORDER BY updated_at, proposal_id",
+                statuses,
+            ).fetchall()
+        return [Publication(*r) for r in rows]
 
     @staticmethod
     def _row(row: tuple[str, str, float, float]) -> StoredProposal:

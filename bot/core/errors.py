@@ -10,6 +10,7 @@ catch them and turn them into a message that says what to do.
     ├── AuditError           the audit chain is broken or cannot be written
     ├── FixStoreError        the memory of past fixes (Chroma) is unreachable or unusable
     ├── ModelError           a language model is unreachable, too slow, or answered unusably
+    ├── PublishError         git or GitHub refused or failed while publishing (text is redacted)
     └── StateError           the state store is unusable
 """
 
@@ -50,6 +51,10 @@ class ModelError(SecopsError):
 
 class FixStoreError(SecopsError):
     """The memory of past fixes (Chroma) cannot be used; dedup falls back to exact effects."""
+
+
+class PublishError(SecopsError):
+    """Git or GitHub refused or failed while publishing an approved change; the text names the step."""
 
 
 class StateError(SecopsError):
