@@ -20,7 +20,7 @@ from bot.publishing import Approval
 
 BOT_LABEL = "secops-bot"
 MARKER = "<!-- secops-bot"
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+!|~])")
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|~])")
 
 
 def severity(level: int) -> str:
@@ -103,7 +103,11 @@ def body(
     shown = diff if len(diff) <= max_diff_chars else diff[:max_diff_chars] + "\n… (diff truncated)\n"
     fence = _fence(shown)
     review = proposal.review
-    verdict = f"{review.verdict} ({md(review.model, 60)}): {md(review.reason, 500)}" if review else "none"
+    verdict = (
+        f"{review.verdict} ({md(review.model, 60)}): {md(review.reason, 500)}"
+        if review is not None and review.verdict != "none"
+        else "no reviewer configured"
+    )
     thread = f"[Slack thread]({approval.thread_url})" if approval.thread_url else "no Slack thread"
     parts = [
         f"## Block {md(g.subject, 60)}",
@@ -144,4 +148,4 @@ def body(
 
 
 def _checks(guard: GuardReport) -> Sequence[str]:
-    return [f"- {'✓' if c.passed else '✗'} **{md(c.name, 60)}**: {md(c.detail, 300)}" for c in guard.checks]
+    return [f"- {'✓' if c.passed else '✗'} `{plain(c.name, 60)}`: {md(c.detail, 300)}" for c in guard.checks]

@@ -68,6 +68,8 @@ class Remote:
             raise ConfigError(
                 "SECOPS_GIT_REMOTE_URL must not contain credentials; set GITHUB_TOKEN and use a plain https URL"
             )
+        if self.token is not None:
+            register_secret(self.token.get_secret_value())
 
     def environment(self) -> dict[str, str]:
         """Environment for one network command: no prompts, and the token header only for HTTPS."""

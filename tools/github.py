@@ -20,7 +20,7 @@ from github.PullRequest import PullRequest
 from github.Repository import Repository
 
 from bot.core.errors import ConfigError, PublishError
-from bot.core.redact import redact
+from bot.core.redact import redact, register_secret
 from bot.settings import Settings
 
 BOT_MARKER = "<!-- secops-bot"
@@ -147,6 +147,7 @@ def _info(pr: PullRequest) -> PullRequestInfo:
 
 def github_client(token: str, api_url: str, *, timeout: float = 15.0) -> Github:
     """A PyGithub client with no throttling sleeps and no retries (see the module docstring)."""
+    register_secret(token)
     return Github(
         auth=Auth.Token(token),
         base_url=api_url.rstrip("/"),
