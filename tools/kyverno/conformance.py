@@ -57,6 +57,10 @@ class Tally:
 _REASONS = (
     ("CEL policy kinds", "CEL policy kinds (ValidatingPolicy, MutatingPolicy, ...)"),
     ("rows without a rule", "CEL policy kinds (ValidatingPolicy, MutatingPolicy, ...)"),
+    ("cel-python cannot parse", "validate.cel: optional syntax (.?field, orValue) cel-python cannot parse"),
+    ("CEL evaluation failed", "validate.cel: evaluation error in cel-python (cel-go may answer)"),
+    ("validate.cel autogen", "validate.cel autogen rules (Pod controllers)"),
+    ("params, namespaceObject or authorizer", "validate.cel using params/namespaceObject/authorizer"),
     ("validate.cel", "validate.cel rules"),
     ("validate.podSecurity", "validate.podSecurity rules"),
     ("mutate", "mutate rules"),

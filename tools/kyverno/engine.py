@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tools.kyverno.autogen import expand_rules
+from tools.kyverno.cel import cel_preconditions_hold, evaluate_cel
 from tools.kyverno.conditions import evaluate_conditions
 from tools.kyverno.context import Values, build_context, load_entries
 from tools.kyverno.errors import EvalError, Unsupported
@@ -94,6 +95,8 @@ def _evaluate_body(rule: dict[str, Any], ctx: dict[str, Any], values: Values, re
         load_entries(rule.get("context"), ctx, mocks)
     except EvalError as exc:
         return "error", f"failed to load context: {exc}"
+    if rule.get("celPreconditions") and not cel_preconditions_hold(list(rule["celPreconditions"]), ctx):
+        return "skip", "cel preconditions not met"
     try:
         if not evaluate_conditions(rule.get("preconditions"), ctx):
             return "skip", "preconditions not met"
@@ -105,6 +108,14 @@ def _evaluate_body(rule: dict[str, Any], ctx: dict[str, Any], values: Values, re
         if target is None:
             return None, ""  # Kyverno skips PSS validation of deleted resources (no response)
         return evaluate_pod_security(name, validate.get("podSecurity") or {}, target)
+    if "cel" in validate:
+        if name.startswith("autogen-"):
+            raise Unsupported(
+                "validate.cel autogen rules (Kyverno rewrites the expressions) are not supported"
+            )
+        if target is None:
+            raise Unsupported("validate.cel on DELETE requests is not supported")
+        return evaluate_cel(name, validate.get("cel") or {}, ctx)
     try:
         if any(k in validate for k in ("deny", "pattern", "anyPattern")):
             return _body(name, validate, ctx, target)

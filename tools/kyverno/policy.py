@@ -85,11 +85,11 @@ def rule_unsupported(rule: dict[str, Any], mocked: set[str]) -> str | None:
     validate = rule.get("validate")
     if not isinstance(validate, dict):
         return "the rule has no validate block"
-    for feature in ("cel", "manifests", "assert"):
+    for feature in ("manifests", "assert"):
         if validate.get(feature) is not None:
             return f"validate.{feature} is not supported"
-    if not any(k in validate for k in ("pattern", "anyPattern", "deny", "foreach", "podSecurity")):
-        return "validate has none of pattern, anyPattern, deny, foreach or podSecurity"
+    if not any(k in validate for k in ("pattern", "anyPattern", "deny", "foreach", "podSecurity", "cel")):
+        return "validate has none of pattern, anyPattern, deny, foreach, podSecurity or cel"
     return _context_unsupported(rule.get("context"), mocked) or _foreach_unsupported(
         validate.get("foreach"), mocked
     )

@@ -102,8 +102,9 @@ def test_scored_false_turns_fail_into_warn():
     assert statuses(policy, pod(image="nginx:latest")) == [("r", "warn")]
 
 
-def test_cel_rule_is_unsupported():
-    assert statuses(cluster_policy(pod_rule(cel={"expressions": []})), pod()) == [("r", "unsupported")]
+def test_cel_rule_with_params_is_unsupported():
+    rule = pod_rule(cel={"expressions": [], "paramKind": {"kind": "ConfigMap"}})
+    assert statuses(cluster_policy(rule), pod()) == [("r", "unsupported")]
 
 
 def test_unmocked_api_call_is_unsupported():

@@ -1,0 +1,57 @@
+"""validate.cel rules through cel-python, and the shapes we refuse."""
+
+import pytest
+
+from tests.tools.kyverno.policies import cluster_policy, deployment, pod, pod_rule
+from tools.kyverno.engine import evaluate_policy
+from tools.kyverno.match import Admission
+
+
+def cel_rule(*expressions, **extra):
+    exprs = [{"expression": e, "message": f"failed: {e}"} for e in expressions]
+    return pod_rule(cel={"expressions": exprs, **extra})
+
+
+def statuses(rule, resource):
+    return [(r.status, r.message) for r in evaluate_policy(cluster_policy(rule), resource, Admission())]
+
+
+def test_false_expression_fails_with_its_message():
+    assert statuses(cel_rule("object.spec.containers.all(c, c.image.startsWith('ghcr.io/'))"), pod()) == [
+        ("fail", "failed: object.spec.containers.all(c, c.image.startsWith('ghcr.io/'))")
+    ]
+
+
+def test_true_expressions_pass_and_variables_are_visible():
+    rule = cel_rule(
+        "variables.images.all(i, i.split(':').size() == 2)",
+        variables=[{"name": "images", "expression": "object.spec.containers.map(c, c.image)"}],
+    )
+    assert statuses(rule, pod())[0][0] == "pass"
+
+
+def test_doubles_compare_with_ints_like_cel_go():
+    resource = pod()
+    resource["spec"]["priority"] = 3.0
+    assert (
+        statuses(cel_rule("object.spec.priority == 3 && object.spec.priority < 4"), resource)[0][0] == "pass"
+    )
+
+
+@pytest.mark.parametrize(
+    "expression",
+    ["object.spec.?hostNetwork.orValue(false) == false", "object.spec.missing == 1", "params.x == 1"],
+)
+def test_what_cel_python_cannot_answer_is_unsupported(expression):
+    assert statuses(cel_rule(expression), pod())[0][0] == "unsupported"
+
+
+def test_autogen_copies_of_cel_rules_are_unsupported():
+    results = evaluate_policy(cluster_policy(cel_rule("true")), deployment(), Admission())
+    assert [(r.rule, r.status) for r in results] == [("autogen-r", "unsupported")]
+
+
+def test_false_cel_precondition_skips_the_rule():
+    rule = cel_rule("false")
+    rule["celPreconditions"] = [{"name": "only-host", "expression": "has(object.spec.hostNetwork)"}]
+    assert statuses(rule, pod())[0][0] == "skip"
