@@ -29,6 +29,7 @@ CASES = (
         "pod-security/restricted/disallow-capabilities-strict",
         "disallow-capabilities-strict.yaml",
     ),
+    ("podSecurity", "pod-security/subrule/restricted/restricted-latest", "restricted-latest.yaml"),
 )
 
 

@@ -21,6 +21,8 @@ from typing import Any
 
 import celpy
 from celpy import celtypes
+from celpy.adapter import json_to_cel
+from celpy.celparser import CELParseError
 from celpy.evaluation import CELEvalError
 
 from tools.kyverno.errors import Unsupported
@@ -66,6 +68,8 @@ def _ne(a: Any, b: Any) -> celtypes.BoolType:
 def _ordering(op: str) -> Any:
     def compare(a: Any, b: Any) -> celtypes.BoolType:
         _failed(a, b)
+        x: Any
+        y: Any
         if _numeric(a, b):
             x, y = float(a), float(b)
         elif type(a) is type(b) and isinstance(
@@ -119,7 +123,7 @@ def _program(text: str) -> Any:
         raise Unsupported("CEL expressions using params, namespaceObject or authorizer are not supported")
     try:
         return _ENV.program(_ENV.compile(text), functions=FUNCTIONS)
-    except celpy.CELParseError as exc:
+    except CELParseError as exc:
         raise Unsupported(
             f"CEL expression cel-python cannot parse (optional syntax?): {exc.args[0]}"
         ) from exc
@@ -141,9 +145,9 @@ def evaluate_cel(rule_name: str, cel: dict[str, Any], ctx: dict[str, Any]) -> tu
         raise Unsupported("validate.cel with paramKind/paramRef is not supported")
     request = ctx.get("request") or {}
     activation: dict[str, Any] = {
-        "object": celpy.json_to_cel(request.get("object")),
-        "oldObject": celpy.json_to_cel(request.get("oldObject")),
-        "request": celpy.json_to_cel(_admission_request(request)),
+        "object": json_to_cel(request.get("object")),
+        "oldObject": json_to_cel(request.get("oldObject")),
+        "request": json_to_cel(_admission_request(request)),
     }
     variables: dict[Any, Any] = {}
     activation["variables"] = celtypes.MapType(variables)
@@ -179,9 +183,9 @@ def cel_preconditions_hold(conditions: list[dict[str, Any]], ctx: dict[str, Any]
     """True when every ``celPreconditions`` expression holds (they gate the rule like matchConditions)."""
     request = ctx.get("request") or {}
     activation: dict[str, Any] = {
-        "object": celpy.json_to_cel(request.get("object")),
-        "oldObject": celpy.json_to_cel(request.get("oldObject")),
-        "request": celpy.json_to_cel(_admission_request(request)),
+        "object": json_to_cel(request.get("object")),
+        "oldObject": json_to_cel(request.get("oldObject")),
+        "request": json_to_cel(_admission_request(request)),
     }
     for condition in conditions:
         result = _run(str(condition.get("expression", "")), activation)
