@@ -305,7 +305,7 @@ def pr_merged(by: str, url: str) -> str:
 
 
 def pr_rejected(by: str, reason: str, url: str) -> str:
-    said = f": {reason}" if reason else " (no comment)"
+    said = f': "{reason}"' if reason else " (no comment)"
     return f"Pull request closed without merge by {by}{said}. Recorded as rejected in review. {url}"
 
 

@@ -1,0 +1,199 @@
+"""Watching the bot's open pull requests: learn from merges and closes, keep the rest conflict-free.
+
+``secops-bot sync`` (and ``serve`` on ``SECOPS_SYNC_INTERVAL``) calls :meth:`Syncer.sync`; GitHub webhooks
+call :meth:`Syncer.on_pull_request` for one pull request. For each open bot pull request:
+
+- merged → the fix is recorded as ``merged`` (the dedup memory consumes it), the thread says who merged;
+- closed without merge → recorded as ``rejected`` in review, with the closer and their last comment;
+- still open, and the default branch changed one of its files (or GitHub says it conflicts) → the edit
+  operations are re-applied on the new default branch, guarded again, and the bot's own branch is
+  force-pushed with a lease (as Dependabot rebases), with a note in the pull request and the thread;
+- the operations no longer apply (the address is already blocked, or the guard now refuses) → the bot
+  closes its own pull request with a comment saying why.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from bot import messages
+from bot.audit_log import AuditLog
+from bot.bot_branch import BranchBuilder
+from bot.clock import Clock
+from bot.core.errors import PublishError
+from bot.core.guard import GuardReport
+from bot.core.sanitize import plain
+from bot.publishing import Notifier, NullNotifier
+from bot.state import Publication, StateStore
+from tools.github import PullRequestInfo, PullRequests
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class SyncReport:
+    """What one pass did."""
+
+    checked: int = 0
+    merged: int = 0
+    rejected: int = 0
+    rebased: int = 0
+    closed: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+class Syncer:
+    """Reconciles the publications table with GitHub and the default branch."""
+
+    def __init__(
+        self,
+        *,
+        pulls: PullRequests,
+        builder: BranchBuilder,
+        state: StateStore,
+        audit: AuditLog,
+        clock: Clock,
+        notifier: Notifier | None = None,
+    ) -> None:
+        self.pulls = pulls
+        self.builder = builder
+        self.state = state
+        self.audit = audit
+        self.clock = clock
+        self.notifier = notifier or NullNotifier()
+
+    def sync(self) -> SyncReport:
+        """One pass over every open bot pull request; one failing pull request does not stop the others."""
+        report = SyncReport()
+        for pub in self.state.publications(("open",)):
+            if pub.pr_number is None:
+                continue
+            report.checked += 1
+            try:
+                self._one(pub, self.pulls.get(pub.pr_number), report)
+            except PublishError as exc:
+                report.errors.append(f"#{pub.pr_number}: {exc}")
+                self.audit.append(
+                    "sync_error", {"proposal": pub.proposal_id, "pr_number": pub.pr_number, "error": str(exc)}
+                )
+        return report
+
+    def on_pull_request(self, number: int) -> SyncReport:
+        """One pull request (a webhook said it changed); unknown numbers are ignored."""
+        report = SyncReport()
+        for pub in self.state.publications(("open",)):
+            if pub.pr_number == number:
+                report.checked += 1
+                self._one(pub, self.pulls.get(number), report)
+        return report
+
+    # --- one pull request ----------------------------------------------------------------------------
+
+    def _one(self, pub: Publication, pr: PullRequestInfo, report: SyncReport) -> None:
+        if pr.merged:
+            self._merged(pub, pr)
+            report.merged += 1
+        elif pr.state == "closed":
+            self._rejected(pub, pr)
+            report.rejected += 1
+        else:
+            outcome = self._keep_fresh(pub, pr)
+            report.rebased += outcome == "rebased"
+            report.closed += outcome == "closed"
+
+    def _merged(self, pub: Publication, pr: PullRequestInfo) -> None:
+        now = self.clock.now()
+        by = plain(pr.merged_by or "someone", 60)
+        self.state.record_outcome(pub.proposal_id, "merged", at=now, pr_url=pr.url, by=by)
+        self._set(pub, "merged", now)
+        self.audit.append("pr_merged", self._fields(pub, pr, by=by))
+        self.notifier.thread_note(pub.proposal_id, messages.pr_merged(by, pr.url))
+
+    def _rejected(self, pub: Publication, pr: PullRequestInfo) -> None:
+        now = self.clock.now()
+        who, comment = self.pulls.closed_by(pr.number)
+        who, reason = plain(who, 60), plain(comment, 500)
+        self.state.record_outcome(pub.proposal_id, "rejected", at=now, pr_url=pr.url, reason=reason, by=who)
+        self._set(pub, "rejected", now)
+        self.audit.append("pr_closed", self._fields(pub, pr, by=who, reason=reason))
+        self.notifier.thread_note(pub.proposal_id, messages.pr_rejected(who, reason, pr.url))
+
+    def _keep_fresh(self, pub: Publication, pr: PullRequestInfo) -> str:
+        """Rebase the bot's branch when the default branch touched its files; close it when obsolete."""
+        stored = self.state.get(pub.proposal_id)
+        if stored is None:
+            return "unknown"
+        proposal = stored.proposal
+        repo = self.builder.repo
+        with repo.locked():
+            head = repo.fetch()
+            current = repo.remote_sha(pub.branch)
+            if current is None:
+                return "missing"
+            base = repo.parent(current) or head
+            conflicting = pr.mergeable_state == "dirty"
+            if not conflicting and not repo.touched_since(base, head, list(proposal.files)):
+                return "fresh"
+            old_message = repo.repo.commit(current).message
+        text = old_message if isinstance(old_message, str) else old_message.decode()
+
+        def message(diff: str, guard: GuardReport) -> str:
+            return text
+
+        outcome = self.builder.build(proposal, message)
+        now = self.clock.now()
+        default = repo.default_branch
+        if outcome.status == "pushed":
+            note = messages.pr_rebased(default, outcome.base)
+            self.pulls.comment(pr.number, note)
+            self.state.record_publication(
+                pub.proposal_id,
+                pub.revision,
+                branch=pub.branch,
+                status="open",
+                now=now,
+                commit=outcome.commit,
+            )
+            self.audit.append("pr_rebased", self._fields(pub, pr, base=outcome.base, commit=outcome.commit))
+            self.notifier.thread_note(pub.proposal_id, note + f" {pr.url}")
+            return "rebased"
+        if outcome.status in ("applied", "refused"):
+            why = (
+                messages.pr_obsolete_applied(default)
+                if outcome.status == "applied"
+                else messages.pr_obsolete_refused(
+                    default, outcome.guard.summary() if outcome.guard else outcome.detail
+                )
+            )
+            note = messages.pr_obsolete(why)
+            self.pulls.comment(pr.number, note)
+            self.pulls.close(pr.number)
+            self._set(pub, "obsolete", now)
+            self.audit.append("pr_closed_obsolete", self._fields(pub, pr, reason=why))
+            self.notifier.thread_note(pub.proposal_id, note + f" {pr.url}")
+            return "closed"
+        if outcome.status == "foreign":
+            self.audit.append("pr_branch_foreign", self._fields(pub, pr))
+            log.warning(
+                "PR #%s: branch %s has commits the bot did not make; left alone", pr.number, pub.branch
+            )
+        return outcome.status
+
+    def _set(self, pub: Publication, status: str, now: float) -> None:
+        self.state.record_publication(
+            pub.proposal_id, pub.revision, branch=pub.branch, status=status, now=now
+        )
+        proposal_status = {"merged": "merged", "rejected": "rejected", "obsolete": "obsolete"}[status]
+        self.state.set_status(pub.proposal_id, proposal_status, now)
+
+    @staticmethod
+    def _fields(pub: Publication, pr: PullRequestInfo, **extra: object) -> dict[str, object]:
+        return {
+            "proposal": pub.proposal_id,
+            "revision": pub.revision,
+            "branch": pub.branch,
+            "pr_number": pr.number,
+            "pr_url": pr.url,
+            **extra,
+        }
