@@ -1,0 +1,69 @@
+"""GitHub webhooks for ``serve``: verify the HMAC signature, then hand pull-request changes to sync.
+
+A pure function of (headers, body, secret) → (HTTP status, text), so the ``serve`` HTTP layer only mounts
+it. Unsigned or badly signed deliveries get 401 and change nothing; so does every delivery when
+``GITHUB_WEBHOOK_SECRET`` is not set (an unverifiable webhook is never trusted).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from collections.abc import Callable, Mapping
+
+from pydantic import SecretStr
+
+from bot import messages
+
+MAX_BODY = 5 * 1024 * 1024  # GitHub caps payloads at 25 MB; ours are small
+
+
+def signature_of(body: bytes, secret: str) -> str:
+    """The ``X-Hub-Signature-256`` value GitHub sends for ``body``."""
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def handle_github_webhook(
+    headers: Mapping[str, str],
+    body: bytes,
+    secret: SecretStr | str | None,
+    *,
+    on_pull_request: Callable[[int], object] | None = None,
+    on_push: Callable[[str], object] | None = None,
+) -> tuple[int, str]:
+    """Verify and dispatch one delivery; ``on_pull_request(number)`` runs for a closed or edited bot PR."""
+    lower = {k.lower(): v for k, v in headers.items()}
+    key = secret.get_secret_value() if isinstance(secret, SecretStr) else secret
+    if not key:
+        return 401, messages.webhook_no_secret()
+    if len(body) > MAX_BODY:
+        return 413, "payload too large"
+    given = lower.get("x-hub-signature-256", "")
+    if not given.startswith("sha256=") or not hmac.compare_digest(given, signature_of(body, key)):
+        return 401, messages.webhook_unsigned()
+    event = lower.get("x-github-event", "")
+    if event == "ping":
+        return 200, "pong"
+    try:
+        payload = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return 400, "body is not JSON"
+    if not isinstance(payload, dict):
+        return 400, "body is not a JSON object"
+    if event == "pull_request":
+        pr = payload.get("pull_request") or {}
+        number = pr.get("number")
+        if payload.get("action") not in ("closed", "reopened", "synchronize") or not isinstance(number, int):
+            return 200, "ignored"
+        if on_pull_request is not None:
+            on_pull_request(number)
+        return 202, f"pull request #{number} queued for sync"
+    if event == "push":
+        ref = payload.get("ref")
+        if not isinstance(ref, str):
+            return 200, "ignored"
+        if on_push is not None:
+            on_push(ref)
+        return 202, "push queued for sync"
+    return 200, "ignored"
