@@ -79,6 +79,9 @@ def build_parser() -> argparse.ArgumentParser:
     from bot.dedup_command import register as register_dedup
 
     register_dedup(sub)
+    from bot.sync_command import register as register_sync
+
+    register_sync(sub)
     return parser
 
 

@@ -15,6 +15,7 @@ call :meth:`Syncer.on_pull_request` for one pull request. For each open bot pull
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import dataclass, field
 
 from bot import messages
@@ -22,9 +23,11 @@ from bot.audit_log import AuditLog
 from bot.bot_branch import BranchBuilder
 from bot.clock import Clock
 from bot.core.errors import PublishError
-from bot.core.guard import GuardReport
+from bot.core.guard import GuardPolicy, GuardReport
+from bot.core.redact import redact
 from bot.core.sanitize import plain
 from bot.publishing import Notifier, NullNotifier
+from bot.settings import Settings
 from bot.state import Publication, StateStore
 from tools.github import PullRequestInfo, PullRequests
 
@@ -197,3 +200,51 @@ class Syncer:
             "pr_url": pr.url,
             **extra,
         }
+
+
+def build_syncer(
+    settings: Settings,
+    *,
+    state: StateStore,
+    audit: AuditLog,
+    clock: Clock,
+    notifier: Notifier | None = None,
+    pulls: PullRequests | None = None,
+) -> Syncer | None:
+    """The syncer the settings allow: None unless GitHub pull requests are configured."""
+    if not settings.github_repository or settings.cmdb is None:
+        return None
+    from bot.publisher import build_git_repo
+    from tools.cmdb import load_inventory
+    from tools.github import github_pulls
+
+    builder = BranchBuilder(
+        build_git_repo(settings),
+        load_inventory(settings.cmdb),
+        GuardPolicy(max_changed_lines=settings.max_changed_lines),
+    )
+    return Syncer(
+        pulls=pulls or github_pulls(settings),
+        builder=builder,
+        state=state,
+        audit=audit,
+        clock=clock,
+        notifier=notifier,
+    )
+
+
+def start_sync_loop(syncer: Syncer, interval: float, stop: threading.Event) -> threading.Thread:
+    """Run :meth:`Syncer.sync` every ``interval`` seconds until ``stop`` is set (``serve`` calls this)."""
+
+    def loop() -> None:
+        while not stop.wait(interval):
+            try:
+                report = syncer.sync()
+                if report.checked:
+                    log.info("sync: %s", report)
+            except Exception as exc:  # the loop must outlive one bad pass; the next one retries
+                log.warning("sync pass failed: %s", redact(str(exc)))
+
+    thread = threading.Thread(target=loop, name="secops-sync", daemon=True)
+    thread.start()
+    return thread

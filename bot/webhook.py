@@ -10,11 +10,16 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import threading
 from collections.abc import Callable, Mapping
 
 from pydantic import SecretStr
 
 from bot import messages
+from bot.clock import Clock
+from bot.publishing import Notifier
+from bot.settings import Settings
+from bot.state import StateStore
 
 MAX_BODY = 5 * 1024 * 1024  # GitHub caps payloads at 25 MB; ours are small
 
@@ -67,3 +72,38 @@ def handle_github_webhook(
             on_push(ref)
         return 202, "push queued for sync"
     return 200, "ignored"
+
+
+def from_settings(
+    settings: Settings, state: StateStore, clock: Clock, notifier: Notifier | None = None
+) -> Callable[[Mapping[str, str], bytes], tuple[int, str]] | None:
+    """The ``/github/webhook`` handler for ``serve``: verified deliveries trigger a sync in the background.
+
+    None when no webhook secret or no GitHub repository is configured (the endpoint then answers 404).
+    """
+    if settings.github_webhook_secret is None:
+        return None
+    from bot.audit_log import AuditLog
+    from bot.sync import build_syncer
+
+    syncer = build_syncer(
+        settings, state=state, audit=AuditLog(settings.audit_path, clock), clock=clock, notifier=notifier
+    )
+    if syncer is None:
+        return None
+    secret = settings.github_webhook_secret
+
+    def in_background(fn: Callable[[], object]) -> None:
+        # GitHub gives a delivery 10 s; a sync does git and API round trips, so answer first.
+        threading.Thread(target=fn, name="secops-webhook-sync", daemon=True).start()
+
+    def handle(headers: Mapping[str, str], body: bytes) -> tuple[int, str]:
+        return handle_github_webhook(
+            headers,
+            body,
+            secret,
+            on_pull_request=lambda n: in_background(lambda: syncer.on_pull_request(n)),
+            on_push=lambda ref: in_background(syncer.sync),
+        )
+
+    return handle

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import io
+
 import pytest
 
+from bot.cli import main
 from bot.publisher import GitHubPublisher
 from bot.sync import Syncer
-from tests.conftest import git
+from tests.conftest import FIXTURES, git
 from tests.publish_fixtures import (
     FAKE_TOKEN,
     INGRESS,
@@ -159,3 +162,32 @@ def test_branch_with_a_human_commit_is_not_overwritten(world, gh):
     gh.set_mergeable_state(result.pr_number, "dirty")
     syncer(world, gh, RecordingNotifier()).sync()
     assert git("rev-parse", result.branch, cwd=world.bare) == human
+
+
+def test_cli_sync_records_a_merge_and_prints_the_summary(world, gh):
+    p, result = publish(world, gh)
+    gh.merge(result.pr_number, "alice")
+    out, err = io.StringIO(), io.StringIO()
+    env = {
+        "GITHUB_REPOSITORY": "acme/gitops",
+        "GITHUB_TOKEN": FAKE_TOKEN,
+        "GITHUB_API_URL": gh.url,
+        "SECOPS_GIT_REMOTE_URL": str(world.bare),
+        "SECOPS_GIT_AUTHOR_EMAIL": "secops-bot@example.com",
+    }
+    code = main(
+        ["--data-dir", str(world.tmp / "data"), "sync", "--cmdb", str(FIXTURES / "cmdb.yaml")],
+        out=out, err=err, env=env, clock=world.clock,
+    )  # fmt: skip
+    assert code == 0, err.getvalue()
+    assert out.getvalue() == (
+        f"{p.id}: Merged by alice: {result.pr_url}\n"
+        "Checked 1 open bot pull request(s): 1 merged, 0 closed without merge, 0 rebased, 0 closed as obsolete.\n"
+    )
+    assert FAKE_TOKEN not in out.getvalue() + err.getvalue()
+
+
+def test_cli_sync_without_github_says_what_to_set(tmp_path):
+    out = io.StringIO()
+    assert main(["--data-dir", str(tmp_path), "sync"], out=out, err=io.StringIO(), env={}) == 0
+    assert out.getvalue().startswith("Nothing to sync: set GITHUB_REPOSITORY and GITHUB_TOKEN")
