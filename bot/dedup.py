@@ -191,7 +191,7 @@ class DedupService:
         if self.store is None or self.embedder is None:
             return []
         self.sync()
-        return self.store.nearest(self.embedder.embed([text])[0], k)
+        return self.store.nearest(self.embedder.embed([text])[0], k, documents=True)
 
     # --- helpers ---------------------------------------------------------------------------------------
 

@@ -64,6 +64,7 @@ CREATE TABLE IF NOT EXISTS effects (
     detail TEXT NOT NULL DEFAULT '{}',
     PRIMARY KEY (effect_id, owner)
 );
+CREATE INDEX IF NOT EXISTS outcomes_unindexed ON outcomes(at) WHERE indexed = 0;
 CREATE INDEX IF NOT EXISTS effects_owner ON effects(owner);
 CREATE INDEX IF NOT EXISTS effects_address ON effects(address) WHERE address IS NOT NULL;
 -- what publishing pushed and opened, one row per approved revision (issue: GitHub PRs)

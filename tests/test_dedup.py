@@ -54,7 +54,9 @@ class MemoryFixStore(FixStore):
         for r, v in zip(records, vectors, strict=True):
             self.records[r.fix.fix_id] = (r, list(v))
 
-    def nearest(self, vector: Sequence[float], k: int = 10) -> list[tuple[Neighbour, str]]:
+    def nearest(
+        self, vector: Sequence[float], k: int = 10, *, documents: bool = False
+    ) -> list[tuple[Neighbour, str]]:
         if self.down:
             raise FixStoreError("cannot query the fix store at memory: ConnectError")
         scored = [

@@ -145,19 +145,19 @@ class FixStore:
         except Exception as exc:
             raise FixStoreError(f"cannot write to the fix store at {self.where}: {_why(exc)}") from None
 
-    def nearest(self, vector: Sequence[float], k: int = 10) -> list[tuple[Neighbour, str]]:
-        """The ``k`` most similar past fixes with their descriptions, most similar first."""
+    def nearest(
+        self, vector: Sequence[float], k: int = 10, *, documents: bool = False
+    ) -> list[tuple[Neighbour, str]]:
+        """The ``k`` most similar past fixes (with their descriptions if asked), most similar first."""
         col = self._open()
+        include = ["distances", "metadatas", "documents"] if documents else ["distances", "metadatas"]
         try:
-            res = col.query(
-                query_embeddings=[list(vector)], n_results=k, include=["distances", "metadatas", "documents"]
-            )
+            res = col.query(query_embeddings=[list(vector)], n_results=k, include=include)
         except Exception as exc:
             raise FixStoreError(f"cannot query the fix store at {self.where}: {_why(exc)}") from None
         out: list[tuple[Neighbour, str]] = []
-        for dist, meta, doc in zip(
-            res["distances"][0], res["metadatas"][0], res["documents"][0], strict=True
-        ):
+        docs = res["documents"][0] if documents else [""] * len(res["distances"][0])
+        for dist, meta, doc in zip(res["distances"][0], res["metadatas"][0], docs, strict=True):
             fix = past_fix_from_metadata(dict(meta or {}))
             out.append((Neighbour(fix=fix, similarity=round(1.0 - float(dist), 6)), doc or ""))
         return out

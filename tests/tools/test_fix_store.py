@@ -44,7 +44,8 @@ def _fill(store: FixStore, embedder: MiniLmEmbedder) -> None:
 def test_nearest_fix_comes_back_with_its_metadata_after_reopen(tmp_path, embedder):
     _fill(FixStore(path=tmp_path / "chroma"), embedder)
     reopened = FixStore(path=tmp_path / "chroma")
-    (best, doc), _ = reopened.nearest(embedder.embed(["set ssl-protocols to TLSv1.3 on the ingress"])[0], 2)
+    query = embedder.embed(["set ssl-protocols to TLSv1.3 on the ingress"])[0]
+    (best, doc), _ = reopened.nearest(query, 2, documents=True)
     assert (best.fix.fix_id, best.fix.pr_url, doc) == ("p-1", "https://github.com/o/r/pull/1", SSL)
     assert best.fix.scopes == ("web-01|f.yaml|ingress-nginx|ssl-protocols",) and best.similarity > 0.8
 
