@@ -289,6 +289,6 @@ def build_publisher(
             audit=audit,
             clock=clock,
             draft=settings.pr_draft,
-            reviewers=parse_reviewers(getattr(settings, "pr_reviewers", "") or ""),
+            reviewers=parse_reviewers(settings.pr_reviewers),
         )
     return LocalPublisher(builder, state=state, audit=audit, clock=clock)

@@ -71,6 +71,7 @@ ENV_NAMES: dict[str, str] = {
     "git_author_name": "SECOPS_GIT_AUTHOR_NAME",
     "git_author_email": "SECOPS_GIT_AUTHOR_EMAIL",
     "pr_draft": "SECOPS_PR_DRAFT",
+    "pr_reviewers": "SECOPS_PR_REVIEWERS",
     "sync_interval": "SECOPS_SYNC_INTERVAL",
     # Memory of past fixes (issue: dedup)
     "chroma_url": "SECOPS_CHROMA_URL",
@@ -123,6 +124,7 @@ class Settings(BaseModel):
     git_author_name: str = "secops-bot"
     git_author_email: str = "secops-bot@users.noreply.github.com"
     pr_draft: bool = False
+    pr_reviewers: str = ""  # inventory owner → GitHub reviewers: "team-shop=alice,@org/shop;team-data=bob"
     sync_interval: float = 300.0
 
     chroma_url: str | None = None
