@@ -54,6 +54,8 @@ def proposal_panel(p: Proposal, new: bool = True) -> Panel:
         facts.add_row("MITRE", ", ".join(g.mitre))
     facts.add_row("fixer", p.fixer)
     facts.add_row("reason", plain(p.reason, 600))
+    if p.notes:  # related past fixes (dedup), e.g. "similar to PR #12 (0.87)"
+        facts.add_row("related", plain("; ".join(p.notes), 300))
     parts: list[object] = [facts]
     if p.diff:
         parts.append(Syntax(p.diff, "diff", theme="ansi_dark", background_color="default"))
