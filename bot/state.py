@@ -404,7 +404,7 @@ class StateStore:
             ).fetchone()
         return Publication(*row) if row else None
 
-    def publications(self, statuses: tuple[str, ...] = ("open",)) -> list[Publication]:
+    def publications(self, statuses: tuple[str, ...] = ("open",)) -> tuple[Publication, ...]:
         """Publications in one of ``statuses`` (``open``: a pull request the bot still watches)."""
         marks = ",".join("?" * len(statuses))
         with self._lock:
@@ -413,7 +413,7 @@ class StateStore:
                 "ORDER BY updated_at, proposal_id",
                 statuses,
             ).fetchall()
-        return [Publication(*r) for r in rows]
+        return tuple(Publication(*r) for r in rows)
 
     @staticmethod
     def _row(row: tuple[str, str, float, float]) -> StoredProposal:

@@ -221,3 +221,15 @@ def test_token_never_appears_in_any_recorded_output(world, gh, caplog, tmp_path)
     )
     basic = base64.b64encode(f"x-access-token:{FAKE_TOKEN}".encode()).decode()
     assert FAKE_TOKEN not in recorded and basic not in recorded and "https://127.0.0.1:9" in clone_config
+
+
+def test_pr_body_renders_hostile_alert_text_inert(world, gh):
+    p = world.proposal()
+    hostile = "@octocat [click](https://evil.example) <img src=x> ```\n" + FAKE_TOKEN
+    group = p.group.model_copy(update={"rule_descriptions": {"31103": hostile}})
+    p = p.model_copy(update={"group": group})
+    github(world, gh).publish(p, approval(p))
+    row = next(line for line in gh.repo.pulls[1]["body"].splitlines() if line.startswith("| 31103"))
+    assert row == (
+        "| 31103 | @\u200boctocat \\[click\\](https:\u200b//evil.example) \\<img src=x\\> \\`\\`\\` \\*\\*\\* |"
+    )

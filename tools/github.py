@@ -10,9 +10,9 @@ There is deliberately no method that merges, approves, or enables auto-merge.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol, TypeVar
 
 import requests
 from github import Auth, Github, GithubException
@@ -24,6 +24,7 @@ from bot.core.redact import redact, register_secret
 from bot.settings import Settings
 
 BOT_MARKER = "<!-- secops-bot"
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -119,7 +120,7 @@ class GitHubPulls:
         return self._call(f"read who closed #{number}", read)
 
     @staticmethod
-    def _call(step: str, fn: Any) -> Any:
+    def _call(step: str, fn: Callable[[], T]) -> T:
         try:
             return fn()
         except GithubException as exc:
