@@ -64,6 +64,23 @@ def build_parser() -> argparse.ArgumentParser:
     )
     scan.set_defaults(func=cmd_scan)
 
+    serve = sub.add_parser(
+        "serve",
+        help="run the Slack app: post proposals, take approvals, poll alerts in the background",
+        description="Run the Slack app. Socket Mode when SLACK_APP_TOKEN is set (no public endpoint); "
+        "--http serves Bolt's /slack/events (signed requests only) and /healthz.",
+    )
+    serve.add_argument("--alerts", help=f"Wazuh alerts.json {_env_help('alerts')}")
+    serve.add_argument("--repo", help=f"GitOps repository checkout {_env_help('repo')}")
+    serve.add_argument("--cmdb", help=f"inventory YAML {_env_help('cmdb')}")
+    serve.add_argument("--http", action="store_true", help="HTTP mode instead of Socket Mode")
+    serve.add_argument("--host", default="0.0.0.0", help="HTTP mode: address to bind (default 0.0.0.0)")  # noqa: S104
+    serve.add_argument("--port", type=int, default=3000, help="HTTP mode: port (default 3000)")
+    serve.add_argument("--channel", help=f"channel id for proposals {_env_help('slack_channel')}")
+    serve.add_argument("--approvers", help=f"Slack user/group ids, comma-separated {_env_help('approvers')}")
+    serve.add_argument("--poll-interval", help=f"seconds between alert polls {_env_help('poll_interval')}")
+    serve.set_defaults(func=cmd_serve)
+
     audit = sub.add_parser("audit", help="inspect the hash-chained audit log")
     audit_sub = audit.add_subparsers(dest="audit_command", metavar="SUBCOMMAND")
     audit_sub.required = True
@@ -111,6 +128,9 @@ def _settings(args: argparse.Namespace, env: dict[str, str]) -> Settings:
         "window": getattr(args, "window", None),
         "min_level": getattr(args, "min_level", None),
         "max_changed_lines": getattr(args, "max_changed_lines", None),
+        "slack_channel": getattr(args, "channel", None),
+        "approvers": getattr(args, "approvers", None),
+        "poll_interval": getattr(args, "poll_interval", None),
     }
     return load_settings(env, overrides)
 
@@ -167,6 +187,71 @@ def cmd_scan(args: argparse.Namespace, out: TextIO, err: TextIO, env: dict[str, 
     )
     console.print(messages.cli_repo_untouched())
     return 0
+
+
+def cmd_serve(args: argparse.Namespace, out: TextIO, err: TextIO, env: dict[str, str], clock: Clock) -> int:
+    import signal
+    import threading
+
+    from bot.slack.runtime import build_runtime
+
+    settings = _settings(args, env)
+    runtime = build_runtime(
+        settings,
+        clock,
+        scanner_factory=lambda state, audit: build_scanner(settings, state, audit, clock),
+        publisher_factory=lambda state, audit: build_publisher(settings, state, audit, clock),
+        http=args.http,
+    )
+    try:
+        runtime.client.auth_test()
+    except Exception as exc:
+        raise SecopsError(messages.serve_token_refused(str(exc))) from None
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    runtime.poller.start()
+    if args.http:
+        port = runtime.start_http(args.host, args.port, webhook=build_webhook(settings, runtime.state, clock))
+        err.write(messages.serve_http(port) + "\n")
+        try:
+            stop.wait()
+        except KeyboardInterrupt:
+            pass
+    else:
+        from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+        assert settings.slack_app_token is not None
+        handler = SocketModeHandler(runtime.app, settings.slack_app_token.get_secret_value(), web_client=runtime.client)
+        err.write(messages.serve_socket() + "\n")
+        handler.connect()
+        try:
+            stop.wait()
+        except KeyboardInterrupt:
+            pass
+        handler.close()
+    runtime.stop()
+    return 0
+
+
+def build_publisher(settings: Settings, state: Any, audit: Any, clock: Clock) -> Any:
+    """The GitHub publisher when GITHUB_REPOSITORY is set, else a local git publisher (push a branch)."""
+    from bot.publisher import build_publisher as make_publisher
+    from tools.cmdb import load_inventory
+
+    assert settings.cmdb is not None
+    return make_publisher(settings, inventory=load_inventory(settings.cmdb), state=state, audit=audit, clock=clock)
+
+
+def build_webhook(settings: Settings, state: Any, clock: Clock) -> Any:
+    """The GitHub webhook handler for ``serve --http`` when a webhook secret is configured."""
+    if settings.github_webhook_secret is None:
+        return None
+    try:
+        import bot.webhook as webhook_module
+    except ImportError:
+        return None
+    factory = getattr(webhook_module, "from_settings", None)
+    return factory(settings, state, clock) if factory else None
 
 
 def build_scanner(settings: Settings, state: Any, audit: Any, clock: Clock) -> Any:

@@ -255,6 +255,7 @@ def cli_dedup_query_row(similarity: float, label: str, outcome: str, description
 def cli_dedup_query_empty() -> str:
     return "no past fixes stored yet (they are recorded when proposals are merged or rejected)."
 
+
 # --- publishing: branches, pull requests, sync (issue: GitHub PRs) --------------------------------------
 
 
@@ -355,3 +356,106 @@ def webhook_unsigned() -> str:
 
 def webhook_no_secret() -> str:
     return "webhooks are disabled: GITHUB_WEBHOOK_SECRET is not set"
+
+
+# --- Slack app (issue: Slack) ------------------------------------------------------------------------------
+
+
+def scan_failed(error: str) -> str:
+    return f"The scan failed: {error}. Nothing was lost: the next scan starts from the same place."
+
+
+def unknown_proposal(proposal_id: str) -> str:
+    return f"Proposal {proposal_id} is unknown to this bot (was the data directory reset?)."
+
+
+def not_authorized() -> str:
+    return "You are not an approver for secops-bot proposals, so nothing happened. Ask a SOC lead."
+
+
+def stale_revision(current: int) -> str:
+    return (
+        f"This button belongs to an earlier revision; revision {current} is current. "
+        "Review the updated message and approve that one."
+    )
+
+
+def not_approvable(action: str) -> str:
+    return f"This proposal is '{action}', not an approvable change."
+
+
+def expired() -> str:
+    return "This proposal has expired. Mention me in its thread with `refresh` to recompute it, then approve."
+
+
+def already_decided(status: str) -> str:
+    return f"This proposal is already {status}; nothing changed."
+
+
+def already_voted() -> str:
+    return "Your approval was already recorded."
+
+
+def approval_recorded(still_needed: int) -> str:
+    return f"Approval recorded. {still_needed} more approver(s) needed."
+
+
+def no_publisher() -> str:
+    return "Approved. No publisher is configured, so nothing was pushed."
+
+
+def publish_failed(message: str) -> str:
+    return f"Publishing failed and nothing was pushed: {message}. Approve again to retry."
+
+
+def instructions_help() -> str:
+    return (
+        "I understand: `also block 45.155.205.0/24` (add addresses), `use /24` (widen the attacker's entry), "
+        "and `refresh` (recompute against the repository as it is now)."
+    )
+
+
+def instruction_refused(reason: str) -> str:
+    return f"I can't do that: {reason}. " + instructions_help()
+
+
+def revision_note(user: str, text: str) -> str:
+    return f"Revised at the request of <@{user}>."
+
+
+def scan_summary(new: int, escalations: int, suppressed: int, malformed: int) -> str:
+    return (
+        f"Scan done: {new} new proposal(s), {escalations} escalation(s), {suppressed} suppressed, "
+        f"{malformed} malformed line(s)."
+    )
+
+
+def scan_started() -> str:
+    return "Scanning new alerts…"
+
+
+def command_help() -> str:
+    return (
+        "`/secops-scan` scans new alerts now · `/secops-scan status` shows pending proposals and the last poll "
+        "· `/secops-scan help` shows this."
+    )
+
+
+def wrong_channel(channel: str) -> str:
+    return f"secops-bot only works in <#{channel}>."
+
+
+def status_text(pending: int, last_poll: str) -> str:
+    return f"{pending} pending proposal(s). Last poll: {last_poll}."
+
+
+def serve_token_refused(error: str) -> str:
+    return f"Slack refused SLACK_BOT_TOKEN ({error}). Check the token and the app's installation."
+
+
+def serve_http(port: int) -> str:
+    return f"secops-bot listening on port {port}: POST /slack/events, GET /healthz."
+
+
+def serve_socket() -> str:
+    return "secops-bot connected to Slack in Socket Mode."

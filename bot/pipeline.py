@@ -163,6 +163,46 @@ class Scanner:
             llm=usage,
         )
 
+    def revise(self, proposal: Proposal, operations: Sequence[dict[str, str]], note: str) -> Proposal:
+        """A new revision of ``proposal`` with other operations, applied to the repo as it is now and guarded.
+
+        Used for thread instructions ("also block ...", "refresh"). The revision number grows, so the
+        revision hash (what an Approve button carries) changes and earlier revisions can no longer be approved.
+        """
+        group = proposal.group
+        base = {"id": proposal.id, "group": group, "fixer": proposal.fixer, "revision": proposal.revision + 1}
+        try:
+            ops = parse_operations(list(operations))
+            changes = apply_operations(ops, self.read_file, list_styles(self.inventory, group.targets))
+        except (OperationError, DocumentError) as exc:
+            return Proposal(**base, action="escalate", reason=messages.esc_document(str(exc)))
+        changed = [c for c in changes if c.changed]
+        dumped = tuple(o.model_dump() for o in ops)
+        if not changed:
+            return Proposal(
+                **base,
+                action="suppressed",
+                operations=dumped,
+                reason=messages.suppressed_already(_describe_ops(ops)),
+            )
+        report = check_change(changes, ops, self.inventory, group.targets, self.policy)
+        reason = note if report.passed else messages.blocked_by_guard(report.summary())
+        revised = Proposal(
+            **base,
+            action="propose" if report.passed else "blocked",
+            operations=dumped,
+            files=tuple(c.path for c in changed),
+            diff=unified_diff(changed),
+            guard=report,
+            reason=reason,
+            llm=proposal.llm,
+        )
+        if self.reviewer is not None:
+            review, spent = self.reviewer.review(revised)
+            llm = LlmUsage(calls=revised.llm.calls + spent.calls, tokens=revised.llm.tokens + spent.tokens)
+            revised = revised.model_copy(update={"review": review, "llm": llm})
+        return revised
+
     def finish(self, proposal: Proposal) -> Proposal:
         """After the guard: consult the memory of past fixes, then the reviewer (informative only)."""
         if self.dedup is not None and proposal.action in ("propose", "blocked"):

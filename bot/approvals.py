@@ -1,0 +1,188 @@
+"""Approvals, rejections, decisions and Slack message locations, in the state store's SQLite file.
+
+The one rule that matters here: a proposal revision is published at most once. Approvals are rows keyed by
+(proposal, revision hash, user); the move from ``pending`` to ``approved`` is a single conditional UPDATE
+inside an immediate transaction, so double clicks, two approvers at once and Slack retries all race for the
+same row and exactly one wins.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from bot.core.proposal import Proposal
+from bot.state import STATUS_FOR_ACTION, StateStore
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS approvals (
+    proposal_id TEXT NOT NULL,
+    revision_hash TEXT NOT NULL,
+    user TEXT NOT NULL,
+    at REAL NOT NULL,
+    PRIMARY KEY (proposal_id, revision_hash, user)
+);
+CREATE TABLE IF NOT EXISTS messages (
+    proposal_id TEXT PRIMARY KEY,
+    channel TEXT NOT NULL,
+    ts TEXT NOT NULL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS messages_thread ON messages(channel, ts);
+CREATE TABLE IF NOT EXISTS decisions (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    at REAL NOT NULL,
+    proposal_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    user TEXT NOT NULL,
+    detail TEXT NOT NULL
+);
+"""
+
+
+@dataclass(frozen=True)
+class ApprovalVote:
+    """The result of one approve click."""
+
+    outcome: str  # "claimed" (this vote completes approval: publish now), "recorded", "duplicate", "stale", "closed"
+    approvers: tuple[str, ...]
+    status: str
+
+
+@dataclass(frozen=True)
+class MessageRef:
+    proposal_id: str
+    channel: str
+    ts: str
+
+
+class ApprovalStore:
+    """Approvals and Slack message references next to the proposals they belong to."""
+
+    def __init__(self, state: StateStore) -> None:
+        self.state = state
+        with state.transaction() as db:
+            for statement in SCHEMA.split(";"):
+                if statement.strip():
+                    db.execute(statement)
+
+    # --- votes -----------------------------------------------------------------------------------------
+
+    def vote(
+        self, proposal_id: str, revision_hash: str, user: str, required: int, now: float
+    ) -> ApprovalVote:
+        """Record ``user``'s approval of one exact revision; claim the proposal when enough people agree."""
+        with self.state.transaction() as db:
+            row = db.execute(
+                "SELECT status, revision_hash FROM proposals WHERE id = ?", (proposal_id,)
+            ).fetchone()
+            if row is None:
+                return ApprovalVote("closed", (), "unknown")
+            status, current = row
+            if current != revision_hash:
+                return ApprovalVote("stale", (), status)
+            if status != "pending":
+                return ApprovalVote("closed", self._approvers(db, proposal_id, revision_hash), status)
+            cur = db.execute(
+                "INSERT OR IGNORE INTO approvals(proposal_id, revision_hash, user, at) VALUES (?,?,?,?)",
+                (proposal_id, revision_hash, user, now),
+            )
+            approvers = self._approvers(db, proposal_id, revision_hash)
+            if cur.rowcount == 0:
+                return ApprovalVote("duplicate", approvers, status)
+            if len(approvers) < required:
+                return ApprovalVote("recorded", approvers, status)
+            claimed = db.execute(
+                "UPDATE proposals SET status = 'approved', updated_at = ? "
+                "WHERE id = ? AND status = 'pending' AND revision_hash = ?",
+                (now, proposal_id, revision_hash),
+            ).rowcount
+            return ApprovalVote("claimed" if claimed == 1 else "closed", approvers, "approved")
+
+    @staticmethod
+    def _approvers(db: Any, proposal_id: str, revision_hash: str) -> tuple[str, ...]:
+        rows = db.execute(
+            "SELECT user FROM approvals WHERE proposal_id = ? AND revision_hash = ? ORDER BY at, user",
+            (proposal_id, revision_hash),
+        ).fetchall()
+        return tuple(r[0] for r in rows)
+
+    def close(self, proposal_id: str, revision_hash: str, status: str, now: float) -> bool:
+        """Move a pending (or approved) revision to a final status (rejected, expired...) exactly once."""
+        with self.state.transaction() as db:
+            return (
+                db.execute(
+                    "UPDATE proposals SET status = ?, updated_at = ? "
+                    "WHERE id = ? AND revision_hash = ? AND status IN ('pending', 'blocked')",
+                    (status, now, proposal_id, revision_hash),
+                ).rowcount
+                == 1
+            )
+
+    def replace_revision(self, proposal: Proposal, expected_hash: str, now: float) -> bool:
+        """Store a new revision if the stored one is still ``expected_hash`` and undecided."""
+        status = STATUS_FOR_ACTION[proposal.action]
+        with self.state.transaction() as db:
+            return (
+                db.execute(
+                    "UPDATE proposals SET payload = ?, action = ?, status = ?, revision = ?, revision_hash = ?, "
+                    "created_at = ?, updated_at = ? WHERE id = ? AND revision_hash = ? "
+                    "AND status IN ('pending', 'blocked', 'escalated', 'publish_failed')",
+                    (
+                        proposal.model_dump_json(),
+                        proposal.action,
+                        status,
+                        proposal.revision,
+                        proposal.revision_hash,
+                        now,
+                        now,
+                        proposal.id,
+                        expected_hash,
+                    ),
+                ).rowcount
+                == 1
+            )
+
+    # --- decisions (App Home) --------------------------------------------------------------------------
+
+    def decide(self, proposal_id: str, kind: str, user: str, detail: dict[str, Any], now: float) -> None:
+        with self.state.transaction() as db:
+            db.execute(
+                "INSERT INTO decisions(at, proposal_id, kind, user, detail) VALUES (?,?,?,?,?)",
+                (now, proposal_id, kind, user, json.dumps(detail)),
+            )
+
+    def decisions(self, limit: int = 10, since: float = 0.0) -> list[dict[str, Any]]:
+        with self.state.transaction() as db:
+            rows = db.execute(
+                "SELECT at, proposal_id, kind, user, detail FROM decisions WHERE at >= ? ORDER BY seq DESC LIMIT ?",
+                (since, limit),
+            ).fetchall()
+        return [
+            {"at": r[0], "proposal_id": r[1], "kind": r[2], "user": r[3], "detail": json.loads(r[4])}
+            for r in rows
+        ]
+
+    # --- Slack message locations -----------------------------------------------------------------------
+
+    def save_message(self, proposal_id: str, channel: str, ts: str) -> None:
+        with self.state.transaction() as db:
+            db.execute(
+                "INSERT INTO messages(proposal_id, channel, ts) VALUES (?,?,?) "
+                "ON CONFLICT(proposal_id) DO UPDATE SET channel = excluded.channel, ts = excluded.ts",
+                (proposal_id, channel, ts),
+            )
+
+    def message_for(self, proposal_id: str) -> MessageRef | None:
+        with self.state.transaction() as db:
+            row = db.execute(
+                "SELECT proposal_id, channel, ts FROM messages WHERE proposal_id = ?", (proposal_id,)
+            ).fetchone()
+        return MessageRef(*row) if row else None
+
+    def proposal_for_thread(self, channel: str, thread_ts: str) -> str | None:
+        with self.state.transaction() as db:
+            row = db.execute(
+                "SELECT proposal_id FROM messages WHERE channel = ? AND ts = ?", (channel, thread_ts)
+            ).fetchone()
+        return row[0] if row else None

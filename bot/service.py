@@ -1,0 +1,325 @@
+"""The proposal service: what Slack (and any other front end) can ask of the bot.
+
+No Slack here: methods take plain values (user ids, proposal ids, revision hashes) and return results the
+Slack layer renders. Every decision is appended to the audit log with the acting user's id.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bot import messages
+from bot.approvals import ApprovalStore
+from bot.audit_log import AuditLog
+from bot.clock import Clock
+from bot.core.instructions import apply_instruction, parse_instruction
+from bot.core.proposal import Proposal
+from bot.pipeline import Scanner, ScanReport, Since
+from bot.publishing import Approval, Publisher, PublishResult
+from bot.settings import Settings
+from bot.state import StateStore, StoredProposal
+
+log = logging.getLogger(__name__)
+
+POSTED_ACTIONS = ("propose", "blocked", "escalate")
+
+
+@dataclass
+class ScanOutcome:
+    """One scan, for the poller and ``/secops-scan``."""
+
+    report: ScanReport | None
+    new: list[Proposal] = field(default_factory=list)
+    error: str | None = None
+
+    def count(self, action: str) -> int:
+        return sum(1 for p in self.new if p.action == action)
+
+    @property
+    def suppressed(self) -> int:
+        if self.report is None:
+            return 0
+        return sum(
+            1 for p in self.report.proposals if p.action == "suppressed" and p.id in self.report.new_ids
+        )
+
+    @property
+    def malformed(self) -> int:
+        return self.report.read.malformed_count if self.report else 0
+
+
+@dataclass(frozen=True)
+class ActionResult:
+    """What happened when someone clicked, submitted or asked; ``kind`` picks the message shown."""
+
+    kind: str
+    proposal: Proposal | None = None
+    status: str = ""
+    approvers: tuple[str, ...] = ()
+    publish: PublishResult | None = None
+    text: str = ""
+    previous_revision: int | None = None
+
+
+class ProposalService:
+    """Scans, approvals, rejections, revisions and status, over the state store and the audit log."""
+
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        scanner: Scanner,
+        state: StateStore,
+        approvals: ApprovalStore,
+        audit: AuditLog,
+        clock: Clock,
+        publisher: Publisher | None,
+        alerts_path: Path,
+    ) -> None:
+        self.settings = settings
+        self.scanner = scanner
+        self.state = state
+        self.approvals = approvals
+        self.audit = audit
+        self.clock = clock
+        self.publisher = publisher
+        self.alerts_path = alerts_path
+        self._scan_lock = threading.Lock()
+
+    # --- scanning --------------------------------------------------------------------------------------
+
+    def scan(self, trigger: str) -> ScanOutcome:
+        """Pull new alerts from the stored offset; one scan at a time (the poller and the command share it)."""
+        with self._scan_lock:
+            try:
+                report = self.scanner.scan_file(self.alerts_path, Since("offset"))
+            except Exception as exc:  # a bad file or repo must not kill the poller: report it
+                log.warning("scan failed (%s): %s", trigger, exc.__class__.__name__)
+                return ScanOutcome(report=None, error=messages.scan_failed(str(exc)))
+            self.state.set_meta("last_poll", {"at": self.clock.now(), "trigger": trigger})
+            new = [p for p in report.proposals if p.id in report.new_ids and p.action in POSTED_ACTIONS]
+            return ScanOutcome(report=report, new=new)
+
+    def last_poll(self) -> float | None:
+        import json
+
+        raw = self.state.get_meta("last_poll")
+        return float(json.loads(raw)["at"]) if raw else None
+
+    def pending(self) -> list[StoredProposal]:
+        return self.state.list("pending")
+
+    # --- approval --------------------------------------------------------------------------------------
+
+    def approve(
+        self,
+        proposal_id: str,
+        revision_hash: str,
+        user: str,
+        *,
+        authorized: bool,
+        thread_url: str | None = None,
+    ) -> ActionResult:
+        """One Approve click. Publishes exactly once, when the last required approver agrees."""
+        now = self.clock.now()
+        stored = self.state.get(proposal_id)
+        if stored is None:
+            return ActionResult("unknown", text=messages.unknown_proposal(proposal_id))
+        proposal = stored.proposal
+        if not authorized:
+            self._audit("approval_refused", proposal, user, {"why": "not an approver"})
+            return ActionResult("not_authorized", proposal, stored.status, text=messages.not_authorized())
+        if proposal.revision_hash != revision_hash:
+            self._audit(
+                "approval_refused", proposal, user, {"why": "stale revision", "clicked": revision_hash}
+            )
+            return ActionResult(
+                "stale", proposal, stored.status, text=messages.stale_revision(proposal.revision)
+            )
+        if proposal.action != "propose":
+            return ActionResult(
+                "closed", proposal, stored.status, text=messages.not_approvable(proposal.action)
+            )
+        if stored.status == "pending" and now - stored.updated_at > self.settings.proposal_expiry:
+            self._audit("approval_refused", proposal, user, {"why": "expired"})
+            return ActionResult("expired", proposal, stored.status, text=messages.expired())
+        vote = self.approvals.vote(proposal_id, revision_hash, user, self.settings.approvals_required, now)
+        if vote.outcome == "stale":
+            return ActionResult(
+                "stale", proposal, vote.status, text=messages.stale_revision(proposal.revision)
+            )
+        if vote.outcome == "closed":
+            return ActionResult(
+                "closed", proposal, vote.status, vote.approvers, text=messages.already_decided(vote.status)
+            )
+        if vote.outcome == "duplicate":
+            return ActionResult(
+                "duplicate", proposal, vote.status, vote.approvers, text=messages.already_voted()
+            )
+        self._audit("approval", proposal, user, {"approvers": list(vote.approvers), "outcome": vote.outcome})
+        if vote.outcome == "recorded":
+            need = self.settings.approvals_required - len(vote.approvers)
+            return ActionResult(
+                "recorded", proposal, vote.status, vote.approvers, text=messages.approval_recorded(need)
+            )
+        self.approvals.decide(proposal_id, "approved", user, {"approvers": list(vote.approvers)}, now)
+        return self._publish(proposal, vote.approvers, thread_url, now)
+
+    def _publish(
+        self, proposal: Proposal, approvers: tuple[str, ...], thread_url: str | None, now: float
+    ) -> ActionResult:
+        approval = Approval(
+            proposal_id=proposal.id,
+            revision=proposal.revision,
+            revision_hash=proposal.revision_hash,
+            approvers=approvers,
+            approved_at=now,
+            thread_url=thread_url,
+        )
+        if self.publisher is None:
+            return ActionResult("approved", proposal, "approved", approvers, text=messages.no_publisher())
+        try:
+            result = self.publisher.publish(proposal, approval)
+        except Exception as exc:  # the approval stands; publishing can be retried
+            log.warning("publish failed for %s: %s", proposal.id, exc.__class__.__name__)
+            result = PublishResult(ok=False, message=str(exc))
+        fields = {
+            "ok": result.ok,
+            "branch": result.branch,
+            "commit": result.commit,
+            "pr_url": result.pr_url,
+            "message": result.message,
+            "approvers": list(approvers),
+        }
+        self._audit("publish", proposal, ",".join(approvers), fields)
+        if result.ok:
+            self.state.set_status(proposal.id, "published", self.clock.now())
+            self.approvals.decide(proposal.id, "published", approvers[-1], fields, self.clock.now())
+            return ActionResult("published", proposal, "published", approvers, publish=result)
+        # Nothing was pushed: back to pending so an approver can retry once the cause is fixed.
+        self.state.set_status(proposal.id, "pending", self.clock.now())
+        with self.state.transaction() as db:
+            db.execute("DELETE FROM approvals WHERE proposal_id = ?", (proposal.id,))
+        return ActionResult(
+            "publish_failed",
+            proposal,
+            "pending",
+            approvers,
+            publish=result,
+            text=messages.publish_failed(result.message),
+        )
+
+    # --- rejection -------------------------------------------------------------------------------------
+
+    def reject(
+        self, proposal_id: str, revision_hash: str, user: str, reason: str, *, authorized: bool
+    ) -> ActionResult:
+        now = self.clock.now()
+        stored = self.state.get(proposal_id)
+        if stored is None:
+            return ActionResult("unknown", text=messages.unknown_proposal(proposal_id))
+        proposal = stored.proposal
+        if not authorized:
+            self._audit("rejection_refused", proposal, user, {"why": "not an approver"})
+            return ActionResult("not_authorized", proposal, stored.status, text=messages.not_authorized())
+        if proposal.revision_hash != revision_hash:
+            return ActionResult(
+                "stale", proposal, stored.status, text=messages.stale_revision(proposal.revision)
+            )
+        if not self.approvals.close(proposal_id, revision_hash, "rejected", now):
+            return ActionResult(
+                "closed", proposal, stored.status, text=messages.already_decided(stored.status)
+            )
+        reason = reason.strip()[:1000]
+        self.state.record_outcome(proposal_id, "rejected", at=now, reason=reason, by=user)
+        self.approvals.decide(proposal_id, "rejected", user, {"reason": reason}, now)
+        self._audit("rejection", proposal, user, {"reason": reason})
+        return ActionResult("rejected", proposal, "rejected", (user,), text=reason)
+
+    # --- revisions -------------------------------------------------------------------------------------
+
+    def revise(self, proposal_id: str, user: str, text: str) -> ActionResult:
+        """A thread instruction: a new revision through the playbook parameters, guarded again."""
+        stored = self.state.get(proposal_id)
+        if stored is None:
+            return ActionResult("unknown", text=messages.unknown_proposal(proposal_id))
+        proposal = stored.proposal
+        if stored.status not in ("pending", "blocked", "escalated", "publish_failed"):
+            return ActionResult(
+                "closed", proposal, stored.status, text=messages.already_decided(stored.status)
+            )
+        instruction = parse_instruction(text)
+        if instruction.kind == "unknown":
+            return ActionResult("not_understood", proposal, stored.status, text=messages.instructions_help())
+        try:
+            ops = apply_instruction(instruction, proposal.operations, proposal.group.attacker)
+        except ValueError as exc:
+            return ActionResult(
+                "not_understood", proposal, stored.status, text=messages.instruction_refused(str(exc))
+            )
+        revised = self.scanner.revise(proposal, ops, messages.revision_note(user, text))
+        if not self.approvals.replace_revision(revised, proposal.revision_hash, self.clock.now()):
+            return ActionResult(
+                "closed", proposal, stored.status, text=messages.already_decided(stored.status)
+            )
+        self._audit(
+            "revision",
+            revised,
+            user,
+            {
+                "previous_revision": proposal.revision,
+                "instruction": text[:500],
+                "operations": list(revised.operations),
+                "action": revised.action,
+                "guard_passed": revised.guard.passed if revised.guard else False,
+            },
+        )
+        self.approvals.decide(proposal_id, "revised", user, {"revision": revised.revision}, self.clock.now())
+        return ActionResult("revised", revised, "", previous_revision=proposal.revision)
+
+    # --- App Home ----------------------------------------------------------------------------------------
+
+    def today_counts(self) -> dict[str, float]:
+        now = self.clock.now()
+        start = (
+            datetime.fromtimestamp(now, UTC).replace(hour=0, minute=0, second=0, microsecond=0).timestamp()
+        )
+        proposals = [p for p in self.state.list(limit=5000) if p.created_at >= start]
+        decisions = self.approvals.decisions(limit=5000, since=start)
+        alerts = sum(p.proposal.group.alert_count for p in proposals)
+        approved = [d for d in decisions if d["kind"] == "approved"]
+        latencies = []
+        for d in approved:
+            stored = self.state.get(d["proposal_id"])
+            if stored and stored.proposal.group.first_ts:
+                latencies.append(d["at"] - stored.proposal.group.first_ts)
+        return {
+            "alerts": alerts,
+            "proposals": sum(1 for p in proposals if p.proposal.action in ("propose", "blocked")),
+            "approvals": len(approved),
+            "rejections": sum(1 for d in decisions if d["kind"] == "rejected"),
+            "escalations": sum(1 for p in proposals if p.proposal.action == "escalate"),
+            "mean_time_to_approval_s": (sum(latencies) / len(latencies)) if latencies else -1.0,
+        }
+
+    # --- audit -------------------------------------------------------------------------------------------
+
+    def _audit(self, event: str, proposal: Proposal, user: str, fields: dict[str, object]) -> None:
+        self.audit.append(
+            event,
+            {
+                "proposal": proposal.id,
+                "revision": proposal.revision,
+                "revision_hash": proposal.revision_hash,
+                "user": user,
+                **fields,
+            },
+        )
+
+
+ApproverCheck = Callable[[str], bool]

@@ -1,0 +1,267 @@
+"""The Bolt app: thin listeners (ack → parse → one service call → render → post) and request-wide rules.
+
+Rules applied to every request as middleware: only the configured channel is used, and repeated deliveries
+of the same event (Slack retries) are handled once. Approve and Reject check the approver list. Slow work
+runs after ``ack()`` (Bolt runs listeners in its executor), so Slack always gets its answer within 3 s.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import Any
+
+from slack_bolt import App
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot import messages
+from bot.service import ActionResult, ProposalService
+from bot.slack import blocks as kit
+from bot.slack.poster import Poster
+
+log = logging.getLogger(__name__)
+
+_MENTION = re.compile(r"<@[A-Z0-9]+>")
+
+
+class Approvers:
+    """Who may approve or reject: Slack user ids, and members of Slack user groups (cached 5 minutes)."""
+
+    def __init__(self, client: WebClient, ids: tuple[str, ...], ttl: float = 300.0) -> None:
+        self.client = client
+        self.users = {i for i in ids if i[:1] in ("U", "W")}
+        self.groups = [i for i in ids if i[:1] == "S"]
+        self.ttl = ttl
+        self._cache: tuple[float, set[str]] = (0.0, set())
+        self._lock = threading.Lock()
+
+    def __call__(self, user: str) -> bool:
+        if user in self.users:
+            return True
+        if not self.groups:
+            return False
+        with self._lock:
+            fetched, members = self._cache
+            if time.monotonic() - fetched > self.ttl:
+                members = set()
+                for group in self.groups:
+                    try:
+                        resp = self.client.usergroups_users_list(usergroup=group)
+                        members.update(resp.get("users", []))
+                    except SlackApiError as exc:
+                        log.warning("usergroups.users.list %s failed: %s", group, exc.response.get("error"))
+                self._cache = (time.monotonic(), members)
+        return user in members
+
+
+class _SeenEvents:
+    """Event ids already handled (Slack retries deliver the same event again)."""
+
+    def __init__(self, size: int = 2048) -> None:
+        self._ids: OrderedDict[str, None] = OrderedDict()
+        self._size = size
+        self._lock = threading.Lock()
+
+    def first_time(self, event_id: str) -> bool:
+        with self._lock:
+            if event_id in self._ids:
+                return False
+            self._ids[event_id] = None
+            if len(self._ids) > self._size:
+                self._ids.popitem(last=False)
+            return True
+
+
+def _channel_of(body: dict[str, Any]) -> str | None:
+    if "channel_id" in body:
+        return str(body["channel_id"])
+    channel = body.get("channel")
+    if isinstance(channel, dict) and "id" in channel:
+        return str(channel["id"])
+    container = body.get("container")
+    if isinstance(container, dict) and "channel_id" in container:
+        return str(container["channel_id"])
+    event = body.get("event")
+    if isinstance(event, dict) and event.get("type") != "app_home_opened" and "channel" in event:
+        return str(event["channel"])
+    if body.get("type") == "view_submission":
+        try:
+            return str(json.loads(body["view"]["private_metadata"])["c"])
+        except (KeyError, ValueError, TypeError):
+            return None
+    return None
+
+
+def build_app(
+    *,
+    service: ProposalService,
+    client: WebClient,
+    signing_secret: str,
+    channel: str,
+    is_approver: Callable[[str], bool],
+    poster: Poster,
+    verify_requests: bool = True,
+) -> App:
+    """Wire the listeners. ``client`` points at Slack (or a loopback recorder in tests).
+
+    ``verify_requests`` is only False in Socket Mode, where requests arrive over the app-token websocket
+    and carry no signature; over HTTP every request must be signed.
+    """
+    app = App(
+        client=client,
+        signing_secret=signing_secret or None,
+        request_verification_enabled=verify_requests,
+        token_verification_enabled=False,  # `serve` verifies the token once at start, with a clear message
+        process_before_response=False,
+        raise_error_for_unhandled_request=False,
+    )
+    seen = _SeenEvents()
+
+    @app.middleware
+    def only_configured_channel(body: dict[str, Any], next: Callable[[], Any], ack: Any) -> Any:  # noqa: A002
+        where = _channel_of(body)
+        if where is not None and where != channel:
+            if body.get("command") or body.get("type") in ("block_actions", "view_submission"):
+                ack(response_type="ephemeral", text=messages.wrong_channel(channel))
+            return None
+        event_id = body.get("event_id")
+        if event_id and not seen.first_time(str(event_id)):
+            return None  # a retry of an event already handled
+        return next()
+
+    # --- /secops-scan ------------------------------------------------------------------------------
+
+    @app.command("/secops-scan")
+    def secops_scan(ack: Any, command: dict[str, Any], respond: Any) -> None:
+        sub = (command.get("text") or "").strip().lower()
+        if sub in ("", "now", "scan"):
+            ack(response_type="ephemeral", text=messages.scan_started())
+            outcome = service.scan(trigger=f"command:{command.get('user_id')}")
+            if outcome.error:
+                respond(response_type="ephemeral", replace_original=False, text=outcome.error)
+                return
+            poster.post_new(outcome.new)
+            respond(
+                response_type="ephemeral",
+                replace_original=False,
+                text=messages.scan_summary(
+                    outcome.count("propose") + outcome.count("blocked"),
+                    outcome.count("escalate"),
+                    outcome.suppressed,
+                    outcome.malformed,
+                ),
+            )
+        elif sub == "status":
+            ack(response_type="ephemeral", text=_status_text(service, poster))
+        else:
+            ack(response_type="ephemeral", text=messages.command_help())
+
+    # --- Approve / Reject ------------------------------------------------------------------------------
+
+    @app.action("approve")
+    def approve(ack: Any, body: dict[str, Any], action: dict[str, Any]) -> None:
+        ack()
+        value = json.loads(action["value"])
+        user = body["user"]["id"]
+        ts = body.get("message", {}).get("ts") or body.get("container", {}).get("message_ts")
+        result = service.approve(
+            value["p"],
+            value["h"],
+            user,
+            authorized=is_approver(user),
+            thread_url=poster.permalink(channel, ts),
+        )
+        _after_decision(result, user, poster)
+
+    @app.action("reject")
+    def reject(ack: Any, body: dict[str, Any], action: dict[str, Any], client: WebClient) -> None:
+        ack()
+        value = json.loads(action["value"])
+        user = body["user"]["id"]
+        stored = service.state.get(value["p"])
+        if stored is None:
+            poster.ephemeral(user, messages.unknown_proposal(value["p"]))
+            return
+        if not is_approver(user):
+            service.reject(value["p"], value["h"], user, "", authorized=False)
+            poster.ephemeral(user, messages.not_authorized())
+            return
+        if stored.proposal.revision_hash != value["h"]:
+            poster.ephemeral(user, messages.stale_revision(stored.proposal.revision))
+            return
+        ts = body.get("message", {}).get("ts", "")
+        client.views_open(trigger_id=body["trigger_id"], view=kit.reject_modal(stored.proposal, channel, ts))
+
+    @app.view("reject_modal")
+    def reject_submitted(ack: Any, body: dict[str, Any], view: dict[str, Any]) -> None:
+        reason = view["state"]["values"]["reason"]["reason"].get("value") or ""
+        if not reason.strip():
+            ack(response_action="errors", errors={"reason": "Say why, so the team and the bot remember."})
+            return
+        ack()
+        meta = json.loads(view["private_metadata"])
+        user = body["user"]["id"]
+        result = service.reject(meta["p"], meta["h"], user, reason, authorized=is_approver(user))
+        _after_decision(result, user, poster)
+
+    # --- thread instructions ---------------------------------------------------------------------------
+
+    @app.event("app_mention")
+    def mentioned(event: dict[str, Any]) -> None:
+        thread = event.get("thread_ts")
+        user = event.get("user", "")
+        text = _MENTION.sub("", event.get("text", "")).strip()
+        proposal_id = service.approvals.proposal_for_thread(channel, thread) if thread else None
+        if proposal_id is None:
+            poster.reply(event.get("thread_ts") or event["ts"], messages.instructions_help())
+            return
+        result = service.revise(proposal_id, user, text)
+        if result.kind == "revised" and result.proposal is not None:
+            poster.show_revision(result.proposal, user, text)
+        else:
+            poster.reply(thread, result.text)
+
+    # --- App Home --------------------------------------------------------------------------------------
+
+    @app.event("app_home_opened")
+    def home(event: dict[str, Any], client: WebClient) -> None:
+        if event.get("tab", "home") != "home":
+            return
+        pending = [(s.proposal, poster.link_for(s.proposal.id)) for s in service.pending()]
+        view = kit.home_view(
+            pending, service.approvals.decisions(10), service.today_counts(), service.last_poll()
+        )
+        client.views_publish(user_id=event["user"], view=view)
+
+    @app.event("message")
+    def ignore_messages() -> None:
+        """Plain channel messages are for people; the bot acts on mentions only."""
+
+    return app
+
+
+def _status_text(service: ProposalService, poster: Poster) -> str:
+    pending = service.pending()
+    last = service.last_poll()
+    lines = [messages.status_text(len(pending), kit.date_token(last))]
+    for s in pending[:10]:
+        link = poster.link_for(s.proposal.id)
+        title = kit.esc(kit._title(s.proposal), 140)
+        lines.append(
+            f"• {title} `{s.proposal.id}` r{s.proposal.revision}" + (f" <{link}|open>" if link else "")
+        )
+    return "\n".join(lines)
+
+
+def _after_decision(result: ActionResult, user: str, poster: Poster) -> None:
+    """Render an approve/reject outcome: ephemeral for refusals, in place + thread for decisions."""
+    if result.kind in ("approved", "published", "publish_failed", "rejected", "recorded") and result.proposal:
+        poster.show_decision(result, user)
+    else:
+        poster.ephemeral(user, result.text)

@@ -1,0 +1,165 @@
+"""Everything the bot writes to Slack: proposal messages, their threads, in-place updates, ephemerals.
+
+Slack errors are logged (with ids, never payloads) and never crash a listener or the poller; a proposal that
+could not be posted stays in the state store and is retried by the next poll.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot.approvals import ApprovalStore
+from bot.clock import Clock
+from bot.core.proposal import Proposal
+from bot.service import ActionResult
+from bot.slack import blocks as kit
+from bot.state import StateStore
+
+log = logging.getLogger(__name__)
+
+
+class Poster:
+    """Posts to the one configured channel."""
+
+    def __init__(
+        self, client: WebClient, channel: str, state: StateStore, approvals: ApprovalStore, clock: Clock
+    ) -> None:
+        self.client = client
+        self.channel = channel
+        self.state = state
+        self.approvals = approvals
+        self.clock = clock
+        self._permalinks: dict[str, str] = {}
+
+    # --- new proposals ---------------------------------------------------------------------------------
+
+    def post_new(self, proposals: Sequence[Proposal]) -> int:
+        """Post each proposal not yet in the channel; returns how many were posted."""
+        posted = 0
+        for p in proposals:
+            if self.approvals.message_for(p.id) is not None:
+                continue
+            try:
+                self._post(p)
+                posted += 1
+            except SlackApiError as exc:
+                log.warning("posting %s failed: %s", p.id, exc.response.get("error"))
+        return posted
+
+    def post_unposted(self) -> int:
+        """Retry proposals whose message never made it to Slack (Slack down during a poll)."""
+        todo = [
+            s.proposal
+            for status in ("pending", "blocked", "escalated")
+            for s in self.state.list(status, limit=200)
+            if self.approvals.message_for(s.proposal.id) is None
+        ]
+        return self.post_new(list(reversed(todo)))
+
+    def _post(self, p: Proposal) -> None:
+        if p.action == "escalate":
+            text, blocks = kit.escalation_blocks(p)
+        else:
+            text, blocks = kit.proposal_blocks(p)
+        resp = self.client.chat_postMessage(
+            channel=self.channel, text=text, blocks=blocks, unfurl_links=False
+        )
+        ts = resp["ts"]
+        self.approvals.save_message(p.id, self.channel, ts)
+        self.reply(ts, kit.evidence_text(p))
+        if p.diff and kit.code_block(p.diff)[1]:
+            for chunk in kit.diff_chunks(p.diff):
+                self.reply(ts, chunk)
+
+    # --- updates ---------------------------------------------------------------------------------------
+
+    def show_decision(self, result: ActionResult, user: str) -> None:
+        p = result.proposal
+        assert p is not None
+        ref = self.approvals.message_for(p.id)
+        now = kit.date_token(self.clock.now(), "{time}")
+        if result.kind == "rejected":
+            decision = f":no_entry_sign: Rejected by <@{user}> at {now}: {kit.esc(result.text, 800)}"
+        elif result.kind == "recorded":
+            who = ", ".join(f"<@{u}>" for u in result.approvers)
+            decision = f":hourglass_flowing_sand: Approved by {who}; {kit.esc(result.text, 200)}"
+        else:
+            who = ", ".join(f"<@{u}>" for u in result.approvers)
+            decision = f":white_check_mark: Approved by {who} at {now}"
+            if result.kind == "publish_failed":
+                decision += f"\n:warning: {kit.esc(result.text, 800)}"
+        status = "pending" if result.kind in ("recorded", "publish_failed") else result.status
+        text, blocks = kit.proposal_blocks(p, status=status, decision=decision, publish=result.publish)
+        if ref is None:
+            return
+        try:
+            self.client.chat_update(channel=ref.channel, ts=ref.ts, text=text, blocks=blocks)
+        except SlackApiError as exc:
+            log.warning("updating %s failed: %s", p.id, exc.response.get("error"))
+        if result.kind == "published" and result.publish is not None:
+            where = result.publish.pr_url or f"branch `{kit.esc(result.publish.branch, 200)}`"
+            self.reply(ref.ts, f":rocket: Approved by <@{user}>. Published: {where}")
+        elif result.kind in ("rejected", "publish_failed", "approved"):
+            self.reply(ref.ts, decision)
+
+    def show_revision(self, p: Proposal, user: str, instruction: str) -> None:
+        """Update the parent message in place and post the new revision's diff in the thread."""
+        ref = self.approvals.message_for(p.id)
+        if ref is None:
+            return
+        status = "pending" if p.action == "propose" else p.action
+        if p.action == "escalate":
+            text, blocks = kit.escalation_blocks(p)
+        else:
+            text, blocks = kit.proposal_blocks(p, status=status)
+        try:
+            self.client.chat_update(channel=ref.channel, ts=ref.ts, text=text, blocks=blocks)
+        except SlackApiError as exc:
+            log.warning("updating %s failed: %s", p.id, exc.response.get("error"))
+        head = f":pencil2: Revision {p.revision} for <@{user}> ({p.action}). Earlier revisions can no longer be approved."
+        if p.guard is not None and not p.guard.passed:
+            head += f"\n:no_entry: Blocked by the guard: {kit.esc(p.guard.summary(), 1500)}"
+        elif p.action == "suppressed":
+            head += f"\n{kit.esc(p.reason, 800)}"
+        self.reply(ref.ts, head)
+        for chunk in kit.diff_chunks(p.diff) if p.diff else []:
+            self.reply(ref.ts, chunk)
+
+    # --- small helpers ---------------------------------------------------------------------------------
+
+    def reply(self, thread_ts: str, text: str) -> None:
+        try:
+            self.client.chat_postMessage(
+                channel=self.channel, thread_ts=thread_ts, text=text[:3900], unfurl_links=False
+            )
+        except SlackApiError as exc:
+            log.warning("thread reply in %s failed: %s", thread_ts, exc.response.get("error"))
+
+    def ephemeral(self, user: str, text: str) -> None:
+        try:
+            self.client.chat_postEphemeral(channel=self.channel, user=user, text=text)
+        except SlackApiError as exc:
+            log.warning("ephemeral to %s failed: %s", user, exc.response.get("error"))
+
+    def permalink(self, channel: str, ts: str | None) -> str | None:
+        if not ts:
+            return None
+        if ts in self._permalinks:
+            return self._permalinks[ts]
+        try:
+            link: Any = self.client.chat_getPermalink(channel=channel, message_ts=ts).get("permalink")
+        except SlackApiError:
+            return None
+        if isinstance(link, str):
+            self._permalinks[ts] = link
+            return link
+        return None
+
+    def link_for(self, proposal_id: str) -> str | None:
+        ref = self.approvals.message_for(proposal_id)
+        return self.permalink(ref.channel, ref.ts) if ref else None

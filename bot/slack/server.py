@@ -1,0 +1,122 @@
+"""Running the Slack app: the HTTP endpoint (with /healthz), Socket Mode, and the alert poller.
+
+HTTP mode is a small threaded stdlib server: ``POST /slack/events`` goes through Bolt (signature checked by
+Bolt's request verification: forged or older than 5 minutes → 401), ``GET /healthz`` answers for probes, and
+``POST /github/webhook`` is handed to the publishing webhook handler when one is configured.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Callable, Mapping
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import urlsplit
+
+from slack_bolt import App, BoltRequest
+
+from bot.service import ProposalService
+from bot.slack.poster import Poster
+
+log = logging.getLogger(__name__)
+
+MAX_BODY = 1 << 20
+WebhookHandler = Callable[[Mapping[str, str], bytes], tuple[int, str]]
+
+
+class Poller(threading.Thread):
+    """Pulls new alerts every ``interval`` seconds and posts new proposals, until stopped."""
+
+    def __init__(
+        self,
+        service: ProposalService,
+        poster: Poster,
+        interval: float,
+        extra: Callable[[], None] | None = None,
+    ) -> None:
+        super().__init__(name="secops-poller", daemon=True)
+        self.service = service
+        self.poster = poster
+        self.interval = interval
+        self.extra = extra
+        self.stopped = threading.Event()
+
+    def run_once(self) -> None:
+        outcome = self.service.scan(trigger="poller")
+        if outcome.error:
+            log.warning("poll: %s", outcome.error)
+        self.poster.post_new(outcome.new)
+        self.poster.post_unposted()
+        if self.extra is not None:
+            self.extra()
+
+    def run(self) -> None:
+        while not self.stopped.is_set():
+            try:
+                self.run_once()
+            except Exception:  # keep polling; the next round retries
+                log.exception("poll round failed")
+            self.stopped.wait(self.interval)
+
+    def stop(self) -> None:
+        self.stopped.set()
+
+
+def make_http_server(
+    app: App,
+    host: str,
+    port: int,
+    *,
+    health: Callable[[], dict[str, Any]],
+    webhook: WebhookHandler | None = None,
+) -> ThreadingHTTPServer:
+    """The HTTP server for ``serve --http``; ``port`` 0 picks a free port (tests)."""
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, fmt: str, *args: Any) -> None:  # requests are logged by id, not by payload
+            log.debug("http %s", self.path.split("?")[0])
+
+        def _send(self, status: int, body: str, headers: Mapping[str, Any] | None = None) -> None:
+            data = body.encode("utf-8")
+            self.send_response(status)
+            for name, value in (headers or {}).items():
+                for v in value if isinstance(value, list | tuple) else [value]:
+                    if name.lower() != "content-length":
+                        self.send_header(name, str(v))
+            if not headers or not any(k.lower() == "content-type" for k in headers):
+                self.send_header("Content-Type", "text/plain; charset=utf-8")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def do_GET(self) -> None:
+            if urlsplit(self.path).path == "/healthz":
+                self._send(200, json.dumps(health()), {"Content-Type": "application/json"})
+            else:
+                self._send(404, "not found")
+
+        def do_POST(self) -> None:
+            path = urlsplit(self.path)
+            length = int(self.headers.get("Content-Length") or 0)
+            if length > MAX_BODY:
+                self._send(413, "too large")
+                return
+            body = self.rfile.read(length)
+            headers = {k.lower(): v for k, v in self.headers.items()}
+            if path.path == "/slack/events":
+                req = BoltRequest(body=body.decode("utf-8"), query=path.query, headers=headers)
+                resp = app.dispatch(req)
+                self._send(resp.status, resp.body or "", resp.headers)
+            elif path.path == "/github/webhook" and webhook is not None:
+                status, text = webhook(headers, body)
+                self._send(status, text)
+            else:
+                self._send(404, "not found")
+
+    server = ThreadingHTTPServer((host, port), Handler)
+    server.daemon_threads = True
+    return server

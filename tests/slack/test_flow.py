@@ -1,0 +1,80 @@
+"""The whole flow through the real Bolt pipeline: scan → post → approve → update → publish (bare git remote)."""
+
+from __future__ import annotations
+
+import json
+
+from tests.conftest import git
+from tests.slack.conftest import ALICE, BOB, CHANNEL
+
+
+def _scan(slack):
+    status, body = slack.command("")
+    assert status == 200
+    assert json.loads(body)["text"] == "Scanning new alerts…"
+    return slack.recorder.wait_for("respond", lambda b: b.get("text", "").startswith("Scan done"))
+
+
+def test_scan_posts_one_message_per_proposal_and_answers_ephemerally(slack):
+    summary = _scan(slack)
+    assert (
+        summary["text"] == "Scan done: 4 new proposal(s), 4 escalation(s), 1 suppressed, 2 malformed line(s)."
+    )
+    assert summary["response_type"] == "ephemeral"
+    posted = slack.posted()
+    assert len(posted) == 8  # 3 propose + 1 blocked + 4 escalations; suppressed is not posted
+    assert all(m["channel"] == CHANNEL for m in posted)
+    web = slack.message_of("91.240.118.172")
+    header = web["blocks"][0]["text"]["text"]
+    assert header == ":large_orange_circle: HIGH · 91.240.118.172 → web-01, web-02"
+    text = json.dumps(web["blocks"])
+    assert 'block-cidrs: \\"198.51.100.23/32,192.0.2.0/24,91.240.118.172/32\\"' in text
+    assert ":white_check_mark: `addresses_safe`" in text
+    assert "Reviewer: no reviewer configured" in text
+    # the evidence is the first thread reply
+    ts = slack.ts_of("91.240.118.172")
+    thread = slack.recorder.wait_for("chat.postMessage", lambda b: b.get("thread_ts") == ts)
+    assert thread["text"].startswith("*Evidence* for `p-")
+    assert "Alert ids: " in thread["text"]
+
+
+def test_blocked_and_escalated_messages_have_no_approve_button(slack):
+    _scan(slack)
+    blocked = slack.message_of("80.94.95.115")
+    assert "Approve" not in json.dumps(blocked["blocks"])
+    assert "Blocked by the guard; cannot be approved." in json.dumps(blocked["blocks"])
+    escalation = slack.message_of("10.20.3.44")
+    assert escalation["blocks"][0]["text"]["text"].startswith(":rotating_light: Needs a human")
+    assert "actions" not in [b["type"] for b in escalation["blocks"]]
+
+
+def test_approve_updates_the_message_and_pushes_a_branch_to_the_remote(slack):
+    _scan(slack)
+    web = slack.message_of("91.240.118.172")
+    ts = slack.ts_of("91.240.118.172")
+    status, _ = slack.click("approve", slack.approve_value(web), ALICE, ts)
+    assert status == 200
+    update = slack.recorder.wait_for("chat.update", lambda b: "Published" in json.dumps(b.get("blocks", [])))
+    assert update["ts"] == ts and update["channel"] == CHANNEL
+    blocks = json.dumps(update["blocks"])
+    assert f"Approved by <@{ALICE}>" in blocks and '"action_id": "approve"' not in blocks
+    note = slack.recorder.wait_for(
+        "chat.postMessage", lambda b: b.get("thread_ts") == ts and "Published" in b["text"]
+    )
+    branch = note["text"].split("branch `")[1].split("`")[0]
+    assert branch.startswith("secops/") and branch.endswith("-r1")
+    assert branch in git("branch", "--list", "secops/*", cwd=slack.remote)
+    diff = git("diff", "main", branch, cwd=slack.remote)
+    assert '+  block-cidrs: "198.51.100.23/32,192.0.2.0/24,91.240.118.172/32"' in diff
+    assert slack.service.state.get(json.loads(slack.approve_value(web))["p"]).status == "published"
+
+
+def test_bob_after_alice_changes_nothing(slack):
+    _scan(slack)
+    web = slack.message_of("91.240.118.172")
+    ts = slack.ts_of("91.240.118.172")
+    slack.click("approve", slack.approve_value(web), ALICE, ts)
+    slack.recorder.wait_for("chat.update", lambda b: "Published" in json.dumps(b.get("blocks", [])))
+    slack.click("approve", slack.approve_value(web), BOB, ts)
+    eph = slack.recorder.wait_for("chat.postEphemeral", lambda b: b["user"] == BOB)
+    assert eph["text"] == "This proposal is already published; nothing changed."
