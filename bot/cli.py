@@ -190,6 +190,7 @@ def cmd_scan(args: argparse.Namespace, out: TextIO, err: TextIO, env: dict[str, 
 
 
 def cmd_serve(args: argparse.Namespace, out: TextIO, err: TextIO, env: dict[str, str], clock: Clock) -> int:
+    import contextlib
     import signal
     import threading
 
@@ -210,24 +211,24 @@ def cmd_serve(args: argparse.Namespace, out: TextIO, err: TextIO, env: dict[str,
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     runtime.poller.start()
-    if args.http:
-        port = runtime.start_http(args.host, args.port, webhook=build_webhook(settings, runtime.state, clock))
-        err.write(messages.serve_http(port) + "\n")
-        try:
-            stop.wait()
-        except KeyboardInterrupt:
-            pass
-    else:
-        from slack_bolt.adapter.socket_mode import SocketModeHandler
+    if settings.github_repository:
+        from bot.sync import build_syncer, start_sync_loop
 
-        assert settings.slack_app_token is not None
-        handler = SocketModeHandler(runtime.app, settings.slack_app_token.get_secret_value(), web_client=runtime.client)
+        syncer = build_syncer(
+            settings, state=runtime.state, audit=runtime.service.audit, clock=clock, notifier=runtime.poster
+        )
+        start_sync_loop(syncer, settings.sync_interval, stop)
+    handler = None
+    if args.http:
+        port = runtime.start_http(args.host, args.port, webhook=build_webhook(settings, runtime, clock))
+        err.write(messages.serve_http(port) + "\n")
+    else:
+        handler = runtime.connect_socket_mode()
         err.write(messages.serve_socket() + "\n")
-        handler.connect()
-        try:
-            stop.wait()
-        except KeyboardInterrupt:
-            pass
+    with contextlib.suppress(KeyboardInterrupt):
+        stop.wait()
+    stop.set()
+    if handler is not None:
         handler.close()
     runtime.stop()
     return 0
@@ -242,16 +243,11 @@ def build_publisher(settings: Settings, state: Any, audit: Any, clock: Clock) ->
     return make_publisher(settings, inventory=load_inventory(settings.cmdb), state=state, audit=audit, clock=clock)
 
 
-def build_webhook(settings: Settings, state: Any, clock: Clock) -> Any:
-    """The GitHub webhook handler for ``serve --http`` when a webhook secret is configured."""
-    if settings.github_webhook_secret is None:
-        return None
-    try:
-        import bot.webhook as webhook_module
-    except ImportError:
-        return None
-    factory = getattr(webhook_module, "from_settings", None)
-    return factory(settings, state, clock) if factory else None
+def build_webhook(settings: Settings, runtime: Any, clock: Clock) -> Any:
+    """The GitHub webhook handler for ``serve --http`` (None without a webhook secret: the path is 404)."""
+    from bot.webhook import from_settings
+
+    return from_settings(settings, runtime.state, clock, notifier=runtime.poster)
 
 
 def build_scanner(settings: Settings, state: Any, audit: Any, clock: Clock) -> Any:

@@ -405,7 +405,10 @@ def no_publisher() -> str:
 
 
 def publish_failed(message: str) -> str:
-    return f"Publishing failed and nothing was pushed: {message}. Approve again to retry."
+    return (
+        f"Publishing failed and nothing was pushed: {message}. If the repository changed, mention me with "
+        "`refresh` to recompute the fix; otherwise approve again to retry once the cause is fixed."
+    )
 
 
 def instructions_help() -> str:

@@ -196,7 +196,7 @@ class ProposalService:
             "message": result.message,
             "approvers": list(approvers),
         }
-        self._audit("publish", proposal, ",".join(approvers), fields)
+        self._audit("publish_outcome", proposal, ",".join(approvers), fields)
         if result.ok:
             self.state.set_status(proposal.id, "published", self.clock.now())
             self.approvals.decide(proposal.id, "published", approvers[-1], fields, self.clock.now())

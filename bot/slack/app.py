@@ -16,7 +16,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
-from slack_bolt import App
+from slack_bolt import App, BoltResponse
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
@@ -124,15 +124,15 @@ def build_app(
     seen = _SeenEvents()
 
     @app.middleware
-    def only_configured_channel(body: dict[str, Any], next: Callable[[], Any], ack: Any) -> Any:  # noqa: A002
+    def only_configured_channel(body: dict[str, Any], next: Callable[[], Any]) -> Any:
         where = _channel_of(body)
         if where is not None and where != channel:
-            if body.get("command") or body.get("type") in ("block_actions", "view_submission"):
-                ack(response_type="ephemeral", text=messages.wrong_channel(channel))
-            return None
+            if body.get("command"):
+                return _ephemeral_response(messages.wrong_channel(channel))
+            return BoltResponse(status=200, body="")
         event_id = body.get("event_id")
         if event_id and not seen.first_time(str(event_id)):
-            return None  # a retry of an event already handled
+            return BoltResponse(status=200, body="")  # a retry of an event already handled
         return next()
 
     # --- /secops-scan ------------------------------------------------------------------------------
@@ -244,6 +244,14 @@ def build_app(
         """Plain channel messages are for people; the bot acts on mentions only."""
 
     return app
+
+
+def _ephemeral_response(text: str) -> BoltResponse:
+    return BoltResponse(
+        status=200,
+        body=json.dumps({"response_type": "ephemeral", "text": text}),
+        headers={"content-type": "application/json;charset=utf-8"},
+    )
 
 
 def _status_text(service: ProposalService, poster: Poster) -> str:

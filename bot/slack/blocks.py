@@ -29,6 +29,11 @@ def esc(text: str, limit: int = 500) -> str:
     return slack_escape(plain(text, limit))
 
 
+def code(text: str, limit: int = 300) -> str:
+    """Hostile text inside an inline code span: a backtick in it could close the span, so it is replaced."""
+    return "`" + esc(text, limit).replace("`", "\u02cb") + "`"
+
+
 def _fit(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
@@ -92,7 +97,7 @@ def _title(p: Proposal) -> str:
 def _facts(p: Proposal) -> str:
     g = p.group
     rules = "; ".join(
-        f"`{esc(rid, 20)}` {esc(desc, 120)}" for rid, desc in list(g.rule_descriptions.items())[:8]
+        f"{code(rid, 20)} {esc(desc, 120)}" for rid, desc in list(g.rule_descriptions.items())[:8]
     )
     if len(g.rule_descriptions) > 8:
         rules += f" … (+{len(g.rule_descriptions) - 8})"
@@ -103,7 +108,7 @@ def _facts(p: Proposal) -> str:
     ]
     if g.mitre:
         lines.append("*MITRE:* " + ", ".join(esc(m, 20) for m in g.mitre[:10]))
-    lines.append(f"*Fixer:* `{esc(p.fixer, 80)}` · *Proposal:* `{p.id}` r{p.revision}")
+    lines.append(f"*Fixer:* {code(p.fixer, 80)} · *Proposal:* `{p.id}` r{p.revision}")
     return "\n".join(lines)
 
 
@@ -120,7 +125,7 @@ def _review_line(p: Proposal) -> str:
     if p.review is None or not p.review.model:
         return ":speech_balloon: Reviewer: no reviewer configured"
     verdict = {"approve": "APPROVE", "reject": "REJECT", "none": "no verdict"}[p.review.verdict]
-    return f":speech_balloon: Reviewer `{esc(p.review.model, 60)}`: *{verdict}*. {esc(p.review.reason, 300)}"
+    return f":speech_balloon: Reviewer {code(p.review.model, 60)}: *{verdict}*. {esc(p.review.reason, 300)}"
 
 
 def proposal_blocks(
@@ -146,7 +151,7 @@ def proposal_blocks(
     if decision:
         blocks.append(section(decision))
     if publish is not None and publish.ok:
-        target = publish.pr_url or f"branch `{esc(publish.branch, 200)}`"
+        target = publish.pr_url or f"branch {code(publish.branch, 200)}"
         blocks.append(section(f":rocket: Published: {target}"))
     if p.action == "propose" and status == "pending":
         blocks.append(_buttons(p))
@@ -210,7 +215,7 @@ def evidence_text(p: Proposal) -> str:
     lines = [f"*Evidence* for `{p.id}` ({g.alert_count} alert(s)):"]
     for s in g.samples:
         lines.append(
-            f"• `{esc(s.rule_id, 20)}` lvl {s.level} {date_token(s.ts, '{time}')}: `{esc(s.log, 300)}`"
+            f"• {code(s.rule_id, 20)} lvl {s.level} {date_token(s.ts, '{time}')}: {code(s.log, 300)}"
         )
     ids = ", ".join(esc(a, 40) for a in g.alert_ids[:20])
     lines.append(f"Alert ids: {ids}" + (" …" if len(g.alert_ids) > 20 else ""))

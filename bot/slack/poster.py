@@ -130,6 +130,12 @@ class Poster:
         for chunk in kit.diff_chunks(p.diff) if p.diff else []:
             self.reply(ref.ts, chunk)
 
+    def thread_note(self, proposal_id: str, text: str) -> None:
+        """The publishing and sync flows' notes (PR merged, rebased, closed) in the proposal's thread."""
+        ref = self.approvals.message_for(proposal_id)
+        if ref is not None:
+            self.reply(ref.ts, kit.esc(text, 3000))
+
     # --- small helpers ---------------------------------------------------------------------------------
 
     def reply(self, thread_ts: str, text: str) -> None:

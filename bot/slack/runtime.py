@@ -50,6 +50,17 @@ class SlackRuntime:
         self.threads.append(t)
         return int(self.http.server_address[1])
 
+    def connect_socket_mode(self) -> Any:
+        """Connect over Socket Mode (no public endpoint); returns the handler to close on shutdown."""
+        from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+        assert self.settings.slack_app_token is not None
+        handler = SocketModeHandler(
+            self.app, self.settings.slack_app_token.get_secret_value(), web_client=self.client
+        )
+        handler.connect()
+        return handler
+
     def health(self) -> dict[str, Any]:
         return {"ok": True, "last_poll": self.service.last_poll(), "pending": len(self.service.pending())}
 

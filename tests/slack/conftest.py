@@ -100,6 +100,8 @@ class SlackEnv:
             "user": {"id": user},
             "team": {"id": "T1"},
             "view": {
+                "id": "V0REJECT",
+                "type": "modal",
                 "callback_id": "reject_modal",
                 "private_metadata": view["private_metadata"],
                 "state": {"values": {"reason": {"reason": {"type": "plain_text_input", "value": reason}}}},

@@ -1,0 +1,229 @@
+"""Approve/Reject rules: approvers only, the exact revision, exactly one publish, reasons kept."""
+
+from __future__ import annotations
+
+import json
+import threading
+
+import pytest
+
+from tests.conftest import git
+from tests.slack.conftest import ALICE, BOB, CAROL, MALLORY, start
+
+WEB = "91.240.118.172"
+
+
+def _scan(slack):
+    slack.command("")
+    slack.recorder.wait_for("respond", lambda b: b.get("text", "").startswith("Scan done"))
+
+
+def _bot_branches(slack) -> list[str]:
+    return git("branch", "--list", "secops/*", cwd=slack.remote).split()
+
+
+def test_unauthorized_approve_gets_an_ephemeral_and_nothing_happens(slack):
+    _scan(slack)
+    value = slack.approve_value(slack.message_of(WEB))
+    status, _ = slack.click("approve", value, MALLORY, slack.ts_of(WEB))
+    assert status == 200
+    eph = slack.recorder.wait_for("chat.postEphemeral", lambda b: b["user"] == MALLORY)
+    assert (
+        eph["text"]
+        == "You are not an approver for secops-bot proposals, so nothing happened. Ask a SOC lead."
+    )
+    assert slack.recorder.calls("chat.update") == []
+    assert _bot_branches(slack) == []
+    assert slack.service.state.get(slack.proposal_of(WEB).id).status == "pending"
+    audit = (slack.runtime.settings.audit_path).read_text()
+    assert '"event":"approval_refused"' in audit and MALLORY in audit
+
+
+def test_user_group_member_may_approve(slack):
+    _scan(slack)
+    slack.click("approve", slack.approve_value(slack.message_of(WEB)), CAROL, slack.ts_of(WEB))
+    slack.recorder.wait_for("chat.update", lambda b: f"Approved by <@{CAROL}>" in json.dumps(b["blocks"]))
+    assert len(_bot_branches(slack)) == 1
+
+
+def test_double_click_and_slack_retry_publish_once(slack):
+    _scan(slack)
+    value, ts = slack.approve_value(slack.message_of(WEB)), slack.ts_of(WEB)
+    slack.click("approve", value, ALICE, ts)
+    slack.click("approve", value, ALICE, ts)
+    slack.click(
+        "approve",
+        value,
+        ALICE,
+        ts,
+        headers={"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"},
+    )
+    slack.recorder.wait_for(
+        "chat.postMessage", lambda b: b.get("thread_ts") == ts and "Published" in b["text"]
+    )
+    assert len(_bot_branches(slack)) == 1
+    audit = slack.runtime.settings.audit_path.read_text().splitlines()
+    assert sum('"event":"publish"' in line for line in audit) == 1
+
+
+def test_two_approvers_at_once_publish_once(slack):
+    _scan(slack)
+    value, ts = slack.approve_value(slack.message_of(WEB)), slack.ts_of(WEB)
+    threads = [
+        threading.Thread(target=slack.click, args=("approve", value, u, ts)) for u in (ALICE, BOB, CAROL)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    slack.recorder.wait_for(
+        "chat.postMessage", lambda b: b.get("thread_ts") == ts and "Published" in b["text"]
+    )
+    assert len(_bot_branches(slack)) == 1
+    published = [c for c in slack.recorder.calls("chat.postMessage") if "Published" in c.get("text", "")]
+    assert len(published) == 1
+
+
+def test_stale_revision_is_refused_after_a_thread_revision(slack):
+    _scan(slack)
+    ts = slack.ts_of(WEB)
+    old_value = slack.approve_value(slack.message_of(WEB))
+    slack.event(
+        {"type": "app_mention", "user": BOB, "text": "<@UBOT> also block 45.155.205.0/24", "channel": "C0SECOPS",
+         "ts": "1795000100.000001", "thread_ts": ts},
+        event_id="Ev1",
+    )  # fmt: skip
+    update = slack.recorder.wait_for("chat.update", lambda b: b["ts"] == ts)
+    new_value = next(
+        el["value"]
+        for b in update["blocks"]
+        for el in b.get("elements", [])
+        if el.get("action_id") == "approve"
+    )
+    assert json.loads(new_value)["r"] == 2 and new_value != old_value
+    assert "45.155.205.0/24" in json.dumps(update["blocks"])
+    reply = slack.recorder.wait_for(
+        "chat.postMessage", lambda b: b.get("thread_ts") == ts and "Revision 2" in b["text"]
+    )
+    assert "Earlier revisions can no longer be approved" in reply["text"]
+    slack.click("approve", old_value, ALICE, ts)
+    eph = slack.recorder.wait_for("chat.postEphemeral", lambda b: b["user"] == ALICE)
+    assert eph["text"].startswith("This button belongs to an earlier revision; revision 2 is current.")
+    assert _bot_branches(slack) == []
+    slack.click("approve", new_value, ALICE, ts)
+    slack.recorder.wait_for(
+        "chat.postMessage", lambda b: b.get("thread_ts") == ts and "Published" in b["text"]
+    )
+    (branch,) = _bot_branches(slack)
+    assert branch.endswith("-r2")
+    assert "45.155.205.0/24" in git("diff", "main", branch, cwd=slack.remote)
+
+
+def test_thread_instruction_widening_past_the_guard_is_blocked(slack):
+    _scan(slack)
+    ts = slack.ts_of(WEB)
+    slack.event(
+        {"type": "app_mention", "user": BOB, "text": "<@UBOT> use /16", "channel": "C0SECOPS",
+         "ts": "1795000100.000002", "thread_ts": ts},
+        event_id="Ev2",
+    )  # fmt: skip
+    reply = slack.recorder.wait_for(
+        "chat.postMessage", lambda b: b.get("thread_ts") == ts and "Revision 2" in b["text"]
+    )
+    assert "Blocked by the guard" in reply["text"] and "wider than /24" in reply["text"]
+    update = slack.recorder.wait_for("chat.update", lambda b: b["ts"] == ts)
+    assert '"action_id": "approve"' not in json.dumps(update["blocks"])
+
+
+def test_unknown_thread_instruction_gets_help_and_retried_events_run_once(slack):
+    _scan(slack)
+    ts = slack.ts_of(WEB)
+    event = {"type": "app_mention", "user": BOB, "text": "<@UBOT> please make it better", "channel": "C0SECOPS",
+             "ts": "1795000100.000003", "thread_ts": ts}  # fmt: skip
+    slack.event(event, event_id="Ev3")
+    slack.event(
+        event, event_id="Ev3", headers={"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"}
+    )
+    slack.recorder.wait_for(
+        "chat.postMessage", lambda b: b.get("thread_ts") == ts and "I understand" in b["text"]
+    )
+    slack.command("status")  # a later request: the retry has been handled by now
+    helps = [c for c in slack.recorder.calls("chat.postMessage") if "I understand" in c.get("text", "")]
+    assert len(helps) == 1
+
+
+def test_reject_opens_a_modal_and_records_the_reason(slack):
+    _scan(slack)
+    ts = slack.ts_of(WEB)
+    slack.click("reject", slack.approve_value(slack.message_of(WEB)), BOB, ts)
+    opened = slack.recorder.wait_for("views.open")
+    view = opened["view"]
+    assert view["callback_id"] == "reject_modal" and view["blocks"][1]["block_id"] == "reason"
+    status, body = slack.submit_reject(view, BOB, "   ")
+    assert status == 200 and json.loads(body)["response_action"] == "errors"
+    status, _ = slack.submit_reject(view, BOB, "Shared CDN egress <!channel>, blocking it hurts customers")
+    update = slack.recorder.wait_for("chat.update", lambda b: "Rejected by" in json.dumps(b["blocks"]))
+    text = json.dumps(update["blocks"])
+    assert (
+        f"Rejected by <@{BOB}>" in text
+        and "&lt;!channel&gt;" in text
+        and '"action_id": "approve"' not in text
+    )
+    pid = slack.proposal_of(WEB).id
+    assert slack.service.state.get(pid).status == "rejected"
+    audit = slack.runtime.settings.audit_path.read_text()
+    assert '"event":"rejection"' in audit and "Shared CDN egress" in audit
+
+
+def test_reject_by_a_non_approver_opens_nothing(slack):
+    _scan(slack)
+    slack.click("reject", slack.approve_value(slack.message_of(WEB)), MALLORY, slack.ts_of(WEB))
+    slack.recorder.wait_for("chat.postEphemeral", lambda b: b["user"] == MALLORY)
+    assert slack.recorder.calls("views.open") == []
+
+
+@pytest.fixture
+def two_approvals(tmp_path, bare_remote):
+    yield from start(tmp_path, bare_remote, {"SECOPS_APPROVALS_REQUIRED": "2"})
+
+
+def test_two_distinct_approvals_are_required_when_configured(two_approvals):
+    slack = two_approvals
+    _scan(slack)
+    value, ts = slack.approve_value(slack.message_of(WEB)), slack.ts_of(WEB)
+    slack.click("approve", value, ALICE, ts)
+    slack.recorder.wait_for("chat.update", lambda b: "1 more approver(s) needed" in json.dumps(b["blocks"]))
+    slack.click("approve", value, ALICE, ts)
+    eph = slack.recorder.wait_for("chat.postEphemeral", lambda b: b["user"] == ALICE)
+    assert eph["text"] == "Your approval was already recorded."
+    assert _bot_branches(slack) == []
+    slack.click("approve", value, BOB, ts)
+    slack.recorder.wait_for(
+        "chat.postMessage", lambda b: b.get("thread_ts") == ts and "Published" in b["text"]
+    )
+    assert len(_bot_branches(slack)) == 1
+
+
+def test_expired_proposal_must_be_refreshed(slack):
+    _scan(slack)
+    value, ts = slack.approve_value(slack.message_of(WEB)), slack.ts_of(WEB)
+    slack.clock.advance(25 * 3600)
+    slack.click("approve", value, ALICE, ts)
+    eph = slack.recorder.wait_for("chat.postEphemeral", lambda b: b["user"] == ALICE)
+    assert eph["text"].startswith("This proposal has expired.")
+    slack.event(
+        {"type": "app_mention", "user": ALICE, "text": "<@UBOT> refresh", "channel": "C0SECOPS",
+         "ts": "1795000100.000004", "thread_ts": ts},
+        event_id="Ev4",
+    )  # fmt: skip
+    update = slack.recorder.wait_for("chat.update", lambda b: b["ts"] == ts)
+    fresh = next(
+        el["value"]
+        for b in update["blocks"]
+        for el in b.get("elements", [])
+        if el.get("action_id") == "approve"
+    )
+    slack.click("approve", fresh, ALICE, ts)
+    slack.recorder.wait_for(
+        "chat.postMessage", lambda b: b.get("thread_ts") == ts and "Published" in b["text"]
+    )
