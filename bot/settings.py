@@ -137,7 +137,10 @@ class Settings(BaseModel):
     @classmethod
     def _split_approvers(cls, value: Any) -> Any:
         if isinstance(value, str):
-            return tuple(v.strip() for v in value.replace(" ", ",").split(",") if v.strip())
+            value = tuple(v.strip() for v in value.replace(" ", ",").split(",") if v.strip())
+        bad = [v for v in value if not re.match(r"^[UWS][A-Z0-9]{2,}$", str(v))]
+        if bad:
+            raise ValueError(f"{', '.join(map(str, bad))}: not Slack user (U…/W…) or user group (S…) ids")
         return value
 
     @field_validator(

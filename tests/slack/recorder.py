@@ -17,8 +17,9 @@ from urllib.parse import parse_qsl
 
 
 class SlackRecorder:
-    def __init__(self, usergroups: dict[str, list[str]] | None = None) -> None:
+    def __init__(self, usergroups: dict[str, list[str]] | None = None, socket_url: str = "") -> None:
         self.usergroups = usergroups or {}
+        self.socket_url = socket_url
         self.requests: list[tuple[str, dict[str, Any], dict[str, str]]] = []
         self.fail: dict[str, str] = {}
         self._ts = itertools.count(1)
@@ -84,9 +85,15 @@ class SlackRecorder:
             return {"ok": True, "users": self.usergroups.get(body.get("usergroup", ""), [])}
         if method == "auth.test":
             return {"ok": True, "user_id": "UBOT", "bot_id": "BBOT", "team_id": "T1", "team": "t"}
+        if method == "apps.connections.open":
+            return {"ok": True, "url": self.socket_url}
         if method == "chat.postEphemeral":
             return {"ok": True, "message_ts": "1.1"}
         return {"ok": True}
+
+    def headers_of(self, method: str) -> list[dict[str, str]]:
+        with self._lock:
+            return [h for m, _, h in self.requests if m == method]
 
     def calls(self, method: str) -> list[dict[str, Any]]:
         with self._lock:
