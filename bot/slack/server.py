@@ -117,6 +117,11 @@ def make_http_server(
             else:
                 self._send(404, "not found")
 
-    server = ThreadingHTTPServer((host, port), Handler)
+    server = _Server((host, port), Handler)
     server.daemon_threads = True
     return server
+
+
+class _Server(ThreadingHTTPServer):
+    # The stdlib default backlog of 5 resets connections when Slack delivers a burst of events at once.
+    request_queue_size = 128

@@ -169,7 +169,7 @@ def test_socket_mode_takes_a_slash_command_over_the_websocket(socket_mode):
                 "response_url": recorder.response_url,
                 "trigger_id": "t",
             },
-        }  # fmt: skip
+        }
     )
     ack = ws.acks.get(timeout=20)
     assert ack["envelope_id"] == "env-1"

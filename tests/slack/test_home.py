@@ -1,0 +1,27 @@
+"""App Home: pending proposals with links, the last decisions, today's counts."""
+
+from __future__ import annotations
+
+import json
+
+from tests.slack.conftest import ALICE, BOB
+
+
+def test_app_home_shows_pending_decisions_and_counts(slack):
+    slack.command("")
+    slack.recorder.wait_for("respond", lambda b: b.get("text", "").startswith("Scan done"))
+    web = "91.240.118.172"
+    slack.click("approve", slack.approve_value(slack.message_of(web)), ALICE, slack.ts_of(web))
+    slack.recorder.wait_for("chat.update", lambda b: "Published" in json.dumps(b.get("blocks", [])))
+    slack.event(
+        {"type": "app_home_opened", "user": BOB, "tab": "home", "channel": "D0BOB"}, event_id="EvHome"
+    )
+    view = slack.recorder.wait_for("views.publish")
+    assert view["user_id"] == BOB
+    text = json.dumps(view["view"])
+    assert view["view"]["type"] == "home"
+    assert "Pending proposals (2)" in text
+    assert "https://example.slack.com/archives/C0SECOPS/p" in text
+    assert "*approved* `p-" in text and "*published* `p-" in text
+    assert "*Alerts:* 19" in text and "*Approvals:* 1" in text and "*Escalations:* 4" in text
+    assert "Mean time first alert" in text
