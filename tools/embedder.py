@@ -49,6 +49,9 @@ class MiniLmEmbedder:
         self.load_seconds: float | None = None
         self._model: Any = None
         self._lock = threading.Lock()
+        self._embed_lock = (
+            threading.Lock()
+        )  # the cache and torch's CPU threads are shared: one batch at a time
         self._cache: OrderedDict[str, list[float]] = OrderedDict()
         self._cache_size = cache_size
 
@@ -79,6 +82,10 @@ class MiniLmEmbedder:
 
     def embed(self, texts: Sequence[str]) -> list[list[float]]:
         """Unit vectors for ``texts``, in order; cached texts are not recomputed."""
+        with self._embed_lock:
+            return self._embed(texts)
+
+    def _embed(self, texts: Sequence[str]) -> list[list[float]]:
         missing = [t for t in dict.fromkeys(texts) if t not in self._cache]
         if missing:
             self.load()
