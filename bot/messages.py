@@ -448,8 +448,8 @@ def wrong_channel(channel: str) -> str:
     return f"secops-bot only works in <#{channel}>."
 
 
-def status_text(pending: int, last_poll: str) -> str:
-    return f"{pending} pending proposal(s). Last poll: {last_poll}."
+def status_text(pending: int, last_poll: str, suppressed_today: int = 0) -> str:
+    return f"{pending} pending proposal(s). Last poll: {last_poll}. Suppressed repeats today: {suppressed_today}."
 
 
 def serve_token_refused(error: str) -> str:

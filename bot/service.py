@@ -304,6 +304,7 @@ class ProposalService:
             "approvals": len(approved),
             "rejections": sum(1 for d in decisions if d["kind"] == "rejected"),
             "escalations": sum(1 for p in proposals if p.proposal.action == "escalate"),
+            "suppressed": sum(1 for p in proposals if p.proposal.action == "suppressed"),
             "mean_time_to_approval_s": (sum(latencies) / len(latencies)) if latencies else -1.0,
         }
 

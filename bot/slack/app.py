@@ -257,7 +257,8 @@ def _ephemeral_response(text: str) -> BoltResponse:
 def _status_text(service: ProposalService, poster: Poster) -> str:
     pending = service.pending()
     last = service.last_poll()
-    lines = [messages.status_text(len(pending), kit.date_token(last))]
+    suppressed = int(service.today_counts().get("suppressed", 0))
+    lines = [messages.status_text(len(pending), kit.date_token(last), suppressed)]
     for s in pending[:10]:
         link = poster.link_for(s.proposal.id)
         title = kit.esc(kit._title(s.proposal), 140)

@@ -290,7 +290,8 @@ def home_view(
         section(
             f"*Alerts:* {int(counts['alerts'])} · *Proposals:* {int(counts['proposals'])} · "
             f"*Approvals:* {int(counts['approvals'])} · *Rejections:* {int(counts['rejections'])} · "
-            f"*Escalations:* {int(counts['escalations'])} · *Mean time first alert → approval:* {mtta_text}"
+            f"*Escalations:* {int(counts['escalations'])} · *Suppressed repeats:* {int(counts.get('suppressed', 0))} · "
+            f"*Mean time first alert → approval:* {mtta_text}"
         )
     )
     return {"type": "home", "blocks": blocks[:MAX_BLOCKS]}

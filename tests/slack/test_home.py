@@ -24,4 +24,5 @@ def test_app_home_shows_pending_decisions_and_counts(slack):
     assert "https://example.slack.com/archives/C0SECOPS/p" in text
     assert "*approved* `p-" in text and "*published* `p-" in text
     assert "*Alerts:* 19" in text and "*Approvals:* 1" in text and "*Escalations:* 4" in text
+    assert "*Suppressed repeats:* 1" in text
     assert "Mean time first alert" in text

@@ -54,6 +54,7 @@ def test_status_help_and_unknown_subcommands(slack):
     _, body = slack.command("status")
     text = json.loads(body)["text"]
     assert text.startswith("3 pending proposal(s). Last poll: <!date^")
+    assert "Suppressed repeats today: 1." in text
     assert "91.240.118.172" in text and "<https://example.slack.com/archives/C0SECOPS/p" in text
 
 
