@@ -87,12 +87,9 @@ def build_parser() -> argparse.ArgumentParser:
     verify = audit_sub.add_parser("verify", help="check the chain; exit 1 and name the first bad line")
     verify.set_defaults(func=cmd_audit_verify)
 
-    try:
-        from tools.kyverno.command import register as register_policy
-    except ImportError:  # the policy engine is optional in a partial checkout
-        register_policy = None
-    if register_policy is not None:
-        register_policy(sub)
+    from tools.kyverno.command import register as register_policy
+
+    register_policy(sub)
     from bot.dedup_command import register as register_dedup
 
     register_dedup(sub)
@@ -217,7 +214,8 @@ def cmd_serve(args: argparse.Namespace, out: TextIO, err: TextIO, env: dict[str,
         syncer = build_syncer(
             settings, state=runtime.state, audit=runtime.service.audit, clock=clock, notifier=runtime.poster
         )
-        start_sync_loop(syncer, settings.sync_interval, stop)
+        if syncer is not None:
+            start_sync_loop(syncer, settings.sync_interval, stop)
     handler = None
     if args.http:
         port = runtime.start_http(args.host, args.port, webhook=build_webhook(settings, runtime, clock))
@@ -240,7 +238,9 @@ def build_publisher(settings: Settings, state: Any, audit: Any, clock: Clock) ->
     from tools.cmdb import load_inventory
 
     assert settings.cmdb is not None
-    return make_publisher(settings, inventory=load_inventory(settings.cmdb), state=state, audit=audit, clock=clock)
+    return make_publisher(
+        settings, inventory=load_inventory(settings.cmdb), state=state, audit=audit, clock=clock
+    )
 
 
 def build_webhook(settings: Settings, runtime: Any, clock: Clock) -> Any:

@@ -10,7 +10,7 @@ import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from agents.playbooks import Playbook
 from agents.router import LongTailFixer, list_styles, route
@@ -25,7 +25,7 @@ from bot.core.grouping import AlertGroup, group_alerts
 from bot.core.guard import GuardPolicy, check_change
 from bot.core.inventory import Inventory
 from bot.core.network import canonical_cidr
-from bot.core.proposal import LlmUsage, Proposal, Review, proposal_id
+from bot.core.proposal import Action, LlmUsage, Proposal, Review, proposal_id
 from bot.state import Offset, StateStore
 from bot.yaml_edit import ReadFile, apply_operations, repo_reader
 from tools.wazuh import ReadResult, read_alerts
@@ -170,26 +170,32 @@ class Scanner:
         revision hash (what an Approve button carries) changes and earlier revisions can no longer be approved.
         """
         group = proposal.group
-        base = {"id": proposal.id, "group": group, "fixer": proposal.fixer, "revision": proposal.revision + 1}
+
+        def variant(action: Action, **fields: Any) -> Proposal:
+            return Proposal(
+                id=proposal.id,
+                group=group,
+                fixer=proposal.fixer,
+                revision=proposal.revision + 1,
+                action=action,
+                **fields,
+            )
+
         try:
             ops = parse_operations(list(operations))
             changes = apply_operations(ops, self.read_file, list_styles(self.inventory, group.targets))
         except (OperationError, DocumentError) as exc:
-            return Proposal(**base, action="escalate", reason=messages.esc_document(str(exc)))
+            return variant("escalate", reason=messages.esc_document(str(exc)))
         changed = [c for c in changes if c.changed]
         dumped = tuple(o.model_dump() for o in ops)
         if not changed:
-            return Proposal(
-                **base,
-                action="suppressed",
-                operations=dumped,
-                reason=messages.suppressed_already(_describe_ops(ops)),
+            return variant(
+                "suppressed", operations=dumped, reason=messages.suppressed_already(_describe_ops(ops))
             )
         report = check_change(changes, ops, self.inventory, group.targets, self.policy)
         reason = note if report.passed else messages.blocked_by_guard(report.summary())
-        revised = Proposal(
-            **base,
-            action="propose" if report.passed else "blocked",
+        revised = variant(
+            "propose" if report.passed else "blocked",
             operations=dumped,
             files=tuple(c.path for c in changed),
             diff=unified_diff(changed),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from rich.console import Console, Group
+from rich.console import Console, Group, RenderableType
 from rich.panel import Panel
 from rich.syntax import Syntax
 from rich.table import Table
@@ -56,7 +56,7 @@ def proposal_panel(p: Proposal, new: bool = True) -> Panel:
     facts.add_row("reason", plain(p.reason, 600))
     if p.notes:  # related past fixes (dedup), e.g. "similar to PR #12 (0.87)"
         facts.add_row("related", plain("; ".join(p.notes), 300))
-    parts: list[object] = [facts]
+    parts: list[RenderableType] = [facts]
     if p.diff:
         parts.append(Syntax(p.diff, "diff", theme="ansi_dark", background_color="default"))
     if p.guard is not None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import io
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import yaml
 from ruamel.yaml import YAML
@@ -85,9 +85,9 @@ def _same_style(old: Any, new: str) -> str:
         FoldedScalarString,
     ):
         if isinstance(old, cls):
-            return cls(new)
+            return cast(str, cls(new))
     if isinstance(old, PlainScalarString):
-        return PlainScalarString(new)
+        return cast(str, PlainScalarString(new))
     return new
 
 
@@ -151,7 +151,7 @@ def apply_operations(
         for op in file_ops:
             if isinstance(op, AddCidr):
                 modified |= _add_cidr(data, op, list_styles.get(path, "comma"))
-            elif op.key not in data or str(data[op.key]) != op.value:
+            elif isinstance(op, SetKey) and (op.key not in data or str(data[op.key]) != op.value):
                 data[op.key] = _same_style(data.get(op.key), op.value)
                 modified = True
         # An unchanged file is returned byte for byte: a no-op must never produce a formatting diff.

@@ -221,6 +221,7 @@ def build_app(
         if proposal_id is None:
             poster.reply(event.get("thread_ts") or event["ts"], messages.instructions_help())
             return
+        assert thread is not None
         result = service.revise(proposal_id, user, text)
         if result.kind == "revised" and result.proposal is not None:
             poster.show_revision(result.proposal, user, text)

@@ -58,7 +58,7 @@ class SlackRuntime:
         handler = SocketModeHandler(
             self.app, self.settings.slack_app_token.get_secret_value(), web_client=self.client
         )
-        handler.connect()
+        handler.connect()  # type: ignore[no-untyped-call]
         return handler
 
     def health(self) -> dict[str, Any]:

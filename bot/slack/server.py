@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
@@ -108,7 +108,8 @@ def make_http_server(
             body = self.rfile.read(length)
             headers = {k.lower(): v for k, v in self.headers.items()}
             if path.path == "/slack/events":
-                req = BoltRequest(body=body.decode("utf-8"), query=path.query, headers=headers)
+                bolt_headers: dict[str, str | Sequence[str]] = dict(headers)
+                req = BoltRequest(body=body.decode("utf-8"), query=path.query, headers=bolt_headers)
                 resp = app.dispatch(req)
                 self._send(resp.status, resp.body or "", resp.headers)
             elif path.path == "/github/webhook" and webhook is not None:

@@ -21,7 +21,7 @@ ROUNDS = 6
 
 def _pct(values: list[float], p: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 def main() -> None:
@@ -59,7 +59,7 @@ def main() -> None:
                 for name, fn in kinds.items():
                     samples: list[float] = []
                     for _ in range(ROUNDS):
-                        samples += list(pool.map(lambda _: timed(fn), range(CONCURRENCY)))
+                        samples += list(pool.map(lambda _, fn=fn: timed(fn), range(CONCURRENCY)))
                     print(
                         f"{name:45s} n={len(samples)} p50={_pct(samples, 50):6.1f} ms "
                         f"p99={_pct(samples, 99):6.1f} ms max={max(samples):6.1f} ms "
