@@ -227,3 +227,31 @@ def test_expired_proposal_must_be_refreshed(slack):
     slack.recorder.wait_for(
         "chat.postMessage", lambda b: b.get("thread_ts") == ts and "Published" in b["text"]
     )
+
+
+def test_rejected_fix_is_not_proposed_again_for_that_attacker(slack):
+    _scan(slack)
+    ts = slack.ts_of(WEB)
+    slack.click("reject", slack.approve_value(slack.message_of(WEB)), BOB, ts)
+    view = slack.recorder.wait_for("views.open")["view"]
+    slack.submit_reject(view, BOB, "CDN egress shared with customers")
+    slack.recorder.wait_for("chat.update", lambda b: "Rejected by" in json.dumps(b["blocks"]))
+    # The same attacker comes back an hour later against the same servers.
+    lines = slack.alerts.read_text().splitlines()
+    again = [json.loads(line) for line in lines[:4]]
+    for i, doc in enumerate(again):
+        doc["timestamp"] = f"2026-11-20T10:3{i}:00.000+0000"
+        doc["id"] = f"again-{i}"
+    with slack.alerts.open("a") as f:
+        f.writelines(json.dumps(d) + "\n" for d in again)
+    before = len(slack.posted())
+    slack.command("")
+    summary = slack.recorder.wait_for("respond", lambda b: b.get("text", "").startswith("Scan done: 0"))
+    assert summary["text"] == "Scan done: 0 new proposal(s), 0 escalation(s), 1 suppressed, 0 malformed line(s)."
+    assert len(slack.posted()) == before
+    repeat = next(
+        s.proposal
+        for s in slack.service.state.list()
+        if s.proposal.group.attacker == WEB and s.proposal.action == "suppressed"
+    )
+    assert "CDN egress shared with customers" in repeat.reason and BOB in repeat.reason
