@@ -127,20 +127,10 @@ class ProposalService:
     ) -> ActionResult:
         """One Approve click. Publishes exactly once, when the last required approver agrees."""
         now = self.clock.now()
-        stored = self.state.get(proposal_id)
-        if stored is None:
-            return ActionResult("unknown", text=messages.unknown_proposal(proposal_id))
-        proposal = stored.proposal
-        if not authorized:
-            self._audit("approval_refused", proposal, user, {"why": "not an approver"})
-            return ActionResult("not_authorized", proposal, stored.status, text=messages.not_authorized())
-        if proposal.revision_hash != revision_hash:
-            self._audit(
-                "approval_refused", proposal, user, {"why": "stale revision", "clicked": revision_hash}
-            )
-            return ActionResult(
-                "stale", proposal, stored.status, text=messages.stale_revision(proposal.revision)
-            )
+        checked = self._checked(proposal_id, revision_hash, user, authorized, "approval_refused")
+        if isinstance(checked, ActionResult):
+            return checked
+        stored, proposal = checked, checked.proposal
         if proposal.action != "propose":
             return ActionResult(
                 "closed", proposal, stored.status, text=messages.not_approvable(proposal.action)
@@ -220,17 +210,10 @@ class ProposalService:
         self, proposal_id: str, revision_hash: str, user: str, reason: str, *, authorized: bool
     ) -> ActionResult:
         now = self.clock.now()
-        stored = self.state.get(proposal_id)
-        if stored is None:
-            return ActionResult("unknown", text=messages.unknown_proposal(proposal_id))
-        proposal = stored.proposal
-        if not authorized:
-            self._audit("rejection_refused", proposal, user, {"why": "not an approver"})
-            return ActionResult("not_authorized", proposal, stored.status, text=messages.not_authorized())
-        if proposal.revision_hash != revision_hash:
-            return ActionResult(
-                "stale", proposal, stored.status, text=messages.stale_revision(proposal.revision)
-            )
+        checked = self._checked(proposal_id, revision_hash, user, authorized, "rejection_refused")
+        if isinstance(checked, ActionResult):
+            return checked
+        stored, proposal = checked, checked.proposal
         if not self.approvals.close(proposal_id, revision_hash, "rejected", now):
             return ActionResult(
                 "closed", proposal, stored.status, text=messages.already_decided(stored.status)
@@ -307,6 +290,24 @@ class ProposalService:
             "suppressed": sum(1 for p in proposals if p.proposal.action == "suppressed"),
             "mean_time_to_approval_s": (sum(latencies) / len(latencies)) if latencies else -1.0,
         }
+
+    def _checked(
+        self, proposal_id: str, revision_hash: str, user: str, authorized: bool, refused_event: str
+    ) -> StoredProposal | ActionResult:
+        """The stored proposal when ``user`` may decide on exactly this revision, else the refusal."""
+        stored = self.state.get(proposal_id)
+        if stored is None:
+            return ActionResult("unknown", text=messages.unknown_proposal(proposal_id))
+        proposal = stored.proposal
+        if not authorized:
+            self._audit(refused_event, proposal, user, {"why": "not an approver"})
+            return ActionResult("not_authorized", proposal, stored.status, text=messages.not_authorized())
+        if proposal.revision_hash != revision_hash:
+            self._audit(refused_event, proposal, user, {"why": "stale revision", "clicked": revision_hash})
+            return ActionResult(
+                "stale", proposal, stored.status, text=messages.stale_revision(proposal.revision)
+            )
+        return stored
 
     # --- audit -------------------------------------------------------------------------------------------
 

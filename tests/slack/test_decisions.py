@@ -18,6 +18,15 @@ def _scan(slack):
     slack.recorder.wait_for("respond", lambda b: b.get("text", "").startswith("Scan done"))
 
 
+def _approve_value_in(message) -> str:
+    return next(
+        el["value"]
+        for b in message["blocks"]
+        for el in b.get("elements", [])
+        if el.get("action_id") == "approve"
+    )
+
+
 def _bot_branches(slack) -> list[str]:
     return git("branch", "--list", "secops/*", cwd=slack.remote).split()
 
@@ -217,12 +226,7 @@ def test_expired_proposal_must_be_refreshed(slack):
         event_id="Ev4",
     )  # fmt: skip
     update = slack.recorder.wait_for("chat.update", lambda b: b["ts"] == ts)
-    fresh = next(
-        el["value"]
-        for b in update["blocks"]
-        for el in b.get("elements", [])
-        if el.get("action_id") == "approve"
-    )
+    fresh = _approve_value_in(update)
     slack.click("approve", fresh, ALICE, ts)
     slack.recorder.wait_for(
         "chat.postMessage", lambda b: b.get("thread_ts") == ts and "Published" in b["text"]
@@ -247,7 +251,9 @@ def test_rejected_fix_is_not_proposed_again_for_that_attacker(slack):
     before = len(slack.posted())
     slack.command("")
     summary = slack.recorder.wait_for("respond", lambda b: b.get("text", "").startswith("Scan done: 0"))
-    assert summary["text"] == "Scan done: 0 new proposal(s), 0 escalation(s), 1 suppressed, 0 malformed line(s)."
+    assert (
+        summary["text"] == "Scan done: 0 new proposal(s), 0 escalation(s), 1 suppressed, 0 malformed line(s)."
+    )
     assert len(slack.posted()) == before
     repeat = next(
         s.proposal
