@@ -122,8 +122,19 @@ class LlmFixer:
     def fixer_name(self) -> str:
         return f"llm:{self.model.name}"
 
-    def prompt(self, group: AlertGroup, workspace: Workspace, nonce: str) -> list[Message]:
-        """The first conversation for a group (system + user), rendered from the prompt YAML."""
+    def prompt(
+        self,
+        group: AlertGroup,
+        workspace: Workspace,
+        nonce: str,
+        request: str | None = None,
+        current: Sequence[Any] = (),
+    ) -> list[Message]:
+        """The first conversation for a group (system + user), rendered from the prompt YAML.
+
+        ``request`` is a person's instruction from the proposal's thread (a revision); it arrives in a
+        data block like alert text, with the current operations, and the guard judges the answer as always.
+        """
         configs = workspace.configs()
         servers = sorted({server.name for server, _cfg in configs}) or sorted(workspace.targets)
         evidence = [f"rule {field(r, 20)}: {field(d, 200)}" for r, d in group.rule_descriptions.items()]
@@ -152,10 +163,27 @@ class LlmFixer:
             configs="\n".join(config_lines),
             files_block="\n".join(files),
         )
+        if request is not None:
+            user += "\n\n" + render(
+                "fixer",
+                "revise",
+                request_block=block("request from the proposal thread", request[:2000], nonce),
+                current=describe_operations(current) or "none",
+            )
         return [("system", render("fixer", "system")), ("user", user)]
 
-    def fix(self, group: AlertGroup, inventory: Inventory, workspace: Workspace) -> RouteDecision:
-        """Ask the model for operations until the guard accepts them, the model escalates, or the budget ends."""
+    def fix(
+        self,
+        group: AlertGroup,
+        inventory: Inventory,
+        workspace: Workspace,
+        request: str | None = None,
+        current: Sequence[Any] = (),
+    ) -> RouteDecision:
+        """Ask the model for operations until the guard accepts them, the model escalates, or the budget ends.
+
+        With ``request`` (a thread instruction) and ``current`` (the fix's operations) this makes a revision.
+        """
         del inventory  # the workspace holds the read-only inventory view for this group
         if not workspace.configs():
             return RouteDecision(
@@ -169,7 +197,7 @@ class LlmFixer:
                 )
             self._down = None
         nonce = self.nonce()
-        first = self.prompt(group, workspace, nonce)
+        first = self.prompt(group, workspace, nonce, request, current)
         conversation = list(first)
         tried: list[str] = []
         calls = tokens = 0

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from agents.playbooks import Playbook, find_playbook
 from bot import messages
@@ -37,8 +37,18 @@ class RouteDecision:
 class LongTailFixer(Protocol):
     """What the router calls when no playbook applies (the LLM fixer implements this)."""
 
-    def fix(self, group: AlertGroup, inventory: Inventory, workspace: Workspace) -> RouteDecision:
-        """Operations for the group (tried against ``workspace``, where the guard judges them), or an escalation."""
+    def fix(
+        self,
+        group: AlertGroup,
+        inventory: Inventory,
+        workspace: Workspace,
+        request: str | None = None,
+        current: Sequence[Any] = (),
+    ) -> RouteDecision:
+        """Operations for the group (tried against ``workspace``, where the guard judges them), or an escalation.
+
+        With ``request`` (a person's instruction from the thread) and ``current`` it revises an existing fix.
+        """
         ...
 
 

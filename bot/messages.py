@@ -462,3 +462,11 @@ def serve_http(port: int) -> str:
 
 def serve_socket() -> str:
     return "secops-bot connected to Slack in Socket Mode."
+
+
+def fixer_declined(fixer: str, reason: str) -> str:
+    return f"The fixer ({fixer}) made no revision: {reason}"
+
+
+def revision_note_llm(user: str, fixer: str) -> str:
+    return f"Revised by {fixer} at the request of <@{user}>; the guard checked the result."

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from agents.playbooks import Playbook
-from agents.router import LongTailFixer, list_styles, route
+from agents.router import LongTailFixer, RouteDecision, list_styles, route
 from agents.workspace import Workspace
 from bot import messages
 from bot.audit_log import AuditLog
@@ -208,6 +208,15 @@ class Scanner:
             llm = LlmUsage(calls=revised.llm.calls + spent.calls, tokens=revised.llm.tokens + spent.tokens)
             revised = revised.model_copy(update={"review": review, "llm": llm})
         return revised
+
+    def fixer_revision(self, proposal: Proposal, request: str) -> RouteDecision | None:
+        """Ask the long-tail (LLM) fixer to revise a fix after a thread instruction; None without one."""
+        if self.long_tail is None:
+            return None
+        group = proposal.group
+        return self.long_tail.fix(
+            group, self.inventory, self._workspace(group), request=request, current=proposal.operations
+        )
 
     def finish(self, proposal: Proposal) -> Proposal:
         """After the guard: consult the memory of past fixes, then the reviewer (informative only)."""

@@ -18,7 +18,7 @@ from bot.approvals import ApprovalStore
 from bot.audit_log import AuditLog
 from bot.clock import Clock
 from bot.core.instructions import apply_instruction, parse_instruction
-from bot.core.proposal import Proposal
+from bot.core.proposal import LlmUsage, Proposal
 from bot.pipeline import Scanner, ScanReport, Since
 from bot.publishing import Approval, Publisher, PublishResult
 from bot.settings import Settings
@@ -237,15 +237,35 @@ class ProposalService:
                 "closed", proposal, stored.status, text=messages.already_decided(stored.status)
             )
         instruction = parse_instruction(text)
+        note = messages.revision_note(user, text)
+        usage = proposal.llm
         if instruction.kind == "unknown":
-            return ActionResult("not_understood", proposal, stored.status, text=messages.instructions_help())
-        try:
-            ops = apply_instruction(instruction, proposal.operations, proposal.group.attacker)
-        except ValueError as exc:
-            return ActionResult(
-                "not_understood", proposal, stored.status, text=messages.instruction_refused(str(exc))
+            # Playbook parameters cannot express it: the LLM fixer, when configured, may.
+            decision = self.scanner.fixer_revision(proposal, text)
+            if decision is None:
+                return ActionResult(
+                    "not_understood", proposal, stored.status, text=messages.instructions_help()
+                )
+            if decision.escalation:
+                return ActionResult(
+                    "not_understood",
+                    proposal,
+                    stored.status,
+                    text=messages.fixer_declined(decision.fixer, decision.escalation),
+                )
+            ops = decision.operations
+            note = messages.revision_note_llm(user, decision.fixer)
+            usage = LlmUsage(
+                calls=usage.calls + decision.llm_calls, tokens=usage.tokens + decision.llm_tokens
             )
-        revised = self.scanner.revise(proposal, ops, messages.revision_note(user, text))
+        else:
+            try:
+                ops = apply_instruction(instruction, proposal.operations, proposal.group.attacker)
+            except ValueError as exc:
+                return ActionResult(
+                    "not_understood", proposal, stored.status, text=messages.instruction_refused(str(exc))
+                )
+        revised = self.scanner.revise(proposal.model_copy(update={"llm": usage}), ops, note)
         if not self.approvals.replace_revision(revised, proposal.revision_hash, self.clock.now()):
             return ActionResult(
                 "closed", proposal, stored.status, text=messages.already_decided(stored.status)
