@@ -176,11 +176,11 @@ def cmd_scan(args: argparse.Namespace, out: TextIO, err: TextIO, env: dict[str, 
         out.flush()
         return 0
     console = Console(file=out, highlight=False, soft_wrap=False, width=max(100, Console(file=out).width))
-    if not read.alerts and args.since == "offset" and not read.rotated:
+    if not read.alert_count and args.since == "offset" and not read.rotated:
         console.print(messages.cli_no_new_alerts(str(settings.alerts)))
     print_proposals(console, report.proposals, report.new_ids)
     console.print(
-        messages.cli_scan_summary(len(read.alerts), report.groups, report.counts(), read.malformed_count)
+        messages.cli_scan_summary(report.alerts, report.groups, report.counts(), read.malformed_count)
     )
     console.print(messages.cli_repo_untouched())
     return 0

@@ -7,7 +7,7 @@ the Slack poller and ``/secops-scan`` alike. ``scan`` never writes to the GitOps
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -28,7 +28,7 @@ from bot.core.network import canonical_cidr
 from bot.core.proposal import Action, LlmUsage, Proposal, Review, proposal_id
 from bot.state import Offset, StateStore
 from bot.yaml_edit import ReadFile, apply_operations, repo_reader
-from tools.wazuh import ReadResult, read_alerts
+from tools.wazuh import AlertStream, ReadResult
 
 
 class Reviewer(Protocol):
@@ -59,6 +59,7 @@ class ScanReport:
 
     read: ReadResult
     groups: int = 0
+    alerts: int = 0
     proposals: list[Proposal] = field(default_factory=list)
     new_ids: set[str] = field(default_factory=set)
 
@@ -241,7 +242,7 @@ class Scanner:
 
     # --- a batch -----------------------------------------------------------------------------------
 
-    def decide(self, alerts: Sequence[Alert], report: ScanReport) -> None:
+    def decide(self, alerts: Iterable[Alert], report: ScanReport) -> None:
         groups = group_alerts(alerts, window_s=self.window_s, min_level=self.min_level)
         report.groups = len(groups)
         for group in groups:
@@ -268,25 +269,28 @@ class Scanner:
         since = since or Since()
         source = f"wazuh:{path.resolve()}"
         stored = self.state.get_offset(source) if since.mode == "offset" else None
-        read = read_alerts(
+        stream = AlertStream(
             path,
             offset=stored.offset if stored else 0,
             start_line=stored.line if stored else 0,
             inode=stored.inode if stored else None,
             progress=progress,
         )
-        alerts: Sequence[Alert] = read.alerts
+        read = stream.result
+        alerts: Iterable[Alert] = stream  # grouped as they are read: no file-sized list in memory
+        kept = _Count()
         if since.mode == "time" and since.ts is not None:
             cutoff = since.ts
-            alerts = [a for a in read.alerts if a.ts is None or a.ts >= cutoff]
+            alerts = (a for a in alerts if a.ts is None or a.ts >= cutoff)
         report = ScanReport(read=read)
-        self.decide(alerts, report)
+        self.decide(kept.through(alerts), report)
+        report.alerts = kept.n
         self.state.set_offset(source, Offset(read.inode, read.end_offset, read.end_line), self.clock.now())
         self.audit.append(
             "scan",
             {
                 "source": str(path),
-                "alerts": len(alerts),
+                "alerts": kept.n,
                 "malformed": read.malformed_count,
                 "groups": report.groups,
                 "new_proposals": sorted(report.new_ids),
@@ -326,6 +330,18 @@ class Scanner:
                     "checks": [c.model_dump() for c in p.guard.checks],
                 },
             )
+
+
+class _Count:
+    """Counts the alerts that pass through a generator (the scan's alert total, without a list)."""
+
+    def __init__(self) -> None:
+        self.n = 0
+
+    def through(self, alerts: Iterable[Alert]) -> Iterator[Alert]:
+        for alert in alerts:
+            self.n += 1
+            yield alert
 
 
 def _describe_ops(ops: Sequence[AddCidr | SetKey | Escalate]) -> list[str]:

@@ -13,6 +13,7 @@ import gc
 import hashlib
 from collections.abc import Iterable
 from datetime import UTC, datetime
+from functools import lru_cache
 
 from pydantic import BaseModel, ConfigDict
 
@@ -78,6 +79,9 @@ def rule_family(groups: tuple[str, ...], rule_id: str) -> str:
     return groups[0] if groups else f"rule-{rule_id}"
 
 
+_family = lru_cache(maxsize=4096)(rule_family)
+
+
 class _Acc:
     """Mutable accumulator used while scanning; frozen into an :class:`AlertGroup` at the end."""
 
@@ -129,10 +133,10 @@ class _Acc:
         if agent:
             self.targets.add(agent)
         if rid not in self.descriptions:
+            # groups and MITRE ids belong to the rule: read them once per rule, not once per alert
             self.rule_ids.add(rid)
             self.descriptions[rid] = description
             self.rule_groups.update(groups)
-        if mitre:
             self.mitre.update(mitre)
         if len(self.alert_ids) < MAX_ALERT_IDS:
             self.alert_ids.append(alert_id)
@@ -214,18 +218,20 @@ def group_alerts(
 
 
 def _scan(alerts: Iterable[Alert], window_s: float) -> list[_Acc]:
-    open_groups: dict[tuple[str, ...], _Acc] = {}
+    open_groups: dict[str | tuple[str, ...], _Acc] = {}
     closed: list[_Acc] = []
     for alert in alerts:
-        attacker = alert.srcip
+        # Hot path: tuple indexes (7 = srcip, 1 = ts) are cheaper than the named properties.
+        attacker = alert[7]
+        gkey: str | tuple[str, ...]
         if attacker is not None:
-            gkey: tuple[str, ...] = ("src", attacker)
+            gkey = attacker  # a plain string: cannot collide with the tuple keys below
             family = None
         else:
-            family = rule_family(alert.groups, alert.rule_id)
+            family = _family(alert.groups, alert.rule_id)
             gkey = ("host", alert.agent, family)
         acc = open_groups.get(gkey)
-        ts = alert.ts
+        ts = alert[1]
         if acc is not None and ts is not None and acc.last_ts is not None and ts - acc.last_ts > window_s:
             closed.append(acc)  # the attacker went quiet for longer than the window: a new session
             acc = None
