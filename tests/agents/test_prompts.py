@@ -50,9 +50,8 @@ def _group():
     return group
 
 
-def test_fixer_prompt_matches_golden(inventory):
-    group = _group()
-    ws = Workspace(
+def _workspace(inventory, group) -> Workspace:
+    return Workspace(
         inventory=inventory,
         targets=group.targets,
         read_file=repo_reader(FIXTURES / "gitops"),
@@ -60,6 +59,11 @@ def test_fixer_prompt_matches_golden(inventory):
         attacker=group.attacker,
         list_styles=list_styles(inventory, group.targets),
     )
+
+
+def test_fixer_prompt_matches_golden(inventory):
+    group = _group()
+    ws = _workspace(inventory, group)
     fixer = LlmFixer(Unused(), clock=FixedClock(NOW), nonce=lambda: NONCE)
     (system, s_text), (user, u_text) = fixer.prompt(group, ws, NONCE)
     assert (system, user) == ("system", "user")
@@ -69,14 +73,7 @@ def test_fixer_prompt_matches_golden(inventory):
 
 def test_fixer_revision_prompt_matches_golden(inventory):
     group = _group()
-    ws = Workspace(
-        inventory=inventory,
-        targets=group.targets,
-        read_file=repo_reader(FIXTURES / "gitops"),
-        policy=GuardPolicy(),
-        attacker=group.attacker,
-        list_styles=list_styles(inventory, group.targets),
-    )
+    ws = _workspace(inventory, group)
     fixer = LlmFixer(Unused(), clock=FixedClock(NOW), nonce=lambda: NONCE)
     current = [{"op": "add_cidr", "file": "clusters/prod/web-01/ingress-nginx-controller.yaml",
                 "key": "block-cidrs", "value": "203.0.113.7/32"}]  # fmt: skip

@@ -161,6 +161,17 @@ def settings_for(
     return load_settings(env)
 
 
+def runtime_for(settings: Settings, clock: FixedClock, *, http: bool) -> SlackRuntime:
+    """Everything `serve` builds, wired exactly as the CLI wires it."""
+    return build_runtime(
+        settings,
+        clock,
+        scanner_factory=lambda state, audit: build_scanner(settings, state, audit, clock),
+        publisher_factory=lambda state, audit: build_publisher(settings, state, audit, clock),
+        http=http,
+    )
+
+
 @pytest.fixture
 def bare_remote(tmp_path: Path) -> tuple[Path, Path]:
     """The sample GitOps repo as a bare remote, and a checkout of it that `scan` reads."""
@@ -186,13 +197,7 @@ def start(
     )
     settings = settings_for(tmp_path, recorder, remote, checkout, alerts, **(extra or {}))
     clock = FixedClock(time.time())
-    runtime = build_runtime(
-        settings,
-        clock,
-        scanner_factory=lambda state, audit: build_scanner(settings, state, audit, clock),
-        publisher_factory=lambda state, audit: build_publisher(settings, state, audit, clock),
-        http=True,
-    )
+    runtime = runtime_for(settings, clock, http=True)
     port = runtime.start_http("127.0.0.1", 0)
     try:
         yield SlackEnv(runtime, recorder, port, remote, alerts, clock)

@@ -17,12 +17,11 @@ import urllib.request
 import pytest
 from websockets.sync.server import serve as ws_serve
 
-from bot.cli import build_publisher, build_scanner, main
+from bot.cli import main
 from bot.clock import FixedClock
 from bot.settings import load_settings
-from bot.slack.runtime import build_runtime
 from tests.conftest import FIXTURES
-from tests.slack.conftest import ALICE, BOT_TOKEN, CHANNEL, SECRET, settings_for
+from tests.slack.conftest import ALICE, BOT_TOKEN, CHANNEL, SECRET, runtime_for, settings_for
 from tests.slack.recorder import SlackRecorder
 
 APP_TOKEN = "xapp-1-A111-222-SecretAppToken"
@@ -136,14 +135,7 @@ def socket_mode(tmp_path, bare_remote):
     settings = load_settings(
         {}, {**base.model_dump(), "slack_app_token": APP_TOKEN, "slack_signing_secret": None}
     )
-    clock = FixedClock(time.time())
-    runtime = build_runtime(
-        settings,
-        clock,
-        scanner_factory=lambda state, audit: build_scanner(settings, state, audit, clock),
-        publisher_factory=lambda state, audit: build_publisher(settings, state, audit, clock),
-        http=False,
-    )
+    runtime = runtime_for(settings, FixedClock(time.time()), http=False)
     handler = runtime.connect_socket_mode()
     yield ws, recorder
     handler.close()
