@@ -470,3 +470,58 @@ def fixer_declined(fixer: str, reason: str) -> str:
 
 def revision_note_llm(user: str, fixer: str) -> str:
     return f"Revised by {fixer} at the request of <@{user}>; the guard checked the result."
+
+
+# --- Slack messages (Block Kit text; callers escape hostile parts) ----------------------------------------
+
+
+def slack_no_reviewer() -> str:
+    return ":speech_balloon: Reviewer: no reviewer configured"
+
+
+def slack_review(model: str, verdict: str, reason: str) -> str:
+    return f":speech_balloon: Reviewer {model}: *{verdict}*. {reason}"
+
+
+def slack_diff_truncated() -> str:
+    return ":scissors: Diff truncated here; the full diff is in the thread."
+
+
+def slack_blocked(reason: str) -> str:
+    return f":no_entry: *Blocked by the guard; cannot be approved.* {reason}"
+
+
+def slack_published(target: str) -> str:
+    return f":rocket: Published: {target}"
+
+
+def slack_evidence_in_thread() -> str:
+    return "Evidence (sanitised log lines and alert ids) is in the thread."
+
+
+def slack_nothing_pending() -> str:
+    return "Nothing waiting for approval."
+
+
+def slack_no_decisions() -> str:
+    return "No decisions yet."
+
+
+def slack_rejected(user: str, at: str, reason: str) -> str:
+    return f":no_entry_sign: Rejected by <@{user}> at {at}: {reason}"
+
+
+def slack_partly_approved(approvers: str, note: str) -> str:
+    return f":hourglass_flowing_sand: Approved by {approvers}; {note}"
+
+
+def slack_approved(approvers: str, at: str) -> str:
+    return f":white_check_mark: Approved by {approvers} at {at}"
+
+
+def slack_approved_published(user: str, where: str) -> str:
+    return f":rocket: Approved by <@{user}>. Published: {where}"
+
+
+def slack_revision(revision: int, user: str, action: str) -> str:
+    return f":pencil2: Revision {revision} for <@{user}> ({action}). Earlier revisions can no longer be approved."

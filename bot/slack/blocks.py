@@ -11,6 +11,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+from bot import messages
 from bot.core.proposal import Proposal
 from bot.core.sanitize import code_safe, plain, slack_escape
 from bot.publishing import PublishResult
@@ -123,9 +124,9 @@ def _guard_lines(p: Proposal) -> str:
 
 def _review_line(p: Proposal) -> str:
     if p.review is None or not p.review.model:
-        return ":speech_balloon: Reviewer: no reviewer configured"
+        return messages.slack_no_reviewer()
     verdict = {"approve": "APPROVE", "reject": "REJECT", "none": "no verdict"}[p.review.verdict]
-    return f":speech_balloon: Reviewer {code(p.review.model, 60)}: *{verdict}*. {esc(p.review.reason, 300)}"
+    return messages.slack_review(code(p.review.model, 60), verdict, esc(p.review.reason, 300))
 
 
 def proposal_blocks(
@@ -140,19 +141,17 @@ def proposal_blocks(
     diff, truncated = code_block(p.diff)
     blocks.append(section(f"*ConfigMap diff* ({len(p.files)} file(s)):\n{diff}"))
     if truncated:
-        blocks.append(context(":scissors: Diff truncated here; the full diff is in the thread."))
+        blocks.append(context(messages.slack_diff_truncated()))
     blocks.append(section("*Guard checks*\n" + _guard_lines(p)))
     notes = [_review_line(p)] + [f":card_index_dividers: {esc(n, 300)}" for n in p.notes]
     blocks.append(context("\n".join(notes)))
     if p.action == "blocked":
-        blocks.append(
-            section(f":no_entry: *Blocked by the guard; cannot be approved.* {esc(p.reason, 1500)}")
-        )
+        blocks.append(section(messages.slack_blocked(esc(p.reason, 1500))))
     if decision:
         blocks.append(section(decision))
     if publish is not None and publish.ok:
         target = publish.pr_url or f"branch {code(publish.branch, 200)}"
-        blocks.append(section(f":rocket: Published: {target}"))
+        blocks.append(section(messages.slack_published(target)))
     if p.action == "propose" and status == "pending":
         blocks.append(_buttons(p))
     text = f"{_title(p)} ({p.action}, r{p.revision})"
@@ -204,7 +203,7 @@ def escalation_blocks(p: Proposal) -> tuple[str, list[Block]]:
         header(title),
         section(f"*Why:* {esc(p.reason, 1500)}"),
         section(_facts(p)),
-        context("Evidence (sanitised log lines and alert ids) is in the thread."),
+        context(messages.slack_evidence_in_thread()),
     ]
     return f"{title} (escalation)", blocks
 
@@ -272,13 +271,13 @@ def home_view(
     blocks: list[Block] = [header("secops-bot"), section(f"*Last poll:* {date_token(last_poll)}")]
     blocks.append(header(f"Pending proposals ({len(pending)})"))
     if not pending:
-        blocks.append(section("Nothing waiting for approval."))
+        blocks.append(section(messages.slack_nothing_pending()))
     for p, link in list(pending)[:15]:
         where = f"<{link}|open>" if link else "not posted yet"
         blocks.append(section(f"{esc(_title(p), 140)} · `{p.id}` r{p.revision} · {where}"))
     blocks.append(header("Last decisions"))
     if not decisions:
-        blocks.append(section("No decisions yet."))
+        blocks.append(section(messages.slack_no_decisions()))
     for d in list(decisions)[:10]:
         blocks.append(
             context(f"{date_token(d['at'])} · *{d['kind']}* `{d['proposal_id']}` by <@{d['user']}>")

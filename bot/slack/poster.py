@@ -13,6 +13,7 @@ from typing import Any
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot import messages
 from bot.approvals import ApprovalStore
 from bot.clock import Clock
 from bot.core.proposal import Proposal
@@ -84,13 +85,13 @@ class Poster:
         ref = self.approvals.message_for(p.id)
         now = kit.date_token(self.clock.now(), "{time}")
         if result.kind == "rejected":
-            decision = f":no_entry_sign: Rejected by <@{user}> at {now}: {kit.esc(result.text, 800)}"
+            decision = messages.slack_rejected(user, now, kit.esc(result.text, 800))
         elif result.kind == "recorded":
             who = ", ".join(f"<@{u}>" for u in result.approvers)
-            decision = f":hourglass_flowing_sand: Approved by {who}; {kit.esc(result.text, 200)}"
+            decision = messages.slack_partly_approved(who, kit.esc(result.text, 200))
         else:
             who = ", ".join(f"<@{u}>" for u in result.approvers)
-            decision = f":white_check_mark: Approved by {who} at {now}"
+            decision = messages.slack_approved(who, now)
             if result.kind == "publish_failed":
                 decision += f"\n:warning: {kit.esc(result.text, 800)}"
         status = "pending" if result.kind in ("recorded", "publish_failed") else result.status
@@ -103,7 +104,7 @@ class Poster:
             log.warning("updating %s failed: %s", p.id, exc.response.get("error"))
         if result.kind == "published" and result.publish is not None:
             where = result.publish.pr_url or f"branch `{kit.esc(result.publish.branch, 200)}`"
-            self.reply(ref.ts, f":rocket: Approved by <@{user}>. Published: {where}")
+            self.reply(ref.ts, messages.slack_approved_published(user, where))
         elif result.kind in ("rejected", "publish_failed", "approved"):
             self.reply(ref.ts, decision)
 
@@ -121,7 +122,7 @@ class Poster:
             self.client.chat_update(channel=ref.channel, ts=ref.ts, text=text, blocks=blocks)
         except SlackApiError as exc:
             log.warning("updating %s failed: %s", p.id, exc.response.get("error"))
-        head = f":pencil2: Revision {p.revision} for <@{user}> ({p.action}). Earlier revisions can no longer be approved."
+        head = messages.slack_revision(p.revision, user, p.action)
         if p.guard is not None and not p.guard.passed:
             head += f"\n:no_entry: Blocked by the guard: {kit.esc(p.guard.summary(), 1500)}"
         elif p.action == "suppressed":
