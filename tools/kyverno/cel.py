@@ -3,8 +3,8 @@
 Only what we can evaluate the way Kubernetes' CEL (cel-go) does is answered; everything else raises
 :class:`~tools.kyverno.errors.Unsupported`:
 
-- expressions cel-python cannot parse (the optional syntax ``.?field``, ``[?key]``, ``orValue``) or whose
-  evaluation fails (a missing field, a function we do not provide): cel-go may answer where cel-python
+- expressions cel-python cannot parse, even once cel-go's optional syntax (``.?field``, ``[?key]``,
+  ``orValue``...) is rewritten by :mod:`tools.kyverno.celoptional`, or whose evaluation fails (a missing field, a function we do not provide): cel-go may answer where cel-python
   errors, and Kyverno's handling of evaluation errors depends on the failure policy;
 - ``paramKind``/``paramRef``, and references to ``params``, ``namespaceObject`` or ``authorizer``;
 - autogen copies of CEL rules (Kyverno rewrites the expressions' text; not reproduced here).
@@ -25,6 +25,8 @@ from celpy.adapter import json_to_cel
 from celpy.celparser import CELParseError
 from celpy.evaluation import CELEvalError
 
+from tools.kyverno.celoptional import FUNCTIONS as OPTIONAL_FUNCTIONS
+from tools.kyverno.celoptional import Optional, rewrite_optional
 from tools.kyverno.errors import Unsupported
 
 UNSUPPORTED_NAMES = re.compile(r"\b(params|namespaceObject|authorizer)\b")
@@ -49,6 +51,8 @@ def _failed(*values: Any) -> None:
 
 def _eq(a: Any, b: Any) -> celtypes.BoolType:
     _failed(a, b)
+    if isinstance(a, Optional) or isinstance(b, Optional):
+        raise Unsupported("CEL comparison of optional values is not supported")
     if _numeric(a, b):
         return celtypes.BoolType(float(a) == float(b))
     if isinstance(a, celtypes.ListType) and isinstance(b, celtypes.ListType):
@@ -113,6 +117,7 @@ FUNCTIONS = {
     "split": _split,
     "lowerAscii": _ascii(False),
     "upperAscii": _ascii(True),
+    **OPTIONAL_FUNCTIONS,
 }
 _ENV = celpy.Environment()
 
@@ -122,7 +127,7 @@ def _program(text: str) -> Any:
     if UNSUPPORTED_NAMES.search(text):
         raise Unsupported("CEL expressions using params, namespaceObject or authorizer are not supported")
     try:
-        return _ENV.program(_ENV.compile(text), functions=FUNCTIONS)
+        return _ENV.program(_ENV.compile(rewrite_optional(text)), functions=FUNCTIONS)
     except CELParseError as exc:
         raise Unsupported(
             f"CEL expression cel-python cannot parse (optional syntax?): {exc.args[0]}"

@@ -40,7 +40,7 @@ def test_doubles_compare_with_ints_like_cel_go():
 
 @pytest.mark.parametrize(
     "expression",
-    ["object.spec.?hostNetwork.orValue(false) == false", "object.spec.missing == 1", "params.x == 1"],
+    ["object.spec.?hostNetwork.orValue(false) == [?false]", "object.spec.missing == 1", "params.x == 1"],
 )
 def test_what_cel_python_cannot_answer_is_unsupported(expression):
     assert statuses(cel_rule(expression), pod())[0][0] == "unsupported"
