@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import io
 import json
 
+from bot.cli import main
 from tests.conftest import git
 from tests.slack.conftest import ALICE, BOB, CHANNEL
 
@@ -67,6 +69,12 @@ def test_approve_updates_the_message_and_pushes_a_branch_to_the_remote(slack):
     diff = git("diff", "main", branch, cwd=slack.remote)
     assert '+  block-cidrs: "198.51.100.23/32,192.0.2.0/24,91.240.118.172/32"' in diff
     assert slack.service.state.get(json.loads(slack.approve_value(web))["p"]).status == "published"
+    # every decision on the way is in one intact hash chain
+    out, err = io.StringIO(), io.StringIO()
+    data_dir = str(slack.runtime.settings.data_dir)
+    assert main(["--data-dir", data_dir, "audit", "verify"], out=out, err=err, env={}) == 0, err.getvalue()
+    events = [json.loads(line)["event"] for line in slack.runtime.settings.audit_path.read_text().splitlines()]
+    assert {"proposal", "guard", "scan", "approval", "publish"} <= set(events)
 
 
 def test_bob_after_alice_changes_nothing(slack):
