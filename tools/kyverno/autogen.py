@@ -66,6 +66,38 @@ def _shift(rule: dict[str, Any], template_key: str) -> dict[str, Any]:
     return shifted
 
 
+# pkg/autogen/v1/rule.go: podCELReplacementRules / cronJobCELReplacementRules, applied in this order with
+# bytes.ReplaceAll to the JSON of the whole generated rule when it has validate.cel
+_CEL_REPLACEMENTS = {
+    "template": (
+        ("object.spec", "object.spec.template.spec"),
+        ("oldObject.spec", "oldObject.spec.template.spec"),
+        ("object.metadata", "object.spec.template.metadata"),
+        ("oldObject.metadata", "oldObject.spec.template.metadata"),
+    ),
+    "jobTemplate": (
+        ("object.spec", "object.spec.jobTemplate.spec.template.spec"),
+        ("oldObject.spec", "oldObject.spec.jobTemplate.spec.template.spec"),
+        ("object.metadata", "object.spec.jobTemplate.spec.template.metadata"),
+        ("oldObject.metadata", "oldObject.spec.jobTemplate.spec.template.metadata"),
+    ),
+}
+
+
+def _wrap_cel(rule: dict[str, Any], name: str, template_key: str, kinds: list[str]) -> dict[str, Any]:
+    """A ``validate.cel`` rule for controllers: Kyverno keeps the expressions and rewrites their text."""
+    out = {k: copy.deepcopy(v) for k, v in rule.items() if k not in ("match", "exclude")}
+    out["name"] = name[:63]
+    out["match"] = _retarget(rule.get("match"), kinds, template_key == "jobTemplate")
+    if rule.get("exclude"):
+        out["exclude"] = _retarget(rule.get("exclude"), kinds, template_key == "jobTemplate")
+    text = json.dumps(out)
+    for old, new in _CEL_REPLACEMENTS[template_key]:
+        text = text.replace(old, new)
+    rewritten: dict[str, Any] = json.loads(text)
+    return rewritten
+
+
 def _wrap(rule: dict[str, Any], name: str, template_key: str, kinds: list[str]) -> dict[str, Any]:
     out = {k: copy.deepcopy(v) for k, v in rule.items() if k not in ("match", "exclude", "validate")}
     out["name"] = name[:63]
@@ -98,6 +130,13 @@ def expand_rules(policy: dict[str, Any], resource_kind: str) -> list[dict[str, A
         if exclude_kinds and "Pod" not in exclude_kinds:
             continue
         pod_controllers = [c for c in controllers if c != "CronJob"]
+        if "cel" in (rule.get("validate") or {}):
+            # both copies derive from the original rule (generateRules: convertRule per kind)
+            if pod_controllers:
+                generated.append(_wrap_cel(rule, f"autogen-{name}", "template", pod_controllers))
+            if "CronJob" in controllers:
+                generated.append(_wrap_cel(rule, f"autogen-cronjob-{name}", "jobTemplate", ["CronJob"]))
+            continue
         controller_rule = _wrap(rule, f"autogen-{name}", "template", pod_controllers)
         if pod_controllers:
             generated.append(controller_rule)

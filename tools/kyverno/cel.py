@@ -6,8 +6,9 @@ Only what we can evaluate the way Kubernetes' CEL (cel-go) does is answered; eve
 - expressions cel-python cannot parse, even once cel-go's optional syntax (``.?field``, ``[?key]``,
   ``orValue``...) is rewritten by :mod:`tools.kyverno.celoptional`, or whose evaluation fails (a missing field, a function we do not provide): cel-go may answer where cel-python
   errors, and Kyverno's handling of evaluation errors depends on the failure policy;
-- ``paramKind``/``paramRef``, and references to ``params``, ``namespaceObject`` or ``authorizer``;
-- autogen copies of CEL rules (Kyverno rewrites the expressions' text; not reproduced here).
+- ``paramKind``/``paramRef``, and references to ``params``, ``namespaceObject`` or ``authorizer``.
+
+Autogen copies of CEL rules arrive here with their text already rewritten (:mod:`tools.kyverno.autogen`).
 
 Numbers arrive as doubles (the CLI loads integers as float64); cel-go compares doubles and ints across
 types, so equality and ordering are widened here the same way.

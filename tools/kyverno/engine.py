@@ -109,10 +109,6 @@ def _evaluate_body(rule: dict[str, Any], ctx: dict[str, Any], values: Values, re
             return None, ""  # Kyverno skips PSS validation of deleted resources (no response)
         return evaluate_pod_security(name, validate.get("podSecurity") or {}, target)
     if "cel" in validate:
-        if name.startswith("autogen-"):
-            raise Unsupported(
-                "validate.cel autogen rules (Kyverno rewrites the expressions) are not supported"
-            )
         if target is None:
             raise Unsupported("validate.cel on DELETE requests is not supported")
         return evaluate_cel(name, validate.get("cel") or {}, ctx)

@@ -46,9 +46,24 @@ def test_what_cel_python_cannot_answer_is_unsupported(expression):
     assert statuses(cel_rule(expression), pod())[0][0] == "unsupported"
 
 
-def test_autogen_copies_of_cel_rules_are_unsupported():
-    results = evaluate_policy(cluster_policy(cel_rule("true")), deployment(), Admission())
-    assert [(r.rule, r.status) for r in results] == [("autogen-r", "unsupported")]
+def test_autogen_copies_of_cel_rules_read_the_pod_template():
+    rule = cel_rule("object.spec.containers.all(c, c.image.startsWith('ghcr.io/'))")
+    results = evaluate_policy(cluster_policy(rule), deployment(image="ghcr.io/a:1"), Admission())
+    assert [(r.rule, r.status) for r in results] == [("autogen-r", "pass")]
+
+
+def test_autogen_cronjob_copy_of_a_cel_rule_reads_the_job_template():
+    rule = cel_rule("object.metadata.?labels.app.orValue('') == 'web'")
+    template = deployment()["spec"]["template"]
+    template["metadata"] = {"labels": {"app": "web"}}
+    cronjob = {
+        "apiVersion": "batch/v1",
+        "kind": "CronJob",
+        "metadata": {"name": "c", "namespace": "default"},
+        "spec": {"jobTemplate": {"spec": {"template": template}}},
+    }
+    results = evaluate_policy(cluster_policy(rule), cronjob, Admission())
+    assert [(r.rule, r.status) for r in results] == [("autogen-cronjob-r", "pass")]
 
 
 def test_false_cel_precondition_skips_the_rule():
