@@ -22,6 +22,7 @@ import orjson
 from bot import messages
 from bot.clock import Clock, SystemClock
 from bot.core.errors import SecopsError
+from bot.logs import configure as configure_logging
 from bot.settings import ENV_NAMES, Settings, load_settings, parse_duration
 
 log = logging.getLogger("secops_bot")
@@ -353,11 +354,7 @@ def main(
     clock = clock or SystemClock()
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.WARNING - 10 * min(args.verbose, 2),
-        stream=err,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    configure_logging(err, args.verbose)
     try:
         if args.func.__module__.startswith("tools.kyverno"):
             return int(args.func(args, out, err))
