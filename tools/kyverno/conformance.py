@@ -55,6 +55,9 @@ class Tally:
 
 
 _REASONS = (
+    ("CEL policy kinds: ValidatingPolicy autogen", "ValidatingPolicy autogen rules (Pod controllers)"),
+    ("CEL policy kinds:", "ValidatingPolicy features we do not reproduce (selectors, params, ...)"),
+    ("CEL policy kinds with values", "CEL policy kinds with values, userinfo or context files"),
     ("CEL policy kinds", "CEL policy kinds (ValidatingPolicy, MutatingPolicy, ...)"),
     ("rows without a rule", "CEL policy kinds (ValidatingPolicy, MutatingPolicy, ...)"),
     ("cel-python cannot parse", "validate.cel: optional syntax (.?field, orValue) cel-python cannot parse"),

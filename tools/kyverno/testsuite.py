@@ -8,17 +8,18 @@ resource the rule produced no response for is "excluded", which the CLI counts a
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from tools.kyverno.context import Values
 from tools.kyverno.engine import RuleResult, evaluate_policy
-from tools.kyverno.errors import InputError
+from tools.kyverno.errors import InputError, Unsupported
 from tools.kyverno.match import Admission, RequestInfo
 from tools.kyverno.policy import is_policy, load_documents, parse_documents
 from tools.kyverno.units import to_go_floats
+from tools.kyverno.vpol import evaluate_validating_policy, is_validating_policy
 
 TEST_FILE_NAMES = ("kyverno-test.yaml", "kyverno-test.yml")
 CLUSTER_SCOPED = frozenset(
@@ -225,6 +226,8 @@ class Suite:
                 "unsupported", detail=f"policy {policy_ref} is not a kyverno.io/v1 ClusterPolicy/Policy"
             )
         policy = self.session.policies[policy_index]
+        if not rule and is_validating_policy(policy):
+            return self._check_validating_policy(row, policy, resource_ref, result)
         if not rule:
             return result("unsupported", detail="rows without a rule name test CEL policy kinds")
         rule_names = {str(r.get("name")) for r in (policy.get("spec") or {}).get("rules") or []}
@@ -246,6 +249,31 @@ class Suite:
             if status != expected:
                 return result(status, detail=message)
         return result(statuses[0][0], detail=statuses[0][1])
+
+    def _check_validating_policy(
+        self,
+        row: dict[str, Any],
+        policy: dict[str, Any],
+        resource_ref: str,
+        result: Callable[..., ExpectedResult],
+    ) -> ExpectedResult:
+        if any(self.doc.get(k) for k in ("variables", "values", "userinfo", "context")):
+            return result("unsupported", detail="CEL policy kinds with values, userinfo or context files")
+        statuses = []
+        for resource_index in self._find_resources(resource_ref):
+            try:
+                status = evaluate_validating_policy(
+                    policy, self.session.resources[resource_index], str(row.get("operation") or "CREATE")
+                )
+            except Unsupported as exc:
+                return result("unsupported", detail=f"CEL policy kinds: {exc}")
+            if status is not None:
+                statuses.append(status)
+        if not statuses:
+            return result("skip", excluded=True, detail="the policy does not apply to this resource")
+        expected = str(row.get("result", row.get("status", "")))
+        wrong = [s for s in statuses if s != expected]
+        return result(wrong[0] if wrong else statuses[0])
 
     def _find_policy(self, ref: str) -> int | None:
         namespace, _, name = ref.rpartition("/")
