@@ -42,7 +42,7 @@ def test_add_cidr_keeps_single_quotes_and_trailing_comment():
     (ch,) = apply_operations([AddCidr(file=WEB02, key="block-cidrs", value="2a0e:1c80:1:1::45")], READ)
     assert (
         _diff_lines([ch])[1]
-        == "+  block-cidrs: '193.42.33.7/32,2a0e:1c80:1:1::45/128' # blocked after INC-4502"
+        == "+  block-cidrs: '193.42.33.7/32,2a0e:1c80:1:1::45/128'   # blocked after INC-4502"
     )
 
 
