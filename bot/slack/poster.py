@@ -17,6 +17,7 @@ from bot import messages
 from bot.approvals import ApprovalStore
 from bot.clock import Clock
 from bot.core.proposal import Proposal
+from bot.publishing import PublishResult
 from bot.service import ActionResult
 from bot.slack import blocks as kit
 from bot.state import StateStore
@@ -132,10 +133,32 @@ class Poster:
             self.reply(ref.ts, chunk)
 
     def thread_note(self, proposal_id: str, text: str) -> None:
-        """The publishing and sync flows' notes (PR merged, rebased, closed) in the proposal's thread."""
+        """The publishing and sync flows' notes (PR merged, rebased, closed): in the thread, and on the message.
+
+        The message keeps its diff and checks; the note becomes its status line ("Merged by octocat: …").
+        """
         ref = self.approvals.message_for(proposal_id)
-        if ref is not None:
-            self.reply(ref.ts, kit.esc(text, 3000))
+        if ref is None:
+            return
+        note = kit.esc(text, 3000)
+        self.reply(ref.ts, note)
+        stored = self.state.get(proposal_id)
+        if stored is None or stored.proposal.action == "escalate":
+            return
+        p = stored.proposal
+        pub = self.state.get_publication(p.id, p.revision)
+        publish = (
+            PublishResult(
+                ok=True, branch=pub.branch, commit=pub.commit, pr_url=pub.pr_url, pr_number=pub.pr_number
+            )
+            if pub is not None
+            else None
+        )
+        text_, blocks = kit.proposal_blocks(p, status=stored.status, decision=note, publish=publish)
+        try:
+            self.client.chat_update(channel=ref.channel, ts=ref.ts, text=text_, blocks=blocks)
+        except SlackApiError as exc:
+            log.warning("updating %s failed: %s", p.id, exc.response.get("error"))
 
     # --- small helpers ---------------------------------------------------------------------------------
 

@@ -73,7 +73,9 @@ def test_approve_updates_the_message_and_pushes_a_branch_to_the_remote(slack):
     out, err = io.StringIO(), io.StringIO()
     data_dir = str(slack.runtime.settings.data_dir)
     assert main(["--data-dir", data_dir, "audit", "verify"], out=out, err=err, env={}) == 0, err.getvalue()
-    events = [json.loads(line)["event"] for line in slack.runtime.settings.audit_path.read_text().splitlines()]
+    events = [
+        json.loads(line)["event"] for line in slack.runtime.settings.audit_path.read_text().splitlines()
+    ]
     assert {"proposal", "guard", "scan", "approval", "publish"} <= set(events)
 
 
@@ -86,3 +88,22 @@ def test_bob_after_alice_changes_nothing(slack):
     slack.click("approve", slack.approve_value(web), BOB, ts)
     eph = slack.recorder.wait_for("chat.postEphemeral", lambda b: b["user"] == BOB)
     assert eph["text"] == "This proposal is already published; nothing changed."
+
+
+def test_merge_note_from_sync_lands_in_the_thread_and_on_the_message(slack):
+    _scan(slack)
+    web = slack.message_of("91.240.118.172")
+    ts = slack.ts_of("91.240.118.172")
+    slack.click("approve", slack.approve_value(web), ALICE, ts)
+    slack.recorder.wait_for("chat.update", lambda b: "Published" in json.dumps(b.get("blocks", [])))
+    pid = json.loads(slack.approve_value(web))["p"]
+    slack.runtime.poster.thread_note(
+        pid, "Merged by octocat <!channel>: https://github.example/acme/gitops/pull/7"
+    )
+    update = slack.recorder.wait_for("chat.update", lambda b: "Merged by octocat" in json.dumps(b["blocks"]))
+    text = json.dumps(update["blocks"])
+    assert "&lt;!channel&gt;" in text and "Published" in text and '"action_id": "approve"' not in text
+    note = slack.recorder.wait_for(
+        "chat.postMessage", lambda b: b.get("thread_ts") == ts and "Merged by" in b["text"]
+    )
+    assert note["text"].startswith("Merged by octocat")
