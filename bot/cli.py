@@ -176,7 +176,9 @@ def cmd_scan(args: argparse.Namespace, out: TextIO, err: TextIO, env: dict[str, 
             out.write(orjson.dumps(p.as_row()).decode() + "\n")
         out.flush()
         return 0
-    console = Console(file=out, highlight=False, soft_wrap=False, width=max(100, Console(file=out).width))
+    console = Console(
+        file=out, highlight=False, markup=False, soft_wrap=False, width=max(100, Console(file=out).width)
+    )
     if not read.alert_count and args.since == "offset" and not read.rotated:
         console.print(messages.cli_no_new_alerts(str(settings.alerts)))
     print_proposals(console, report.proposals, report.new_ids)

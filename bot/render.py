@@ -46,16 +46,17 @@ def proposal_panel(p: Proposal, new: bool = True) -> Panel:
     window = ""
     if g.first_ts is not None and g.last_ts is not None:
         window = f"{iso(g.first_ts)} … {iso(g.last_ts)}"
-    facts.add_row("alerts", f"{g.alert_count} ({window})" if window else str(g.alert_count))
+    # Every cell is a Text, never a str: rich would read "[link=...]" in a hostile alert as markup.
+    facts.add_row("alerts", Text(f"{g.alert_count} ({window})" if window else str(g.alert_count)))
     facts.add_row(
-        "rules", plain("; ".join(f"{rid} {desc}" for rid, desc in g.rule_descriptions.items()), 300)
+        "rules", Text(plain("; ".join(f"{rid} {desc}" for rid, desc in g.rule_descriptions.items()), 300))
     )
     if g.mitre:
-        facts.add_row("MITRE", ", ".join(g.mitre))
-    facts.add_row("fixer", p.fixer)
-    facts.add_row("reason", plain(p.reason, 600))
+        facts.add_row("MITRE", Text(plain(", ".join(g.mitre), 200)))
+    facts.add_row("fixer", Text(plain(p.fixer, 100)))
+    facts.add_row("reason", Text(plain(p.reason, 600)))
     if p.notes:  # related past fixes (dedup), e.g. "similar to PR #12 (0.87)"
-        facts.add_row("related", plain("; ".join(p.notes), 300))
+        facts.add_row("related", Text(plain("; ".join(p.notes), 300)))
     parts: list[RenderableType] = [facts]
     if p.diff:
         parts.append(Syntax(p.diff, "diff", theme="ansi_dark", background_color="default"))
@@ -63,7 +64,7 @@ def proposal_panel(p: Proposal, new: bool = True) -> Panel:
         checks = Table(show_header=False, box=None, padding=(0, 1))
         for c in p.guard.checks:
             mark = Text("✓", style="green") if c.passed else Text("✗", style="bold red")
-            checks.add_row(mark, c.name, plain(c.detail, 200))
+            checks.add_row(mark, Text(c.name), Text(plain(c.detail, 200)))
         parts.append(checks)
     return Panel(Group(*parts), title=_title(p, new), title_align="left", border_style=_STYLE[p.action])
 

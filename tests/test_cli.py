@@ -198,3 +198,22 @@ def test_help_lists_the_commands():
     out = io.StringIO()
     with pytest.raises(SystemExit):
         main(["--help"], out=out, env={})
+
+
+def test_readable_output_prints_hostile_alert_text_literally(gitops, tmp_path):
+    alert = {
+        "timestamp": "2026-11-20T09:00:00.000+0000",
+        "rule": {"id": "31103", "level": 10, "groups": ["web", "attack"],
+                 "description": "[link=https://evil.example]click[/link] [blink]x[/blink] \x1b[31mred"},
+        "agent": {"name": "web-01"},
+        "data": {"srcip": "91.240.118.172"},
+    }  # fmt: skip
+    alerts = tmp_path / "a.json"
+    alerts.write_text(json.dumps(alert) + "\n")
+    code, out, _ = run(
+        "scan", "--alerts", str(alerts), "--repo", str(gitops), "--cmdb", str(FIXTURES / "cmdb.yaml"),
+        data_dir=tmp_path / "d",
+    )  # fmt: skip
+    assert code == 0
+    assert "[link=https://evil.example]click[/link]" in out and "[blink]x[/blink]" in out
+    assert "\x1b[31m" not in out
