@@ -41,6 +41,55 @@ SENSITIVE_KEYS = frozenset(
 )
 
 
+#: Data keys ``set_key`` may change, per config kind (deny by default; the inventory can add keys per config
+#: with ``set_keys``). For ingress-nginx: the controller ConfigMap options that harden or limit, never the ones
+#: that widen access, inject configuration or change whose address a request appears to come from.
+SET_KEYS_BY_KIND: dict[str, frozenset[str]] = {
+    "ingress-nginx": frozenset(
+        {
+            "server-tokens",
+            "hide-headers",
+            "hsts",
+            "hsts-max-age",
+            "hsts-include-subdomains",
+            "hsts-preload",
+            "ssl-protocols",
+            "ssl-ciphers",
+            "ssl-prefer-server-ciphers",
+            "ssl-ecdh-curve",
+            "ssl-session-tickets",
+            "ssl-redirect",
+            "force-ssl-redirect",
+            "enable-ocsp",
+            "proxy-body-size",
+            "client-body-buffer-size",
+            "client-header-buffer-size",
+            "large-client-header-buffers",
+            "client-header-timeout",
+            "client-body-timeout",
+            "keep-alive",
+            "keep-alive-requests",
+            "proxy-connect-timeout",
+            "proxy-read-timeout",
+            "proxy-send-timeout",
+            "limit-rate",
+            "limit-rate-after",
+            "limit-req-status-code",
+            "limit-conn-status-code",
+            "block-user-agents",
+            "block-referers",
+            "enable-modsecurity",
+            "enable-owasp-modsecurity-crs",
+            "http2-max-concurrent-streams",
+            "http2-max-field-size",
+            "http2-max-header-size",
+            "allow-backend-server-header",
+        }
+    ),
+    "denylist": frozenset({"ban-time"}),
+}
+
+
 class GuardPolicy(BaseModel):
     """Limits the guard enforces (configurable, with safe defaults)."""
 
@@ -222,6 +271,7 @@ def _check_only_named_keys(
         extra = sorted(touched - named)
         if extra:
             problems.append(f"{c.path}: keys changed that no operation names: {', '.join(extra)}")
+    unlisted: dict[tuple[str, str], list[str]] = {}
     for o in ops:
         if isinstance(o, Escalate) or o.file not in allowed:
             continue
@@ -230,6 +280,16 @@ def _check_only_named_keys(
             problems.append(f"{o.file}: add_cidr only on the block list key {cfg.block_key!r}, not {o.key!r}")
         if isinstance(o, SetKey) and (o.key in SENSITIVE_KEYS or o.key == cfg.block_key):
             problems.append(f"{o.file}: set_key may not change {o.key!r}")
+        elif isinstance(o, SetKey) and o.key not in SET_KEYS_BY_KIND.get(cfg.kind, frozenset()) | set(
+            cfg.set_keys
+        ):
+            unlisted.setdefault((o.file, cfg.kind), []).append(o.key)
+    for (file, kind), keys in unlisted.items():
+        shown = ", ".join(repr(k) for k in keys[:5]) + (f" (+{len(keys) - 5} more)" if len(keys) > 5 else "")
+        problems.append(
+            f"{file}: set_key may not change {shown}: not a known hardening key for kind {kind!r} "
+            "(an inventory config's set_keys can allow more)"
+        )
     if problems:
         return Check(name="only_named_keys", passed=False, detail="; ".join(problems))
     keys = sorted({o.key for o in ops if not isinstance(o, Escalate)})

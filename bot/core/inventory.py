@@ -41,6 +41,7 @@ class ConfigRef(BaseModel):
     path: str
     kind: str
     key: str | None = None
+    set_keys: tuple[str, ...] = ()  # data keys set_key may change here, beyond the kind's defaults
 
     @field_validator("path")
     @classmethod

@@ -163,3 +163,32 @@ def test_guard_refuses_path_like_agent_names():
     ops = [AddCidr(file=WEB01, key="block-cidrs", value="91.240.118.172/32")]
     report, _ = run(ops, targets=("../../.github",))
     assert not report.passed
+
+
+def test_guard_refuses_set_key_outside_the_kinds_hardening_keys():
+    report, checks = run([SetKey(file=WEB01, key="use-forwarded-headers", value="false")])
+    assert not report.passed
+    assert checks["only_named_keys"].detail == (
+        f"{WEB01}: set_key may not change 'use-forwarded-headers': not a known hardening key for kind "
+        "'ingress-nginx' (an inventory config's set_keys can allow more)"
+    )
+    report, _ = run([SetKey(file=WEB01, key="ssl-protocols", value="TLSv1.3")])
+    assert report.passed
+
+
+def test_inventory_set_keys_allow_more_but_never_sensitive_keys():
+    servers = [
+        s.model_copy(
+            update={"configs": tuple(c.model_copy(update={"set_keys": ("use-forwarded-headers", "http-snippet")})
+                                     for c in s.configs)}
+        )
+        if s.name == "web-01"
+        else s
+        for s in INVENTORY.servers
+    ]  # fmt: skip
+    inventory = INVENTORY.model_copy(update={"servers": tuple(servers)})
+    ops = [SetKey(file=WEB01, key="use-forwarded-headers", value="false")]
+    assert check_change(apply_operations(ops, READ), ops, inventory, ["web-01"]).passed
+    ops = [SetKey(file=WEB01, key="http-snippet", value="return 200;")]
+    report = check_change(apply_operations(ops, READ), ops, inventory, ["web-01"])
+    assert "set_key may not change 'http-snippet'" in report.summary()
