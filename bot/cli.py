@@ -197,12 +197,14 @@ def cmd_serve(args: argparse.Namespace, out: TextIO, err: TextIO, env: dict[str,
     from bot.slack.runtime import build_runtime
 
     settings = _settings(args, env)
+    settings, refresh = scan_checkout(settings)
     runtime = build_runtime(
         settings,
         clock,
         scanner_factory=lambda state, audit: build_scanner(settings, state, audit, clock),
         publisher_factory=lambda state, audit: build_publisher(settings, state, audit, clock),
         http=args.http,
+        before_scan=refresh,
     )
     try:
         runtime.client.auth_test()
@@ -233,6 +235,31 @@ def cmd_serve(args: argparse.Namespace, out: TextIO, err: TextIO, env: dict[str,
         handler.close()
     runtime.stop()
     return 0
+
+
+def scan_checkout(settings: Settings) -> tuple[Settings, Any]:
+    """Without SECOPS_REPO, `serve` scans its own clone of SECOPS_GIT_REMOTE_URL, refreshed before each scan.
+
+    Proposals are then computed against the latest default branch, not a checkout someone forgot to pull.
+    """
+    if settings.repo is not None or not settings.git_remote_url:
+        return settings, None
+    from tools.git_repo import Author, GitRepo, Remote
+
+    clone = GitRepo(
+        settings.data_dir / "gitops-scan",
+        Remote(settings.git_remote_url, settings.github_token),
+        default_branch=settings.git_default_branch,
+        author=Author(settings.git_author_name, settings.git_author_email),
+    )
+
+    def refresh() -> None:
+        with clone.locked():
+            clone.fetch()
+            clone.reset_to_default()
+
+    refresh()  # the first scan needs a checkout; a failure here stops start-up with the git error
+    return settings.model_copy(update={"repo": clone.path}), refresh
 
 
 def build_publisher(settings: Settings, state: Any, audit: Any, clock: Clock) -> Any:

@@ -80,6 +80,7 @@ class ProposalService:
         clock: Clock,
         publisher: Publisher | None,
         alerts_path: Path,
+        before_scan: Callable[[], None] | None = None,
     ) -> None:
         self.settings = settings
         self.scanner = scanner
@@ -89,6 +90,7 @@ class ProposalService:
         self.clock = clock
         self.publisher = publisher
         self.alerts_path = alerts_path
+        self.before_scan = before_scan
         self._scan_lock = threading.Lock()
 
     # --- scanning --------------------------------------------------------------------------------------
@@ -96,6 +98,14 @@ class ProposalService:
     def scan(self, trigger: str) -> ScanOutcome:
         """Pull new alerts from the stored offset; one scan at a time (the poller and the command share it)."""
         with self._scan_lock:
+            if self.before_scan is not None:
+                try:
+                    self.before_scan()  # e.g. bring the scan checkout to the latest default branch
+                except Exception as exc:  # a stale checkout is better than no scan; publishing re-checks
+                    log.warning(
+                        "refreshing the GitOps checkout failed (%s); scanning the last one",
+                        exc.__class__.__name__,
+                    )
             try:
                 report = self.scanner.scan_file(self.alerts_path, Since("offset"))
             except Exception as exc:  # a bad file or repo must not kill the poller: report it

@@ -85,9 +85,11 @@ def require_slack(settings: Settings, *, http: bool) -> None:
         missing.append("SECOPS_SLACK_CHANNEL")
     if not settings.approvers:
         missing.append("SECOPS_APPROVERS")
-    for name in ("alerts", "repo", "cmdb"):
+    for name in ("alerts", "cmdb"):
         if getattr(settings, name) is None:
             missing.append(f"SECOPS_{name.upper()}")
+    if settings.repo is None and not settings.git_remote_url:
+        missing.append("SECOPS_REPO or SECOPS_GIT_REMOTE_URL")
     if missing:
         raise ConfigError("serve needs: " + ", ".join(missing))
     bad = [a for a in settings.approvers if a[:1] not in ("U", "W", "S")]
@@ -104,6 +106,7 @@ def build_runtime(
     scanner_factory: Callable[[StateStore, AuditLog], Scanner],
     publisher_factory: Callable[[StateStore, AuditLog], Publisher | None],
     http: bool,
+    before_scan: Callable[[], None] | None = None,
 ) -> SlackRuntime:
     """Everything wired: Web API client, state, service, Bolt app, poller (not started)."""
     require_slack(settings, http=http)
@@ -125,6 +128,7 @@ def build_runtime(
         clock=clock,
         publisher=publisher_factory(state, audit),
         alerts_path=settings.alerts,
+        before_scan=before_scan,
     )
     poster = Poster(client, settings.slack_channel, state, approvals, clock)
     secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else ""
