@@ -107,3 +107,16 @@ def test_merge_note_from_sync_lands_in_the_thread_and_on_the_message(slack):
         "chat.postMessage", lambda b: b.get("thread_ts") == ts and "Merged by" in b["text"]
     )
     assert note["text"].startswith("Merged by octocat")
+
+
+def test_slack_outage_during_a_poll_loses_nothing(slack):
+    slack.recorder.fail["chat.postMessage"] = "service_unavailable"
+    slack.runtime.poller.run_once()
+    stored = slack.service.state.list()
+    posted = [s for s in stored if slack.service.approvals.message_for(s.proposal.id)]
+    assert len(stored) == 9 and posted == []  # decided and stored, but nothing reached the channel
+    del slack.recorder.fail["chat.postMessage"]
+    slack.runtime.poller.run_once()  # no new alerts; the unposted proposals are posted now
+    posted = [s for s in stored if slack.service.approvals.message_for(s.proposal.id)]
+    assert len(posted) == 8  # all but the suppressed one
+    assert slack.ts_of("91.240.118.172")
