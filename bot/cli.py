@@ -32,6 +32,13 @@ def _env_help(name: str) -> str:
     return f"(env {ENV_NAMES[name]})"
 
 
+def _add_inputs(parser: argparse.ArgumentParser) -> None:
+    """The three inputs every pipeline command reads."""
+    parser.add_argument("--alerts", help=f"Wazuh alerts.json (one JSON object a line) {_env_help('alerts')}")
+    parser.add_argument("--repo", help=f"GitOps repository checkout {_env_help('repo')}")
+    parser.add_argument("--cmdb", help=f"inventory YAML {_env_help('cmdb')}")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="secops-bot",
@@ -48,9 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Read Wazuh alerts, group them by attacker, and print a guarded proposal for each "
         "group. Nothing is written to the GitOps repository.",
     )
-    scan.add_argument("--alerts", help=f"Wazuh alerts.json (one JSON object a line) {_env_help('alerts')}")
-    scan.add_argument("--repo", help=f"GitOps repository checkout {_env_help('repo')}")
-    scan.add_argument("--cmdb", help=f"inventory YAML {_env_help('cmdb')}")
+    _add_inputs(scan)
     scan.add_argument("--json", action="store_true", help="one JSON object per group on stdout, nothing else")
     scan.add_argument(
         "--since",
@@ -71,9 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Run the Slack app. Socket Mode when SLACK_APP_TOKEN is set (no public endpoint); "
         "--http serves Bolt's /slack/events (signed requests only) and /healthz.",
     )
-    serve.add_argument("--alerts", help=f"Wazuh alerts.json {_env_help('alerts')}")
-    serve.add_argument("--repo", help=f"GitOps repository checkout {_env_help('repo')}")
-    serve.add_argument("--cmdb", help=f"inventory YAML {_env_help('cmdb')}")
+    _add_inputs(serve)
     serve.add_argument("--http", action="store_true", help="HTTP mode instead of Socket Mode")
     serve.add_argument("--host", default="0.0.0.0", help="HTTP mode: address to bind (default 0.0.0.0)")  # noqa: S104
     serve.add_argument("--port", type=int, default=3000, help="HTTP mode: port (default 3000)")
