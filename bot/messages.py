@@ -525,3 +525,7 @@ def slack_approved_published(user: str, where: str) -> str:
 
 def slack_revision(revision: int, user: str, action: str) -> str:
     return f":pencil2: Revision {revision} for <@{user}> ({action}). Earlier revisions can no longer be approved."
+
+
+def slack_folded(new_alerts: int, total: int) -> str:
+    return f":repeat: {new_alerts} more alert(s) from the same attack, folded into this proposal ({total} in all)."

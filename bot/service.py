@@ -36,6 +36,7 @@ class ScanOutcome:
     report: ScanReport | None
     new: list[Proposal] = field(default_factory=list)
     error: str | None = None
+    folded: list[Proposal] = field(default_factory=list)  # repeats counted into a pending proposal
 
     def count(self, action: str) -> int:
         return sum(1 for p in self.new if p.action == action)
@@ -113,7 +114,8 @@ class ProposalService:
                 return ScanOutcome(report=None, error=messages.scan_failed(str(exc)))
             self.state.set_meta("last_poll", {"at": self.clock.now(), "trigger": trigger})
             new = [p for p in report.proposals if p.id in report.new_ids and p.action in POSTED_ACTIONS]
-            return ScanOutcome(report=report, new=new)
+            folded = [p for p in report.proposals if p.id in report.new_ids and p.folded_into]
+            return ScanOutcome(report=report, new=new, folded=folded)
 
     def last_poll(self) -> float | None:
         import json

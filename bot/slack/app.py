@@ -147,6 +147,7 @@ def build_app(
                 respond(response_type="ephemeral", replace_original=False, text=outcome.error)
                 return
             poster.post_new(outcome.new)
+            poster.show_folds(outcome.folded)
             respond(
                 response_type="ephemeral",
                 replace_original=False,

@@ -109,6 +109,25 @@ class Poster:
         elif result.kind in ("rejected", "publish_failed", "approved"):
             self.reply(ref.ts, decision)
 
+    def show_folds(self, repeats: Sequence[Proposal]) -> None:
+        """Repeats folded into a pending proposal: its message shows the new alert count, its thread says so."""
+        for repeat in repeats:
+            target = repeat.folded_into
+            ref = self.approvals.message_for(target) if target else None
+            stored = self.state.get(target) if target else None
+            if ref is None or stored is None:
+                continue
+            p = stored.proposal
+            if p.action == "escalate":
+                text, blocks = kit.escalation_blocks(p)
+            else:
+                text, blocks = kit.proposal_blocks(p, status=stored.status)
+            try:
+                self.client.chat_update(channel=ref.channel, ts=ref.ts, text=text, blocks=blocks)
+            except SlackApiError as exc:
+                log.warning("updating %s failed: %s", p.id, exc.response.get("error"))
+            self.reply(ref.ts, messages.slack_folded(repeat.group.alert_count, p.group.alert_count))
+
     def show_revision(self, p: Proposal, user: str, instruction: str) -> None:
         """Update the parent message in place and post the new revision's diff in the thread."""
         ref = self.approvals.message_for(p.id)

@@ -48,6 +48,7 @@ class Poller(threading.Thread):
         if outcome.error:
             log.warning("poll: %s", outcome.error)
         self.poster.post_new(outcome.new)
+        self.poster.show_folds(outcome.folded)
         self.poster.post_unposted()
         if self.extra is not None:
             self.extra()

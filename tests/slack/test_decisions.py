@@ -261,3 +261,27 @@ def test_rejected_fix_is_not_proposed_again_for_that_attacker(slack):
         if s.proposal.group.attacker == WEB and s.proposal.action == "suppressed"
     )
     assert "CDN egress shared with customers" in repeat.reason and BOB in repeat.reason
+
+
+def test_repeat_of_a_pending_proposal_updates_its_message_instead_of_posting_again(slack):
+    _scan(slack)
+    ts = slack.ts_of(WEB)
+    lines = slack.alerts.read_text().splitlines()
+    again = [json.loads(line) for line in lines[:2]]
+    for i, doc in enumerate(again):
+        doc["timestamp"] = f"2026-11-20T10:4{i}:00.000+0000"
+        doc["id"] = f"repeat-{i}"
+    with slack.alerts.open("a") as f:
+        f.writelines(json.dumps(d) + "\n" for d in again)
+    before = len(slack.posted())
+    slack.command("")
+    slack.recorder.wait_for("respond", lambda b: b.get("text", "").startswith("Scan done: 0"))
+    assert len(slack.posted()) == before
+    update = slack.recorder.wait_for("chat.update", lambda b: b["ts"] == ts)
+    assert "*Alerts:* 6" in json.dumps(update["blocks"])
+    note = slack.recorder.wait_for(
+        "chat.postMessage", lambda b: b.get("thread_ts") == ts and "folded" in b["text"]
+    )
+    assert (
+        note["text"] == ":repeat: 2 more alert(s) from the same attack, folded into this proposal (6 in all)."
+    )
