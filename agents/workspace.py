@@ -13,12 +13,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.core.edits import AddCidr, Escalate, SetKey, parse_operations, unified_diff
-from bot.core.errors import DocumentError, OperationError
+from bot.change import try_operations
+from bot.core.edits import AddCidr, Escalate, SetKey
+from bot.core.errors import DocumentError
 from bot.core.guard import GuardPolicy, GuardReport, check_change
 from bot.core.inventory import ConfigRef, Inventory, Server
 from bot.core.network import parse_cidr
-from bot.yaml_edit import ReadFile, apply_operations
+from bot.yaml_edit import ReadFile
 
 
 @dataclass(frozen=True)
@@ -57,26 +58,32 @@ class Workspace:
 
     def attempt(self, operations: Any) -> Attempt:
         """Parse, scope-check, apply and guard ``operations``; nothing is written anywhere."""
-        try:
-            ops = parse_operations(operations)
-        except OperationError as exc:
-            return Attempt(accepted=False, error=str(exc))
-        if isinstance(ops[0], Escalate):
-            return Attempt(accepted=False, escalation=ops[0].reason)
-        dumped = tuple(o.model_dump() for o in ops)
-        scope = self._scope_problem(ops)
+        tried = try_operations(
+            operations,
+            read_file=self.read_file,
+            inventory=self.inventory,
+            targets=self.targets,
+            policy=self.policy,
+            list_styles=self.list_styles,
+        )
+        if not tried.ops:
+            return Attempt(accepted=False, error=tried.error or "")
+        if tried.escalation is not None:
+            return Attempt(accepted=False, escalation=tried.escalation)
+        scope = self._scope_problem(tried.ops)
         if scope:
-            return Attempt(accepted=False, error=scope, operations=dumped)
-        try:
-            changes = apply_operations(ops, self.read_file, self.list_styles)
-        except (OperationError, DocumentError) as exc:
-            return Attempt(accepted=False, error=str(exc), operations=dumped)
-        report = check_change(changes, ops, self.inventory, self.targets, self.policy)
-        diff = unified_diff([c for c in changes if c.changed])
+            return Attempt(accepted=False, error=scope, operations=tried.operations)
+        if tried.error is not None:
+            return Attempt(accepted=False, error=tried.error, operations=tried.operations)
+        report = tried.report
+        if report is None:  # nothing changed: the guard's has_change check says so by name
+            report = check_change([], tried.ops, self.inventory, self.targets, self.policy)
         if not report.passed:
             refusal = f"the guard refused it: {report.summary()}"
-            return Attempt(accepted=False, error=refusal, diff=diff, guard=report, operations=dumped)
-        return Attempt(accepted=True, diff=diff, guard=report, operations=dumped)
+            return Attempt(
+                accepted=False, error=refusal, diff=tried.diff, guard=report, operations=tried.operations
+            )
+        return Attempt(accepted=True, diff=tried.diff, guard=report, operations=tried.operations)
 
     def _scope_problem(self, ops: Sequence[AddCidr | SetKey | Escalate]) -> str | None:
         """The fixer may block only the attacker it was asked about (at most its /24 or /48)."""

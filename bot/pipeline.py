@@ -17,17 +17,17 @@ from agents.router import LongTailFixer, RouteDecision, list_styles, route
 from agents.workspace import Workspace
 from bot import messages
 from bot.audit_log import AuditLog
+from bot.change import TriedChange, try_operations
 from bot.clock import Clock
 from bot.core.alert import Alert
-from bot.core.edits import AddCidr, Escalate, SetKey, parse_operations, unified_diff
-from bot.core.errors import DocumentError, OperationError
+from bot.core.edits import AddCidr, Escalate, SetKey
 from bot.core.grouping import AlertGroup, group_alerts
-from bot.core.guard import GuardPolicy, check_change
+from bot.core.guard import GuardPolicy
 from bot.core.inventory import Inventory
 from bot.core.network import canonical_cidr
 from bot.core.proposal import Action, LlmUsage, Proposal, Review, proposal_id
 from bot.state import Offset, StateStore
-from bot.yaml_edit import ReadFile, apply_operations, repo_reader
+from bot.yaml_edit import ReadFile, repo_reader
 from tools.wazuh import AlertStream, ReadResult
 
 
@@ -125,44 +125,21 @@ class Scanner:
 
         if decision.escalation:
             return escalate(decision.escalation)
-        try:
-            ops = parse_operations(decision.operations)
-            if any(isinstance(o, Escalate) for o in ops):
-                return escalate(next(o.reason for o in ops if isinstance(o, Escalate)))
-            changes = apply_operations(ops, self.read_file, decision.list_styles)
-        except (OperationError, DocumentError) as exc:
-            return escalate(messages.esc_document(str(exc)))
-        dumped = tuple(o.model_dump() for o in ops)
-        changed = [c for c in changes if c.changed]
-        if not changed:
-            return Proposal(
-                id=pid,
-                group=group,
-                action="suppressed",
-                fixer=decision.fixer,
-                operations=dumped,
-                reason=messages.suppressed_already(_describe_ops(ops)),
-                llm=usage,
-            )
-        report = check_change(changes, ops, self.inventory, group.targets, self.policy)
+        tried = self._try(decision.operations, group, decision.list_styles)
+        if tried.error is not None:
+            return escalate(messages.esc_document(tried.error))
+        if tried.escalation is not None:
+            return escalate(tried.escalation)
         proposed = (
             messages.proposed_llm(decision.fixer.removeprefix("llm:"))
             if decision.fixer.startswith("llm:")
             else messages.proposed(decision.fixer.removeprefix("playbook:"))
         )
-        reason = proposed if report.passed else messages.blocked_by_guard(report.summary())
-        return Proposal(
-            id=pid,
-            group=group,
-            action="propose" if report.passed else "blocked",
-            fixer=decision.fixer,
-            operations=dumped,
-            files=tuple(c.path for c in changed),
-            diff=unified_diff(changed),
-            guard=report,
-            reason=f"{reason} {notes}".strip(),
-            llm=usage,
-        )
+
+        def make(action: Action, **fields: Any) -> Proposal:
+            return Proposal(id=pid, group=group, action=action, fixer=decision.fixer, llm=usage, **fields)
+
+        return _outcome(tried, make, ok_reason=proposed, notes=notes)
 
     def revise(self, proposal: Proposal, operations: Sequence[dict[str, str]], note: str) -> Proposal:
         """A new revision of ``proposal`` with other operations, applied to the repo as it is now and guarded.
@@ -172,43 +149,36 @@ class Scanner:
         """
         group = proposal.group
 
-        def variant(action: Action, **fields: Any) -> Proposal:
+        def make(action: Action, **fields: Any) -> Proposal:
             return Proposal(
                 id=proposal.id,
                 group=group,
                 fixer=proposal.fixer,
                 revision=proposal.revision + 1,
                 action=action,
+                llm=proposal.llm,
                 **fields,
             )
 
-        try:
-            ops = parse_operations(list(operations))
-            changes = apply_operations(ops, self.read_file, list_styles(self.inventory, group.targets))
-        except (OperationError, DocumentError) as exc:
-            return variant("escalate", reason=messages.esc_document(str(exc)))
-        changed = [c for c in changes if c.changed]
-        dumped = tuple(o.model_dump() for o in ops)
-        if not changed:
-            return variant(
-                "suppressed", operations=dumped, reason=messages.suppressed_already(_describe_ops(ops))
-            )
-        report = check_change(changes, ops, self.inventory, group.targets, self.policy)
-        reason = note if report.passed else messages.blocked_by_guard(report.summary())
-        revised = variant(
-            "propose" if report.passed else "blocked",
-            operations=dumped,
-            files=tuple(c.path for c in changed),
-            diff=unified_diff(changed),
-            guard=report,
-            reason=reason,
-            llm=proposal.llm,
-        )
-        if self.reviewer is not None:
+        tried = self._try(list(operations), group, list_styles(self.inventory, group.targets))
+        if tried.error is not None or tried.escalation is not None:
+            return make("escalate", reason=messages.esc_document(tried.error or tried.escalation or ""))
+        revised = _outcome(tried, make, ok_reason=note, notes="")
+        if self.reviewer is not None and revised.action in ("propose", "blocked"):
             review, spent = self.reviewer.review(revised)
             llm = LlmUsage(calls=revised.llm.calls + spent.calls, tokens=revised.llm.tokens + spent.tokens)
             revised = revised.model_copy(update={"review": review, "llm": llm})
         return revised
+
+    def _try(self, operations: Any, group: AlertGroup, styles: dict[str, str]) -> TriedChange:
+        return try_operations(
+            operations,
+            read_file=self.read_file,
+            inventory=self.inventory,
+            targets=group.targets,
+            policy=self.policy,
+            list_styles=styles,
+        )
 
     def fixer_revision(self, proposal: Proposal, request: str) -> RouteDecision | None:
         """Ask the long-tail (LLM) fixer to revise a fix after a thread instruction; None without one."""
@@ -330,6 +300,27 @@ class Scanner:
                     "checks": [c.model_dump() for c in p.guard.checks],
                 },
             )
+
+
+def _outcome(tried: TriedChange, make: Callable[..., Proposal], *, ok_reason: str, notes: str) -> Proposal:
+    """The proposal for a tried change: nothing to do (already in place), guarded, or refused by the guard."""
+    if tried.nothing_to_do:
+        return make(
+            "suppressed",
+            operations=tried.operations,
+            reason=messages.suppressed_already(_describe_ops(tried.ops)),
+        )
+    report = tried.report
+    assert report is not None
+    reason = ok_reason if report.passed else messages.blocked_by_guard(report.summary())
+    return make(
+        "propose" if report.passed else "blocked",
+        operations=tried.operations,
+        files=tuple(c.path for c in tried.changed),
+        diff=tried.diff,
+        guard=report,
+        reason=f"{reason} {notes}".strip(),
+    )
 
 
 class _Count:
