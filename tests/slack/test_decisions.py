@@ -27,6 +27,16 @@ def _approve_value_in(message) -> str:
     )
 
 
+def _attacker_returns(slack, count: int, minute: int) -> None:
+    """The web attacker's first ``count`` alerts again, over an hour later (a new group, the same fix)."""
+    docs = [json.loads(line) for line in slack.alerts.read_text().splitlines()[:count]]
+    for i, doc in enumerate(docs):
+        doc["timestamp"] = f"2026-11-20T10:{minute + i:02d}:00.000+0000"
+        doc["id"] = f"again-{minute}-{i}"
+    with slack.alerts.open("a") as f:
+        f.writelines(json.dumps(d) + "\n" for d in docs)
+
+
 def _bot_branches(slack) -> list[str]:
     return git("branch", "--list", "secops/*", cwd=slack.remote).split()
 
@@ -241,13 +251,7 @@ def test_rejected_fix_is_not_proposed_again_for_that_attacker(slack):
     slack.submit_reject(view, BOB, "CDN egress shared with customers")
     slack.recorder.wait_for("chat.update", lambda b: "Rejected by" in json.dumps(b["blocks"]))
     # The same attacker comes back an hour later against the same servers.
-    lines = slack.alerts.read_text().splitlines()
-    again = [json.loads(line) for line in lines[:4]]
-    for i, doc in enumerate(again):
-        doc["timestamp"] = f"2026-11-20T10:3{i}:00.000+0000"
-        doc["id"] = f"again-{i}"
-    with slack.alerts.open("a") as f:
-        f.writelines(json.dumps(d) + "\n" for d in again)
+    _attacker_returns(slack, 4, minute=30)
     before = len(slack.posted())
     slack.command("")
     summary = slack.recorder.wait_for("respond", lambda b: b.get("text", "").startswith("Scan done: 0"))
@@ -266,13 +270,7 @@ def test_rejected_fix_is_not_proposed_again_for_that_attacker(slack):
 def test_repeat_of_a_pending_proposal_updates_its_message_instead_of_posting_again(slack):
     _scan(slack)
     ts = slack.ts_of(WEB)
-    lines = slack.alerts.read_text().splitlines()
-    again = [json.loads(line) for line in lines[:2]]
-    for i, doc in enumerate(again):
-        doc["timestamp"] = f"2026-11-20T10:4{i}:00.000+0000"
-        doc["id"] = f"repeat-{i}"
-    with slack.alerts.open("a") as f:
-        f.writelines(json.dumps(d) + "\n" for d in again)
+    _attacker_returns(slack, 2, minute=40)
     before = len(slack.posted())
     slack.command("")
     slack.recorder.wait_for("respond", lambda b: b.get("text", "").startswith("Scan done: 0"))
