@@ -6,6 +6,7 @@ Slack layer renders. Every decision is appended to the audit log with the acting
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 from collections.abc import Callable
@@ -118,8 +119,6 @@ class ProposalService:
             return ScanOutcome(report=report, new=new, folded=folded)
 
     def last_poll(self) -> float | None:
-        import json
-
         raw = self.state.get_meta("last_poll")
         return float(json.loads(raw)["at"]) if raw else None
 
@@ -354,6 +353,3 @@ class ProposalService:
                 **fields,
             },
         )
-
-
-ApproverCheck = Callable[[str], bool]

@@ -77,3 +77,31 @@ def test_subprocess_only_in_the_runner():
         rel = path.relative_to(ROOT).as_posix()
         if "subprocess" in _imports(path):
             assert rel in allowed, f"{rel}: imports subprocess (use tools.runner.run_command)"
+
+
+#: Network clients and the keyword that bounds each call (chromadb's HttpClient takes none: tools/fix_store.py
+#: sets its session timeout right after building it, in ``_set_http_timeout``).
+_CLIENTS = {"WebClient": "timeout", "Github": "timeout", "urlopen": "timeout", "ChatOllama": "client_kwargs"}
+
+
+def test_every_network_client_is_built_with_a_timeout():
+    seen = set()
+    for path in [*_py("bot"), *_py("agents"), *_py("tools")]:
+        for node in ast.walk(ast.parse(path.read_text())):
+            if not isinstance(node, ast.Call):
+                continue
+            name = getattr(node.func, "id", None) or getattr(node.func, "attr", None)
+            if name in _CLIENTS:
+                seen.add(name)
+                assert _CLIENTS[name] in {k.arg for k in node.keywords}, (
+                    f"{path}: {name}(...) without a timeout"
+                )
+    assert {"WebClient", "Github", "ChatOllama"} <= seen
+
+
+def test_nothing_talks_to_a_cluster_api():
+    for path in [*_py("bot"), *_py("agents"), *_py("tools")]:
+        for name in _imports(path):
+            assert not name.startswith(("kubernetes", "kr8s", "pykube", "lightkube")), (
+                f"{path}: imports {name}"
+            )

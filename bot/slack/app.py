@@ -225,7 +225,7 @@ def build_app(
         assert thread is not None
         result = service.revise(proposal_id, user, text)
         if result.kind == "revised" and result.proposal is not None:
-            poster.show_revision(result.proposal, user, text)
+            poster.show_revision(result.proposal, user)
         else:
             poster.reply(thread, result.text)
 
@@ -263,7 +263,7 @@ def _status_text(service: ProposalService, poster: Poster) -> str:
     lines = [messages.status_text(len(pending), kit.date_token(last), suppressed)]
     for s in pending[:10]:
         link = poster.link_for(s.proposal.id)
-        title = kit.esc(kit._title(s.proposal), 140)
+        title = kit.esc(kit.title(s.proposal), 140)
         lines.append(
             f"• {title} `{s.proposal.id}` r{s.proposal.revision}" + (f" <{link}|open>" if link else "")
         )

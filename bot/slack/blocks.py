@@ -86,7 +86,8 @@ def code_block(diff: str, limit: int = DIFF_IN_MESSAGE) -> tuple[str, bool]:
     return f"```{body}```", truncated
 
 
-def _title(p: Proposal) -> str:
+def title(p: Proposal) -> str:
+    """The one-line headline of a proposal: severity, attacker → targets."""
     g = p.group
     emoji, sev = severity(g.max_level)
     targets = ", ".join(g.targets) or "?"
@@ -137,7 +138,7 @@ def proposal_blocks(
     publish: PublishResult | None = None,
 ) -> tuple[str, list[Block]]:
     """The channel message for a proposal (``propose`` or ``blocked``): fallback text and blocks."""
-    blocks: list[Block] = [header(_title(p)), section(_facts(p))]
+    blocks: list[Block] = [header(title(p)), section(_facts(p))]
     diff, truncated = code_block(p.diff)
     blocks.append(section(f"*ConfigMap diff* ({len(p.files)} file(s)):\n{diff}"))
     if truncated:
@@ -154,7 +155,7 @@ def proposal_blocks(
         blocks.append(section(messages.slack_published(target)))
     if p.action == "propose" and status == "pending":
         blocks.append(_buttons(p))
-    text = f"{_title(p)} ({p.action}, r{p.revision})"
+    text = f"{title(p)} ({p.action}, r{p.revision})"
     return text, blocks[:MAX_BLOCKS]
 
 
@@ -245,7 +246,7 @@ def reject_modal(p: Proposal, channel: str, ts: str) -> dict[str, Any]:
         "submit": {"type": "plain_text", "text": "Reject"},
         "close": {"type": "plain_text", "text": "Cancel"},
         "blocks": [
-            section(f"Reject `{p.id}` r{p.revision}: {esc(_title(p), 140)}"),
+            section(f"Reject `{p.id}` r{p.revision}: {esc(title(p), 140)}"),
             {
                 "type": "input",
                 "block_id": "reason",
@@ -274,7 +275,7 @@ def home_view(
         blocks.append(section(messages.slack_nothing_pending()))
     for p, link in list(pending)[:15]:
         where = f"<{link}|open>" if link else "not posted yet"
-        blocks.append(section(f"{esc(_title(p), 140)} · `{p.id}` r{p.revision} · {where}"))
+        blocks.append(section(f"{esc(title(p), 140)} · `{p.id}` r{p.revision} · {where}"))
     blocks.append(header("Last decisions"))
     if not decisions:
         blocks.append(section(messages.slack_no_decisions()))

@@ -128,7 +128,7 @@ class Poster:
                 log.warning("updating %s failed: %s", p.id, exc.response.get("error"))
             self.reply(ref.ts, messages.slack_folded(repeat.group.alert_count, p.group.alert_count))
 
-    def show_revision(self, p: Proposal, user: str, instruction: str) -> None:
+    def show_revision(self, p: Proposal, user: str) -> None:
         """Update the parent message in place and post the new revision's diff in the thread."""
         ref = self.approvals.message_for(p.id)
         if ref is None:
