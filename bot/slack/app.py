@@ -185,19 +185,12 @@ def build_app(
         ack()
         value = json.loads(action["value"])
         user = body["user"]["id"]
-        stored = service.state.get(value["p"])
-        if stored is None:
-            poster.ephemeral(user, messages.unknown_proposal(value["p"]))
-            return
-        if not is_approver(user):
-            service.reject(value["p"], value["h"], user, "", authorized=False)
-            poster.ephemeral(user, messages.not_authorized())
-            return
-        if stored.proposal.revision_hash != value["h"]:
-            poster.ephemeral(user, messages.stale_revision(stored.proposal.revision))
+        result = service.may_reject(value["p"], value["h"], user, authorized=is_approver(user))
+        if result.kind != "allowed" or result.proposal is None:
+            poster.ephemeral(user, result.text)
             return
         ts = body.get("message", {}).get("ts", "")
-        client.views_open(trigger_id=body["trigger_id"], view=kit.reject_modal(stored.proposal, channel, ts))
+        client.views_open(trigger_id=body["trigger_id"], view=kit.reject_modal(result.proposal, channel, ts))
 
     @app.view("reject_modal")
     def reject_submitted(ack: Any, body: dict[str, Any], view: dict[str, Any]) -> None:
