@@ -217,7 +217,9 @@ class ProposalService:
 
     # --- rejection -------------------------------------------------------------------------------------
 
-    def may_reject(self, proposal_id: str, revision_hash: str, user: str, *, authorized: bool) -> ActionResult:
+    def may_reject(
+        self, proposal_id: str, revision_hash: str, user: str, *, authorized: bool
+    ) -> ActionResult:
         """Whether ``user`` may open the rejection form for this exact revision (refusals are audited)."""
         checked = self._checked(proposal_id, revision_hash, user, authorized, "rejection_refused")
         if isinstance(checked, ActionResult):
