@@ -10,18 +10,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
-
+from bot.core import blocklist, fidelity, values
+from bot.core.checks import Check, GuardPolicy, GuardReport
 from bot.core.edits import AddCidr, Escalate, FileChange, SetKey, changed_line_count, unified_diff
 from bot.core.inventory import ConfigRef, Inventory, Server
-from bot.core.network import (
-    MAX_PREFIX_WIDTH,
-    is_global_unicast,
-    parse_cidr,
-    protected_by,
-    split_cidr_list,
-)
 from bot.core.paths import WORKLOAD_KINDS, forbidden_path_reason
+
+__all__ = ["Check", "GuardPolicy", "GuardReport", "check_change"]
 
 #: Data keys that widen access or run code when changed; ``set_key`` may never touch them.
 SENSITIVE_KEYS = frozenset(
@@ -90,45 +85,6 @@ SET_KEYS_BY_KIND: dict[str, frozenset[str]] = {
 }
 
 
-class GuardPolicy(BaseModel):
-    """Limits the guard enforces (configurable, with safe defaults)."""
-
-    model_config = ConfigDict(frozen=True)
-
-    max_changed_lines: int = 20
-    max_prefix_v4: int = MAX_PREFIX_WIDTH[4]
-    max_prefix_v6: int = MAX_PREFIX_WIDTH[6]
-
-
-class Check(BaseModel):
-    """One named check and its outcome."""
-
-    model_config = ConfigDict(frozen=True)
-
-    name: str
-    passed: bool
-    detail: str
-
-
-class GuardReport(BaseModel):
-    """All checks; ``passed`` only when every one passed."""
-
-    model_config = ConfigDict(frozen=True)
-
-    passed: bool
-    checks: tuple[Check, ...]
-
-    @property
-    def failures(self) -> tuple[Check, ...]:
-        return tuple(c for c in self.checks if not c.passed)
-
-    def summary(self) -> str:
-        """One line naming the failed checks, or ``all N checks passed``."""
-        if self.passed:
-            return f"all {len(self.checks)} checks passed"
-        return "; ".join(f"{c.name}: {c.detail}" for c in self.failures)
-
-
 Op = AddCidr | SetKey | Escalate
 
 
@@ -151,8 +107,10 @@ def check_change(
         _check_kind_and_name(changed),
         _check_only_named_keys(changed, ops, allowed),
         _check_diff_size(changed, policy),
-        _check_addresses(changed, allowed, inventory, policy),
     ]
+    checks.extend(blocklist.checks(changed, ops, allowed, inventory, policy))
+    checks.extend(values.checks(changed, ops, allowed, inventory, policy))
+    checks.extend(fidelity.checks(changed, ops, allowed, inventory, policy))
     return GuardReport(passed=all(c.passed for c in checks), checks=tuple(checks))
 
 
@@ -304,58 +262,3 @@ def _check_diff_size(changed: Sequence[FileChange], policy: GuardPolicy) -> Chec
         passed=ok,
         detail=f"{n} changed line(s), limit {policy.max_changed_lines}",
     )
-
-
-def _check_addresses(
-    changed: Sequence[FileChange],
-    allowed: Mapping[str, tuple[Server, ConfigRef]],
-    inventory: Inventory,
-    policy: GuardPolicy,
-) -> Check:
-    problems: list[str] = []
-    added_all: list[str] = []
-    for c in changed:
-        entry = allowed.get(c.path)
-        key = entry[1].block_key if entry else None
-        if not key:
-            continue
-        before_val = _data(c.before_doc).get(key)
-        after_val = _data(c.after_doc).get(key)
-        before = set(split_cidr_list(str(before_val))) if before_val is not None else set()
-        after = split_cidr_list(str(after_val)) if after_val is not None else []
-        removed = sorted(before - set(after))
-        if removed:
-            problems.append(f"{c.path}: entries removed from {key}: {', '.join(removed)}")
-        for text in after:
-            if text in before:
-                continue
-            added_all.append(text)
-            reason = _address_problem(text, inventory, policy)
-            if reason:
-                problems.append(f"{text}: {reason}")
-    if problems:
-        return Check(name="addresses_safe", passed=False, detail="; ".join(problems))
-    if not added_all:
-        return Check(name="addresses_safe", passed=True, detail="no address added")
-    return Check(
-        name="addresses_safe",
-        passed=True,
-        detail=f"{', '.join(dict.fromkeys(added_all))}: global unicast, not protected, narrow enough",
-    )
-
-
-def _address_problem(text: str, inventory: Inventory, policy: GuardPolicy) -> str | None:
-    net = parse_cidr(text)
-    if net is None:
-        return "not a valid CIDR"
-    if net.prefixlen == 0:
-        return "blocks the whole internet"
-    limit = policy.max_prefix_v4 if net.version == 4 else policy.max_prefix_v6
-    if net.prefixlen < limit:
-        return f"wider than /{limit}"
-    if not is_global_unicast(net):
-        return "not a global unicast network"
-    hit = protected_by(net, inventory.protected)
-    if hit is not None:
-        return f"overlaps protected network {hit}"
-    return None
