@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test test-fast check lint fmt bench eval llm-local clean
+.PHONY: install demo test test-fast check lint fmt bench eval llm-local clean reliability
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -36,6 +36,10 @@ fmt: $(STAMP)
 	$(BIN)/ruff check --fix .
 
 check: lint test
+
+# The whole reliability harness (fuzzing, kill -9, disk full) with more iterations than make test runs.
+reliability: $(STAMP)
+	SECOPS_RELIABILITY=full HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 $(BIN)/pytest -q tests/reliability
 
 bench: $(STAMP)
 	HF_HUB_OFFLINE=1 $(BIN)/python -m tests.bench.run_all
