@@ -14,17 +14,35 @@ MAX_PREFIX_WIDTH = {4: 24, 6: 48}
 
 @lru_cache(maxsize=65536)
 def parse_address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
-    """Parse one IP address, or return None when ``text`` is not one (hostnames, garbage, ``000.1.2.3``)."""
+    """Parse one IP address, or return None when ``text`` is not one (hostnames, garbage, ``000.1.2.3``,
+    IPv6 zone ids such as ``fe80::1%eth0``)."""
+    text = text.strip()
+    if "%" in text:
+        return None
     try:
-        return ipaddress.ip_address(text.strip())
+        return ipaddress.ip_address(text)
     except ValueError:
         return None
+
+
+def canonical_address(text: str) -> str | None:
+    """The canonical text of one attacker address, or None for garbage and zone ids.
+
+    IPv4-mapped IPv6 (``::ffff:91.240.118.172``) is the IPv4 address it carries, so one attacker is one group
+    whichever form a log wrote; IPv6 is compressed lower case.
+    """
+    ip = parse_address(text)
+    if ip is None:
+        return None
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        return str(ip.ipv4_mapped)
+    return ip.compressed
 
 
 def parse_cidr(text: str) -> IPNetwork | None:
     """Parse a CIDR or a bare address (as /32 or /128); None when invalid or host bits are set."""
     text = text.strip()
-    if not text:
+    if not text or "%" in text:
         return None
     try:
         return ipaddress.ip_network(text, strict=True)
