@@ -31,14 +31,26 @@ _MENTION = re.compile(r"<@[A-Z0-9]+>")
 
 
 class Approvers:
-    """Who may approve or reject: Slack user ids, and members of Slack user groups (cached 5 minutes)."""
+    """Who may approve or reject: Slack user ids, and members of Slack user groups (cached 5 minutes).
 
-    def __init__(self, client: WebClient, ids: tuple[str, ...], ttl: float = 300.0) -> None:
+    The cache remembers when it was fetched (None: never), so a monotonic clock that starts near 0 on a
+    freshly booted machine cannot make an empty cache look fresh.
+    """
+
+    def __init__(
+        self,
+        client: WebClient,
+        ids: tuple[str, ...],
+        ttl: float = 300.0,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.client = client
         self.users = {i for i in ids if i[:1] in ("U", "W")}
         self.groups = [i for i in ids if i[:1] == "S"]
         self.ttl = ttl
-        self._cache: tuple[float, set[str]] = (0.0, set())
+        self.monotonic = monotonic
+        self._fetched_at: float | None = None
+        self._members: set[str] = set()
         self._lock = threading.Lock()
 
     def __call__(self, user: str) -> bool:
@@ -47,17 +59,17 @@ class Approvers:
         if not self.groups:
             return False
         with self._lock:
-            fetched, members = self._cache
-            if time.monotonic() - fetched > self.ttl:
-                members = set()
+            now = self.monotonic()
+            if self._fetched_at is None or now - self._fetched_at > self.ttl:
+                members: set[str] = set()
                 for group in self.groups:
                     try:
                         resp = self.client.usergroups_users_list(usergroup=group)
                         members.update(resp.get("users", []))
                     except SlackApiError as exc:
                         log.warning("usergroups.users.list %s failed: %s", group, exc.response.get("error"))
-                self._cache = (time.monotonic(), members)
-        return user in members
+                self._fetched_at, self._members = now, members
+            return user in self._members
 
 
 class _SeenEvents:
