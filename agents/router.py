@@ -1,21 +1,26 @@
-"""The router: a playbook if one applies; otherwise the long-tail fixer if configured; otherwise escalate.
+"""The router: a playbook per target where one applies; otherwise the long-tail fixer if configured;
+otherwise escalate.
 
-Escalation comes first whenever a fix would be unsafe or meaningless: the host is not in the inventory,
-the attacker is protected or not globally routable, no playbook applies, or no config of a usable kind
-exists. The router proposes operations; it never decides whether they are allowed (the guard does).
+Each known target gets the highest-priority playbook that applies to the group and whose config kind the
+target has a config of, rendered for that target's configs of that kind: one proposal blocks the attacker on
+every host it hit. Targets that cannot be fixed (not in the inventory, no playbook for their config kinds)
+are listed in ``unfixed``; only a group with no fixable target escalates. Escalation comes first whenever a
+fix would be unsafe or meaningless (the attacker is protected or not globally routable). The router
+proposes operations; it never decides whether they are allowed (the guard does).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
-from agents.playbooks import Playbook, find_playbook
+from agents.playbooks import Playbook
 from bot import messages
 from bot.core.grouping import AlertGroup
 from bot.core.inventory import Inventory
 from bot.core.network import host_cidr, is_global_unicast, parse_cidr, protected_by
+from bot.core.proposal import UnfixedTarget
 
 if TYPE_CHECKING:
     from agents.workspace import Workspace
@@ -32,6 +37,10 @@ class RouteDecision:
     list_styles: dict[str, str] = field(default_factory=dict)
     llm_calls: int = 0
     llm_tokens: int = 0
+    unfixed: list[UnfixedTarget] = field(default_factory=list)
+    # Playbook fixes: each fixable target's operations (``operations`` is their concatenation), so that a
+    # target whose file cannot be edited can be left out while the others are still fixed.
+    per_target: dict[str, list[dict[str, str]]] = field(default_factory=dict)
 
 
 class LongTailFixer(Protocol):
@@ -75,6 +84,7 @@ def route(
     if not known:
         return RouteDecision(fixer="router", escalation=messages.esc_unknown_hosts(unknown))
     notes = [messages.note_unknown_hosts(unknown)] if unknown else []
+    unfixed = [UnfixedTarget(target=t, reason=messages.unfixed_not_in_inventory()) for t in unknown]
     attacker_cidr: str | None = None
     if group.attacker:
         attacker_cidr = host_cidr(group.attacker)
@@ -86,11 +96,12 @@ def route(
             return RouteDecision(fixer="router", escalation=messages.esc_protected(group.attacker, str(hit)))
         if not is_global_unicast(net):
             return RouteDecision(fixer="router", escalation=messages.esc_not_global(group.attacker))
-    playbook = find_playbook(catalog, group)
-    if playbook is None:
+    applicable = [pb for pb in catalog if pb.applies_to(group)]  # the catalog is sorted by priority
+    if not applicable:
         if long_tail is not None and workspace is not None:
             decision = long_tail.fix(group, inventory, workspace)
             decision.notes = notes + decision.notes
+            decision.unfixed = unfixed + decision.unfixed
             decision.list_styles = list_styles(inventory, known)
             return decision
         return RouteDecision(
@@ -98,20 +109,59 @@ def route(
             escalation=messages.esc_no_playbook(group.rule_ids, group.family, bool(group.attacker)),
             notes=notes,
         )
-    ops: list[dict[str, str]] = []
-    for path, (_server, cfg) in inventory.allowed_configs(known).items():
-        if cfg.kind != playbook.config_kind or not cfg.block_key or attacker_cidr is None:
+    per_target: dict[str, list[dict[str, str]]] = {}
+    used: list[Playbook] = []
+    for target in known:
+        pb, ops = _fix_for(target, inventory, applicable, attacker_cidr)
+        if pb is None:
+            kinds = sorted({cfg.kind for _server, cfg in inventory.allowed_configs([target]).values()})
+            wanted = list(dict.fromkeys(p.config_kind for p in applicable))
+            unfixed.append(UnfixedTarget(target=target, reason=messages.unfixed_no_playbook(kinds, wanted)))
             continue
-        ops.extend(playbook.render(path, cfg.block_key, attacker_cidr))
-    if not ops:
+        per_target[target] = ops
+        if pb not in used:
+            used.append(pb)
+    if not per_target:
+        kinds_wanted = " or ".join(dict.fromkeys(p.config_kind for p in applicable))
         return RouteDecision(
-            fixer=f"playbook:{playbook.name}",
-            escalation=messages.esc_no_config(playbook.config_kind, known),
+            fixer=f"playbook:{applicable[0].name}",
+            escalation=messages.esc_no_config(kinds_wanted, known),
             notes=notes,
+            unfixed=unfixed,
         )
+    used.sort(key=lambda p: (p.priority, p.name))
     return RouteDecision(
-        fixer=f"playbook:{playbook.name}",
-        operations=ops,
+        fixer="playbook:" + "+".join(p.name for p in used),
+        operations=concat_operations(per_target.values()),
         notes=notes,
         list_styles=list_styles(inventory, known),
+        unfixed=unfixed,
+        per_target=per_target,
     )
+
+
+def _fix_for(
+    target: str, inventory: Inventory, applicable: Sequence[Playbook], attacker_cidr: str | None
+) -> tuple[Playbook | None, list[dict[str, str]]]:
+    """The first applicable playbook whose config kind the target has (with a block key), rendered for it."""
+    server = inventory.server(target)
+    if server is None or attacker_cidr is None:
+        return None, []
+    for pb in applicable:
+        ops: list[dict[str, str]] = []
+        for cfg in server.configs:
+            if cfg.kind == pb.config_kind and cfg.block_key:
+                ops.extend(pb.render(cfg.path, cfg.block_key, attacker_cidr))
+        if ops:
+            return pb, ops
+    return None, []
+
+
+def concat_operations(parts: Iterable[Sequence[dict[str, str]]]) -> list[dict[str, str]]:
+    """Operations of several targets as one list, each operation once (two servers may list one file)."""
+    out: list[dict[str, str]] = []
+    for ops in parts:
+        for op in ops:
+            if op not in out:
+                out.append(op)
+    return out

@@ -10,11 +10,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from bot import messages
+from bot.core.blocklist import covering_entry
 from bot.core.edits import AddCidr, Escalate, FileChange, SetKey, parse_operations, unified_diff
 from bot.core.errors import DocumentError, OperationError
 from bot.core.guard import GuardPolicy, GuardReport, check_change
 from bot.core.inventory import Inventory
-from bot.yaml_edit import ReadFile, apply_operations
+from bot.core.network import canonical_cidr, split_cidr_list
+from bot.yaml_edit import ReadFile, apply_operations, parse_document
 
 Op = AddCidr | SetKey | Escalate
 
@@ -28,6 +31,7 @@ class TriedChange:
     diff: str = ""
     report: GuardReport | None = None  # None when parsing/applying failed or nothing changed
     error: str | None = None  # the operations do not parse or cannot be applied (names the file/op)
+    error_file: str | None = None  # with ``error``: the file that cannot be read or edited exactly
     escalation: str | None = None  # the candidate is a single escalate operation
     operations: tuple[dict[str, Any], ...] = field(default=())  # ``ops`` as plain dicts
 
@@ -55,7 +59,12 @@ def try_operations(
     operations = tuple(o.model_dump() for o in ops)
     try:
         changes = apply_operations(ops, read_file, list_styles)
-    except (OperationError, DocumentError) as exc:
+    except DocumentError as exc:
+        text = str(exc)
+        files = [o.file for o in ops if isinstance(o, AddCidr | SetKey)]
+        named = next((f for f in files if text.startswith(f"{f}:")), None)
+        return TriedChange(ops=ops, operations=operations, error=text, error_file=named)
+    except OperationError as exc:
         return TriedChange(ops=ops, operations=operations, error=str(exc))
     changed = tuple(c for c in changes if c.changed)
     if not changed:
@@ -64,3 +73,30 @@ def try_operations(
     return TriedChange(
         ops=ops, changed=changed, diff=unified_diff(changed), report=report, operations=operations
     )
+
+
+def describe_unchanged(ops: Sequence[Op], read_file: ReadFile) -> list[str]:
+    """Why each operation changes nothing: the value is already there, or an existing entry covers it."""
+    out = []
+    for o in ops:
+        if isinstance(o, AddCidr):
+            cidr = canonical_cidr(o.value) or o.value
+            entry = covering_entry(cidr, _entries(o, read_file))
+            if entry is not None and canonical_cidr(entry) != cidr:
+                out.append(messages.already_covered(cidr, entry, o.file))
+            else:
+                out.append(f"{cidr} is already in {o.key} of {o.file}")
+        elif isinstance(o, SetKey):
+            out.append(f"{o.key} is already {o.value!r} in {o.file}")
+    return out
+
+
+def _entries(op: AddCidr, read_file: ReadFile) -> list[str]:
+    """The block-list entries held under the operation's key (empty when the file cannot be read)."""
+    try:
+        doc, error = parse_document(read_file(op.file))
+    except DocumentError:
+        return []
+    data = doc.get("data") if error is None and isinstance(doc, dict) else None
+    value = data.get(op.key) if isinstance(data, dict) else None
+    return split_cidr_list(value) if isinstance(value, str) else []

@@ -529,3 +529,82 @@ def slack_revision(revision: int, user: str, action: str) -> str:
 
 def slack_folded(new_alerts: int, total: int) -> str:
     return f":repeat: {new_alerts} more alert(s) from the same attack, folded into this proposal ({total} in all)."
+
+
+# --- per-target fixes, contained errors, `secops-bot check` --------------------------------------------------
+
+
+def unfixed_not_in_inventory() -> str:
+    return "not in the inventory: the bot only edits configs the inventory lists"
+
+
+def unfixed_no_playbook(kinds: Sequence[str], wanted: Sequence[str]) -> str:
+    have = ", ".join(kinds) if kinds else "none"
+    return f"no playbook for its config kinds (has: {have}; the alert's playbooks edit {' or '.join(wanted)})"
+
+
+def unfixed_document(error: str) -> str:
+    return f"its config file could not be edited: {error}"
+
+
+def esc_no_fixable_target(unfixed: Sequence[tuple[str, str]]) -> str:
+    reasons = "; ".join(f"{target}: {reason}" for target, reason in unfixed)
+    return f"No target can be fixed ({reasons}). Fix the files or the CMDB, or block by hand."
+
+
+def esc_internal(error_class: str, message: str) -> str:
+    return (
+        f"Deciding this group failed ({error_class}: {message}); nothing is proposed for it. "
+        "A human should look; the bot's log names this proposal id."
+    )
+
+
+def already_covered(cidr: str, entry: str, file: str) -> str:
+    return f"{cidr} is already covered by {entry} in {file}"
+
+
+def slack_unfixed(lines: Sequence[str]) -> str:
+    return "*Not fixed on:*\n" + "\n".join(f"• {line}" for line in lines)
+
+
+def cli_check_result(passed: bool) -> str:
+    return "Guard: PASSED" if passed else "Guard: BLOCKED"
+
+
+def cli_check_unchanged(entries: Sequence[str]) -> str:
+    detail = f": {'; '.join(entries)}" if entries else ""
+    return f"Nothing to change{detail}. The guard has nothing to judge."
+
+
+def cli_check_files(files: Sequence[str]) -> str:
+    return f"Files changed: {', '.join(files)}"
+
+
+def cli_check_bad_ops(path: str, error: str) -> str:
+    return f"{path}: {error}"
+
+
+def cli_check_escalate(reason: str) -> str:
+    return f"the operations are an escalation ({reason}); there is nothing to check"
+
+
+def cli_check_unknown_targets(names: Sequence[str]) -> str:
+    return f"target(s) {', '.join(names)} are not in the inventory"
+
+
+def cli_check_no_targets() -> str:
+    return "--targets names no server"
+
+
+def cli_check_bad_attacker(value: str) -> str:
+    return f"--attacker {value!r} is not an IP address"
+
+
+def check_covers_attacker(attacker: str, missing: Sequence[str]) -> str:
+    if not missing:
+        return f"every add_cidr covers {attacker}"
+    return f"add_cidr without {attacker}: {', '.join(missing)}"
+
+
+def check_no_add_cidr(attacker: str) -> str:
+    return f"no add_cidr operation blocks {attacker}"

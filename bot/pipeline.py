@@ -7,28 +7,30 @@ the Slack poller and ``/secops-scan`` alike. ``scan`` never writes to the GitOps
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
 from agents.playbooks import Playbook
-from agents.router import LongTailFixer, RouteDecision, list_styles, route
+from agents.router import LongTailFixer, RouteDecision, concat_operations, list_styles, route
 from agents.workspace import Workspace
 from bot import messages
 from bot.audit_log import AuditLog
-from bot.change import TriedChange, try_operations
+from bot.change import TriedChange, describe_unchanged, try_operations
 from bot.clock import Clock
 from bot.core.alert import Alert
-from bot.core.edits import AddCidr, Escalate, SetKey
 from bot.core.grouping import AlertGroup, group_alerts
 from bot.core.guard import GuardPolicy
 from bot.core.inventory import Inventory
-from bot.core.network import canonical_cidr
-from bot.core.proposal import Action, LlmUsage, Proposal, Review, proposal_id
+from bot.core.proposal import Action, LlmUsage, Proposal, Review, UnfixedTarget, proposal_id
+from bot.core.sanitize import plain
 from bot.state import Offset, StateStore
 from bot.yaml_edit import ReadFile, repo_reader
 from tools.wazuh import AlertStream, ReadResult
+
+log = logging.getLogger(__name__)
 
 
 class Reviewer(Protocol):
@@ -107,11 +109,21 @@ class Scanner:
     # --- one group ---------------------------------------------------------------------------------
 
     def build(self, group: AlertGroup) -> Proposal:
-        """Decide one group: a proposal, a blocked change, an escalation, or nothing to do."""
+        """Decide one group: a proposal, a blocked change, an escalation, or nothing to do.
+
+        Whatever goes wrong while deciding (any exception) becomes an escalation of this group only.
+        """
         pid = proposal_id(group)
+        try:
+            return self._build(group, pid)
+        except Exception as exc:
+            return self._failed(group, pid, "router", exc)
+
+    def _build(self, group: AlertGroup, pid: str) -> Proposal:
         decision = route(group, self.inventory, self.catalog, self.long_tail, self._workspace(group))
         notes = " ".join(decision.notes)
         usage = LlmUsage(calls=decision.llm_calls, tokens=decision.llm_tokens)
+        unfixed = list(decision.unfixed)
 
         def escalate(reason: str) -> Proposal:
             return Proposal(
@@ -121,11 +133,31 @@ class Scanner:
                 fixer=decision.fixer,
                 reason=f"{reason} {notes}".strip(),
                 llm=usage,
+                unfixed=tuple(unfixed),
             )
 
         if decision.escalation:
             return escalate(decision.escalation)
-        tried = self._try(decision.operations, group, decision.list_styles)
+        per_target = dict(decision.per_target)
+        operations: list[dict[str, str]] = (
+            concat_operations(per_target.values()) if per_target else decision.operations
+        )
+        tried = self._try(operations, group, decision.list_styles)
+        # A target whose file cannot be read or edited exactly is left open, with the file's error as the
+        # reason; the other targets are still fixed. At most one retry per target.
+        while per_target and tried.error is not None and tried.error_file is not None:
+            bad = tried.error_file
+            broken = [t for t, ops in per_target.items() if any(o.get("file") == bad for o in ops)]
+            if not broken:
+                break
+            for target in broken:
+                unfixed.append(UnfixedTarget(target=target, reason=messages.unfixed_document(tried.error)))
+                del per_target[target]
+            if not per_target:
+                if len(unfixed) == 1:
+                    return escalate(messages.esc_document(tried.error))
+                return escalate(messages.esc_no_fixable_target([(u.target, u.reason) for u in unfixed]))
+            tried = self._try(concat_operations(per_target.values()), group, decision.list_styles)
         if tried.error is not None:
             return escalate(messages.esc_document(tried.error))
         if tried.escalation is not None:
@@ -137,9 +169,29 @@ class Scanner:
         )
 
         def make(action: Action, **fields: Any) -> Proposal:
-            return Proposal(id=pid, group=group, action=action, fixer=decision.fixer, llm=usage, **fields)
+            return Proposal(
+                id=pid,
+                group=group,
+                action=action,
+                fixer=decision.fixer,
+                llm=usage,
+                unfixed=tuple(unfixed),
+                **fields,
+            )
 
-        return _outcome(tried, make, ok_reason=proposed, notes=notes)
+        return _outcome(tried, make, ok_reason=proposed, notes=notes, read_file=self.read_file)
+
+    def _failed(self, group: AlertGroup, pid: str, fixer: str, exc: Exception, **fields: Any) -> Proposal:
+        """The escalation for a group whose decision raised: class and redacted message, logged by id."""
+        log.warning("proposal %s: deciding failed (%s)", pid, exc.__class__.__name__)
+        return Proposal(
+            id=pid,
+            group=group,
+            action="escalate",
+            fixer=fixer,
+            reason=messages.esc_internal(exc.__class__.__name__, plain(str(exc), 300)),
+            **fields,
+        )
 
     def revise(self, proposal: Proposal, operations: Sequence[dict[str, str]], note: str) -> Proposal:
         """A new revision of ``proposal`` with other operations, applied to the repo as it is now and guarded.
@@ -163,7 +215,7 @@ class Scanner:
         tried = self._try(list(operations), group, list_styles(self.inventory, group.targets))
         if tried.error is not None or tried.escalation is not None:
             return make("escalate", reason=messages.esc_document(tried.error or tried.escalation or ""))
-        revised = _outcome(tried, make, ok_reason=note, notes="")
+        revised = _outcome(tried, make, ok_reason=note, notes="", read_file=self.read_file)
         if self.reviewer is not None and revised.action in ("propose", "blocked"):
             review, spent = self.reviewer.review(revised)
             llm = LlmUsage(calls=revised.llm.calls + spent.calls, tokens=revised.llm.tokens + spent.tokens)
@@ -190,13 +242,23 @@ class Scanner:
         )
 
     def finish(self, proposal: Proposal) -> Proposal:
-        """After the guard: consult the memory of past fixes, then the reviewer (informative only)."""
-        if self.dedup is not None and proposal.action in ("propose", "blocked"):
-            proposal = self.dedup.check(proposal)
-        if self.reviewer is not None and proposal.action in ("propose", "blocked"):
-            review, spent = self.reviewer.review(proposal)
-            llm = LlmUsage(calls=proposal.llm.calls + spent.calls, tokens=proposal.llm.tokens + spent.tokens)
-            proposal = proposal.model_copy(update={"review": review, "llm": llm})
+        """After the guard: consult the memory of past fixes, then the reviewer (informative only).
+
+        If either raises, this proposal becomes an escalation (the other groups are decided as usual).
+        """
+        try:
+            if self.dedup is not None and proposal.action in ("propose", "blocked"):
+                proposal = self.dedup.check(proposal)
+            if self.reviewer is not None and proposal.action in ("propose", "blocked"):
+                review, spent = self.reviewer.review(proposal)
+                llm = LlmUsage(
+                    calls=proposal.llm.calls + spent.calls, tokens=proposal.llm.tokens + spent.tokens
+                )
+                proposal = proposal.model_copy(update={"review": review, "llm": llm})
+        except Exception as exc:
+            return self._failed(
+                proposal.group, proposal.id, proposal.fixer, exc, llm=proposal.llm, unfixed=proposal.unfixed
+            )
         return proposal
 
     def _workspace(self, group: AlertGroup) -> Workspace:
@@ -221,7 +283,10 @@ class Scanner:
             if known is not None:
                 report.proposals.append(known.proposal)
                 continue
-            proposal = self.finish(self.build(group))
+            try:
+                proposal = self.finish(self.build(group))
+            except Exception as exc:  # build and finish contain their own; this is the last line
+                proposal = self._failed(group, pid, "router", exc)
             if self.state.add_proposal(proposal, self.clock.now()):
                 report.new_ids.add(proposal.id)
                 if proposal.folded_into:  # a repeat of a pending proposal: count its alerts there, once
@@ -302,13 +367,15 @@ class Scanner:
             )
 
 
-def _outcome(tried: TriedChange, make: Callable[..., Proposal], *, ok_reason: str, notes: str) -> Proposal:
+def _outcome(
+    tried: TriedChange, make: Callable[..., Proposal], *, ok_reason: str, notes: str, read_file: ReadFile
+) -> Proposal:
     """The proposal for a tried change: nothing to do (already in place), guarded, or refused by the guard."""
     if tried.nothing_to_do:
         return make(
             "suppressed",
             operations=tried.operations,
-            reason=messages.suppressed_already(_describe_ops(tried.ops)),
+            reason=messages.suppressed_already(describe_unchanged(tried.ops, read_file)),
         )
     report = tried.report
     assert report is not None
@@ -333,13 +400,3 @@ class _Count:
         for alert in alerts:
             self.n += 1
             yield alert
-
-
-def _describe_ops(ops: Sequence[AddCidr | SetKey | Escalate]) -> list[str]:
-    out = []
-    for o in ops:
-        if isinstance(o, AddCidr):
-            out.append(f"{canonical_cidr(o.value) or o.value} is already in {o.key} of {o.file}")
-        elif isinstance(o, SetKey):
-            out.append(f"{o.key} is already {o.value!r} in {o.file}")
-    return out

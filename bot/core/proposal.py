@@ -34,6 +34,15 @@ class LlmUsage(BaseModel):
     tokens: int = 0
 
 
+class UnfixedTarget(BaseModel):
+    """A target of the group that the proposal leaves open, and why (shown to the human)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    target: str
+    reason: str
+
+
 class Proposal(BaseModel):
     """One group's outcome: a guarded change to approve, a blocked one, an escalation, or a repeat."""
 
@@ -53,6 +62,9 @@ class Proposal(BaseModel):
     llm: LlmUsage = LlmUsage()
     notes: tuple[str, ...] = ()  # e.g. "similar to PR #12 (0.87)"
     folded_into: str | None = None  # a repeat of this pending proposal: its alerts are counted there
+    # Targets left open (not in the inventory, no playbook for their configs, file not editable). Not part
+    # of the revision hash: an approval binds to the change (operations and diff), which this does not alter.
+    unfixed: tuple[UnfixedTarget, ...] = ()
 
     @property
     def revision_hash(self) -> str:
@@ -81,6 +93,7 @@ class Proposal(BaseModel):
                 "checks": [c.model_dump() for c in guard.checks],
             },
             "reason": self.reason,
+            "unfixed": [u.model_dump() for u in self.unfixed],
             "review": (self.review or Review()).model_dump(),
             "llm": self.llm.model_dump(),
         }
