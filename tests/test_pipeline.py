@@ -6,8 +6,11 @@ from pathlib import Path
 
 from agents.playbooks import load_catalog
 from bot.audit_log import AuditLog
+from bot.change import describe_unchanged
 from bot.clock import FixedClock
+from bot.core.edits import AddCidr
 from bot.core.grouping import group_alerts
+from bot.core.proposal import LlmUsage, Proposal, Review, UnfixedTarget
 from bot.pipeline import Scanner
 from bot.state import StateStore
 from tests.conftest import make_alert
@@ -88,3 +91,110 @@ def test_every_decision_is_in_the_audit_log(gitops, inventory, tmp_path):
     ]
     assert events == ["proposal", "guard", "scan"]
     assert s.state.get(p.id).status == "pending"
+
+
+SSH = ("syslog", "sshd", "authentication_failures")
+ING1 = "clusters/prod/web-01/ingress-nginx-controller.yaml"
+ING2 = "clusters/prod/web-02/ingress-nginx-controller.yaml"
+BASTION = "clusters/prod/bastion-01/denylist.yaml"
+
+
+def test_web_and_ssh_attacker_gets_one_proposal_for_both_hosts(gitops, inventory, tmp_path):
+    p = _build(
+        _scanner(gitops, inventory, tmp_path),
+        make_alert(agent="web-01"),
+        make_alert(agent="bastion-01", rule_id="5712", groups=SSH, alert_id="1.2"),
+    )
+    assert p.action == "propose" and p.unfixed == ()
+    assert p.files == (BASTION, ING1)
+    assert p.fixer == "playbook:block-web-attacker+block-ssh-bruteforce"
+    assert p.reason == "Playbook block-web-attacker+block-ssh-bruteforce: all guard checks passed."
+
+
+def test_missing_file_on_one_target_leaves_the_others_fixed(gitops, inventory, tmp_path):
+    (gitops / ING2).unlink()
+    p = _build(_scanner(gitops, inventory, tmp_path), make_alert(agent="web-01"), make_alert(agent="web-02"))
+    assert p.action == "propose" and p.files == (ING1,)
+    assert [(u.target, u.reason) for u in p.unfixed] == [
+        ("web-02", f"its config file could not be edited: {ING2}: no such file in the repository")
+    ]
+    assert p.as_row()["unfixed"] == [{"target": "web-02", "reason": p.unfixed[0].reason}]
+
+
+def test_no_fixable_target_escalates_with_every_reason(gitops, inventory, tmp_path):
+    (gitops / ING1).unlink()
+    (gitops / ING2).write_text("data: [unclosed\n")
+    p = _build(_scanner(gitops, inventory, tmp_path), make_alert(agent="web-01"), make_alert(agent="web-02"))
+    assert p.action == "escalate" and p.diff == ""
+    assert p.reason.startswith(
+        f"No target can be fixed (web-01: its config file could not be edited: {ING1}: no such file "
+        f"in the repository; web-02: its config file could not be edited: {ING2}: not valid YAML"
+    )
+    assert p.reason.endswith("Fix the files or the CMDB, or block by hand.")
+
+
+def test_unfixed_target_does_not_change_the_revision_hash(gitops, inventory, tmp_path):
+    p = _build(_scanner(gitops, inventory, tmp_path), make_alert(agent="web-01"))
+    with_unfixed = p.model_copy(update={"unfixed": (UnfixedTarget(target="x", reason="y"),)})
+    assert with_unfixed.revision_hash == p.revision_hash
+
+
+class RaisingGate:
+    """A memory of past fixes that breaks on one attacker (a fake, not a mock)."""
+
+    def __init__(self, attacker: str) -> None:
+        self.attacker = attacker
+
+    def check(self, proposal: Proposal) -> Proposal:
+        if proposal.group.attacker == self.attacker:
+            raise RuntimeError("chroma said no token=ghp_abcdefghijklmnopqrstuvwxyz0123")
+        return proposal
+
+
+class RaisingReviewer:
+    def review(self, proposal: Proposal) -> tuple[Review, LlmUsage]:
+        raise ValueError("reviewer exploded")
+
+
+def _alerts_file(tmp_path: Path, *srcips: str) -> Path:
+    path = tmp_path / "alerts.json"
+    path.write_text(
+        "".join(
+            '{"rule":{"id":"31103","level":10,"groups":["web","attack"]},"agent":{"name":"web-01"},'
+            f'"data":{{"srcip":"{ip}"}},"full_log":"x"}}\n'
+            for ip in srcips
+        )
+    )
+    return path
+
+
+def test_error_in_one_group_escalates_it_and_the_others_are_proposed(gitops, inventory, tmp_path):
+    s = _scanner(gitops, inventory, tmp_path)
+    s.dedup = RaisingGate("203.0.113.7")
+    report = s.scan_file(_alerts_file(tmp_path, "203.0.113.7", "198.51.100.77"))
+    by = {p.group.attacker: p for p in report.proposals}
+    assert by["198.51.100.77"].action == "propose"
+    broken = by["203.0.113.7"]
+    assert broken.action == "escalate"
+    assert broken.reason == (
+        "Deciding this group failed (RuntimeError: chroma said no token=***); nothing is proposed for it. "
+        "A human should look; the bot's log names this proposal id."
+    )
+    audited = (tmp_path / "audit.jsonl").read_text()
+    assert audited.count('"event":"proposal"') == 2 and "ghp_" not in audited
+
+
+def test_reviewer_that_raises_escalates_the_group(gitops, inventory, tmp_path):
+    s = _scanner(gitops, inventory, tmp_path)
+    s.reviewer = RaisingReviewer()
+    p = s.finish(_build(s, make_alert()))
+    assert p.action == "escalate" and p.diff == ""
+    assert p.reason.startswith("Deciding this group failed (ValueError: reviewer exploded)")
+
+
+def test_covering_entry_is_named_when_nothing_changes(gitops):
+    text = (gitops / ING1).read_text().replace("198.51.100.23/32", "203.0.113.0/24")
+    ops = [AddCidr(op="add_cidr", file=ING1, key="block-cidrs", value="203.0.113.7")]
+    assert describe_unchanged(ops, lambda path: text) == [
+        f"203.0.113.7/32 is already covered by 203.0.113.0/24 in {ING1}"
+    ]

@@ -60,3 +60,39 @@ def test_router_escalates_when_no_playbook_or_no_config(inventory):
     assert (d.escalation or "").startswith("No playbook applies to rule(s) 550 (syscheck)")
     d = _route(inventory, agent="db-01")
     assert (d.escalation or "").startswith("No ingress-nginx config is listed in the inventory for db-01")
+
+
+def _route_all(inventory, *alerts):
+    (g,) = group_alerts(list(alerts), min_level=0)
+    return route(g, inventory, CATALOG)
+
+
+def test_web_and_ssh_attacker_is_blocked_on_every_host_it_hit(inventory):
+    d = _route_all(
+        inventory,
+        make_alert(agent="web-01"),
+        make_alert(agent="bastion-01", rule_id="5712", groups=SSH, alert_id="1.2"),
+    )
+    assert d.fixer == "playbook:block-web-attacker+block-ssh-bruteforce"
+    assert [(o["file"], o["key"]) for o in d.operations] == [
+        ("clusters/prod/bastion-01/denylist.yaml", "blocked-cidrs"),
+        ("clusters/prod/web-01/ingress-nginx-controller.yaml", "block-cidrs"),
+    ]
+    assert d.unfixed == []
+
+
+def test_target_without_a_playbook_kind_is_listed_as_unfixed(inventory):
+    d = _route_all(
+        inventory,
+        make_alert(agent="web-02", rule_id="5712", groups=SSH),
+        make_alert(agent="bastion-01", rule_id="5712", groups=SSH, alert_id="1.2"),
+        make_alert(agent="ghost-9", rule_id="5712", groups=SSH, alert_id="1.3"),
+    )
+    assert [o["file"] for o in d.operations] == ["clusters/prod/bastion-01/denylist.yaml"]
+    assert [(u.target, u.reason) for u in d.unfixed] == [
+        ("ghost-9", "not in the inventory: the bot only edits configs the inventory lists"),
+        (
+            "web-02",
+            "no playbook for its config kinds (has: ingress-nginx; the alert's playbooks edit denylist)",
+        ),
+    ]
