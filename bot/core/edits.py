@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import difflib
 import re
+import unicodedata
 from collections.abc import Sequence
 from typing import Annotated, Any, Literal
 
@@ -67,10 +68,14 @@ class AddCidr(_FileOp):
 
 
 class SetKey(_FileOp):
-    """Set a ConfigMap data key to a string value."""
+    """Set a ConfigMap data key to a string value: one line of printable text, at most 512 characters.
+
+    Whether the value fits its key is the guard's decision (:mod:`bot.core.values`); this only refuses
+    what no key accepts, so a bad value is named at parse time.
+    """
 
     op: Literal["set_key"] = "set_key"
-    value: str = Field(max_length=1024)
+    value: str = Field(max_length=512)
 
     @field_validator("value", mode="before")
     @classmethod
@@ -80,6 +85,18 @@ class SetKey(_FileOp):
         if isinstance(value, int | float | str):
             return str(value)
         raise ValueError("value must be a string (ConfigMap data values are strings)")
+
+    @field_validator("value")
+    @classmethod
+    def _one_printable_line(cls, value: str) -> str:
+        for ch in value:
+            # Cc: newline, tab, NUL...; Cf: bidi overrides and zero-width; Zl/Zp: line/paragraph separators.
+            if unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp"):
+                raise ValueError(
+                    f"value contains the control character U+{ord(ch):04X}: "
+                    "a set_key value is one line of printable text"
+                )
+        return value
 
 
 class Escalate(BaseModel):

@@ -18,71 +18,10 @@ from bot.core.paths import WORKLOAD_KINDS, forbidden_path_reason
 
 __all__ = ["Check", "GuardPolicy", "GuardReport", "check_change"]
 
-#: Data keys that widen access or run code when changed; ``set_key`` may never touch them.
-SENSITIVE_KEYS = frozenset(
-    {
-        "whitelist-source-range",
-        "allow-snippet-annotations",
-        "enable-snippets",
-        "server-snippet",
-        "http-snippet",
-        "location-snippet",
-        "main-snippet",
-        "stream-snippet",
-        "configuration-snippet",
-        "lua-shared-dicts",
-        "plugins",
-    }
-)
-
-
-#: Data keys ``set_key`` may change, per config kind (deny by default; the inventory can add keys per config
-#: with ``set_keys``). For ingress-nginx: the controller ConfigMap options that harden or limit, never the ones
-#: that widen access, inject configuration or change whose address a request appears to come from.
-SET_KEYS_BY_KIND: dict[str, frozenset[str]] = {
-    "ingress-nginx": frozenset(
-        {
-            "server-tokens",
-            "hide-headers",
-            "hsts",
-            "hsts-max-age",
-            "hsts-include-subdomains",
-            "hsts-preload",
-            "ssl-protocols",
-            "ssl-ciphers",
-            "ssl-prefer-server-ciphers",
-            "ssl-ecdh-curve",
-            "ssl-session-tickets",
-            "ssl-redirect",
-            "force-ssl-redirect",
-            "enable-ocsp",
-            "proxy-body-size",
-            "client-body-buffer-size",
-            "client-header-buffer-size",
-            "large-client-header-buffers",
-            "client-header-timeout",
-            "client-body-timeout",
-            "keep-alive",
-            "keep-alive-requests",
-            "proxy-connect-timeout",
-            "proxy-read-timeout",
-            "proxy-send-timeout",
-            "limit-rate",
-            "limit-rate-after",
-            "limit-req-status-code",
-            "limit-conn-status-code",
-            "block-user-agents",
-            "block-referers",
-            "enable-modsecurity",
-            "enable-owasp-modsecurity-crs",
-            "http2-max-concurrent-streams",
-            "http2-max-field-size",
-            "http2-max-header-size",
-            "allow-backend-server-header",
-        }
-    ),
-    "denylist": frozenset({"ban-time"}),
-}
+#: Re-exported: the key tables live with their grammars in :mod:`bot.core.values` (the allow-list is derived
+#: from the grammar table, so a key cannot be allowed without a grammar).
+SENSITIVE_KEYS = values.SENSITIVE_KEYS
+SET_KEYS_BY_KIND = values.SET_KEYS_BY_KIND
 
 
 Op = AddCidr | SetKey | Escalate
