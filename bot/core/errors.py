@@ -7,11 +7,18 @@ catch them and turn them into a message that says what to do.
     │   ├── InventoryError   the CMDB file is unreadable or breaks its contract
     │   ├── OperationError   an edit operation is unknown, incomplete or cannot apply
     │   └── DocumentError    a GitOps file is missing, not YAML, or not one ConfigMap
+    ├── StorageError         the bot's own storage cannot be written (disk full, read-only, permissions):
+    │                        ``.path`` names the file, ``.reason`` the cause; retry once there is room
     ├── AuditError           the audit chain is broken or cannot be written
+    │   └── AuditStorageError    the audit log cannot be written (also a StorageError)
     ├── FixStoreError        the memory of past fixes (Chroma) is unreachable or unusable
     ├── ModelError           a language model is unreachable, too slow, or answered unusably
     ├── PublishError         git or GitHub refused or failed while publishing (text is redacted)
     └── StateError           the state store is unusable
+        └── StateStorageError    the state store or the data directory cannot be written (also a StorageError)
+
+A ``StorageError`` is transient: the bot's decisions so far are durable (or were never made), so a caller
+that keeps running (``serve``) reports it, stays unhealthy and retries later; the CLI exits 2 with its text.
 """
 
 from __future__ import annotations
@@ -41,8 +48,21 @@ class DocumentError(InputError):
     """A GitOps file is missing, not valid YAML, or not a single ConfigMap."""
 
 
+class StorageError(SecopsError):
+    """A file or database the bot writes cannot be written; the text names the path and the cause."""
+
+    def __init__(self, message: str, *, path: str, reason: str) -> None:
+        super().__init__(message)
+        self.path = path
+        self.reason = reason
+
+
 class AuditError(SecopsError):
     """The audit log cannot be written or its chain is broken."""
+
+
+class AuditStorageError(AuditError, StorageError):
+    """The audit log (or a file beside it) cannot be written: disk full, read-only, permissions."""
 
 
 class ModelError(SecopsError):
@@ -59,3 +79,7 @@ class PublishError(SecopsError):
 
 class StateError(SecopsError):
     """The state store cannot be used."""
+
+
+class StateStorageError(StateError, StorageError):
+    """The state store or the data directory cannot be written (SQLite: "database or disk is full")."""
