@@ -100,6 +100,9 @@ def build_parser() -> argparse.ArgumentParser:
     from bot.sync_command import register as register_sync
 
     register_sync(sub)
+    from bot.check_command import register as register_check
+
+    register_check(sub)
     return parser
 
 
