@@ -26,7 +26,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from bot.core.errors import InventoryError
-from bot.core.network import IPNetwork
+from bot.core.network import IPNetwork, parse_address
 from bot.core.paths import normalise_repo_path
 
 #: Config kinds the bot understands, with the data key that holds their block list by default.
@@ -67,9 +67,35 @@ class Server(BaseModel):
 
     name: str = Field(min_length=1)
     ip: str | None = None
+    ips: tuple[str, ...] = ()  # further addresses of the server; all are protected like ``ip``
     environment: str | None = None
     owner: str | None = None
     configs: tuple[ConfigRef, ...] = ()
+
+    @field_validator("ip")
+    @classmethod
+    def _ip_is_address(cls, value: str | None) -> str | None:
+        if value is not None and parse_address(str(value)) is None:
+            raise ValueError(f"ip: {value!r} is not an IP address")
+        return None if value is None else str(value).strip()
+
+    @field_validator("ips")
+    @classmethod
+    def _ips_are_addresses(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for text in value:
+            if parse_address(str(text)) is None:
+                raise ValueError(f"ips: {text!r} is not an IP address")
+        return tuple(str(t).strip() for t in value)
+
+    @property
+    def addresses(self) -> tuple[IPNetwork, ...]:
+        """Every address of this server (``ip`` then ``ips``), each as a /32 or /128."""
+        out: list[IPNetwork] = []
+        for text in ((self.ip,) if self.ip else ()) + self.ips:
+            ip = parse_address(text)
+            if ip is not None:
+                out.append(ipaddress.ip_network(ip))
+        return tuple(out)
 
 
 class Inventory(BaseModel):
@@ -85,6 +111,8 @@ class Inventory(BaseModel):
     def _networks_parse(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         for text in value:
             try:
+                if "%" in str(text):
+                    raise ValueError("zone id")
                 ipaddress.ip_network(str(text).strip(), strict=False)
             except ValueError as exc:
                 raise ValueError(f"protected_networks: {text!r} is not a network") from exc
@@ -101,7 +129,14 @@ class Inventory(BaseModel):
 
     @cached_property
     def protected(self) -> tuple[IPNetwork, ...]:
-        return tuple(ipaddress.ip_network(t, strict=False) for t in self.protected_networks)
+        """The protected networks, then every server's own addresses (``ip`` and ``ips``) as single hosts:
+        the bot never blocks a server it guards, even one outside ``protected_networks``."""
+        nets: list[IPNetwork] = [ipaddress.ip_network(t, strict=False) for t in self.protected_networks]
+        for server in self.servers:
+            for address in server.addresses:
+                if address not in nets:
+                    nets.append(address)
+        return tuple(nets)
 
     def server(self, name: str) -> Server | None:
         for s in self.servers:
