@@ -55,6 +55,8 @@ def proposal_panel(p: Proposal, new: bool = True) -> Panel:
         facts.add_row("MITRE", Text(plain(", ".join(g.mitre), 200)))
     facts.add_row("fixer", Text(plain(p.fixer, 100)))
     facts.add_row("reason", Text(plain(p.reason, 600)))
+    if p.unfixed:  # targets the change leaves open
+        facts.add_row("not fixed", Text(plain("; ".join(f"{u.target}: {u.reason}" for u in p.unfixed), 600)))
     if p.notes:  # related past fixes (dedup), e.g. "similar to PR #12 (0.87)"
         facts.add_row("related", Text(plain("; ".join(p.notes), 300)))
     parts: list[RenderableType] = [facts]

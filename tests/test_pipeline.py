@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
+
+from rich.console import Console
 
 from agents.playbooks import load_catalog
 from bot.audit_log import AuditLog
@@ -12,6 +15,8 @@ from bot.core.edits import AddCidr
 from bot.core.grouping import group_alerts
 from bot.core.proposal import LlmUsage, Proposal, Review, UnfixedTarget
 from bot.pipeline import Scanner
+from bot.render import proposal_panel
+from bot.slack.blocks import proposal_blocks
 from bot.state import StateStore
 from tests.conftest import make_alert
 
@@ -198,3 +203,19 @@ def test_covering_entry_is_named_when_nothing_changes(gitops):
     assert describe_unchanged(ops, lambda path: text) == [
         f"203.0.113.7/32 is already covered by 203.0.113.0/24 in {ING1}"
     ]
+
+
+def test_unfixed_targets_are_shown_in_the_card_and_the_scan_panel(gitops, inventory, tmp_path):
+    (gitops / ING2).unlink()
+    p = _build(
+        _scanner(gitops, inventory, tmp_path), make_alert(agent="web-01"), make_alert(agent="web-02")
+    )
+    _, blocks = proposal_blocks(p)
+    texts = [b["text"]["text"] for b in blocks if b["type"] == "section"]
+    assert (
+        "*Not fixed on:*\n• `web-02` its config file could not be edited: "
+        f"{ING2}: no such file in the repository" in texts
+    )
+    console = Console(file=io.StringIO(), width=300, markup=False)
+    console.print(proposal_panel(p))
+    assert "│ not fixed web-02: its config file could not be edited: " in console.file.getvalue()

@@ -144,6 +144,9 @@ def proposal_blocks(
     if truncated:
         blocks.append(context(messages.slack_diff_truncated()))
     blocks.append(section("*Guard checks*\n" + _guard_lines(p)))
+    if p.unfixed:  # targets this change leaves open, with the reason
+        lines = [f"{code(u.target, 60)} {esc(u.reason, 300)}" for u in p.unfixed]
+        blocks.append(section(messages.slack_unfixed(lines)))
     notes = [_review_line(p)] + [f":card_index_dividers: {esc(n, 300)}" for n in p.notes]
     blocks.append(context("\n".join(notes)))
     if p.action == "blocked":
