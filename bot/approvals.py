@@ -4,6 +4,11 @@ The one rule that matters here: a proposal revision is published at most once. A
 (proposal, revision hash, user); the move from ``pending`` to ``approved`` is a single conditional UPDATE
 inside an immediate transaction, so double clicks, two approvers at once and Slack retries all race for the
 same row and exactly one wins.
+
+The claim also writes the revision's row in the publication **outbox** in the same transaction, so an
+approval can never be committed without the intent to publish it: a crash between Approve and the pull
+request leaves a ``queued`` row that the service resumes (on start, on every poll/sync pass and on the next
+click). The row counts attempts and keeps the last error; ``done`` marks the one successful publication.
 """
 
 from __future__ import annotations
@@ -29,6 +34,20 @@ CREATE TABLE IF NOT EXISTS messages (
     ts TEXT NOT NULL
 );
 CREATE UNIQUE INDEX IF NOT EXISTS messages_thread ON messages(channel, ts);
+CREATE TABLE IF NOT EXISTS outbox (
+    proposal_id TEXT NOT NULL,
+    revision_hash TEXT NOT NULL,
+    revision INTEGER NOT NULL,
+    approvers TEXT NOT NULL,
+    approved_at REAL NOT NULL,
+    thread_url TEXT,
+    state TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT NOT NULL DEFAULT '',
+    updated_at REAL NOT NULL,
+    PRIMARY KEY (proposal_id, revision_hash)
+);
+CREATE INDEX IF NOT EXISTS outbox_state ON outbox(state);
 CREATE TABLE IF NOT EXISTS decisions (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     at REAL NOT NULL,
@@ -47,6 +66,26 @@ class ApprovalVote:
     outcome: str  # "claimed" (this vote completes approval: publish now), "recorded", "duplicate", "stale", "closed"
     approvers: tuple[str, ...]
     status: str
+
+
+@dataclass(frozen=True)
+class OutboxEntry:
+    """One approved revision's publication: ``queued`` until it is ``done`` (or ``failed``, back to pending)."""
+
+    proposal_id: str
+    revision_hash: str
+    revision: int
+    approvers: tuple[str, ...]
+    approved_at: float
+    thread_url: str | None
+    state: str
+    attempts: int
+    last_error: str
+
+
+_OUTBOX_COLUMNS = (
+    "proposal_id, revision_hash, revision, approvers, approved_at, thread_url, state, attempts, last_error"
+)
 
 
 @dataclass(frozen=True)
@@ -69,9 +108,18 @@ class ApprovalStore:
     # --- votes -----------------------------------------------------------------------------------------
 
     def vote(
-        self, proposal_id: str, revision_hash: str, user: str, required: int, now: float
+        self,
+        proposal_id: str,
+        revision_hash: str,
+        user: str,
+        required: int,
+        now: float,
+        thread_url: str | None = None,
     ) -> ApprovalVote:
-        """Record ``user``'s approval of one exact revision; claim the proposal when enough people agree."""
+        """Record ``user``'s approval of one exact revision; claim the proposal when enough people agree.
+
+        A claim queues the revision in the outbox in the same transaction (see the module docstring).
+        """
         with self.state.transaction() as db:
             row = db.execute(
                 "SELECT status, revision_hash FROM proposals WHERE id = ?", (proposal_id,)
@@ -97,7 +145,76 @@ class ApprovalStore:
                 "WHERE id = ? AND status = 'pending' AND revision_hash = ?",
                 (now, proposal_id, revision_hash),
             ).rowcount
+            if claimed == 1:
+                revision = db.execute(
+                    "SELECT revision FROM proposals WHERE id = ?", (proposal_id,)
+                ).fetchone()[0]
+                db.execute(
+                    "INSERT INTO outbox(proposal_id, revision_hash, revision, approvers, approved_at, "
+                    "thread_url, state, attempts, last_error, updated_at) VALUES (?,?,?,?,?,?,'queued',0,'',?) "
+                    "ON CONFLICT(proposal_id, revision_hash) DO UPDATE SET approvers = excluded.approvers, "
+                    "approved_at = excluded.approved_at, thread_url = excluded.thread_url, state = 'queued', "
+                    "updated_at = excluded.updated_at",
+                    (proposal_id, revision_hash, revision, json.dumps(approvers), now, thread_url, now),
+                )
             return ApprovalVote("claimed" if claimed == 1 else "closed", approvers, "approved")
+
+    # --- the publication outbox ------------------------------------------------------------------------
+
+    def queued(self) -> list[OutboxEntry]:
+        """Approved revisions whose publication has not finished, oldest first."""
+        with self.state.transaction() as db:
+            rows = db.execute(
+                f"SELECT {_OUTBOX_COLUMNS} FROM outbox WHERE state = 'queued' ORDER BY approved_at, proposal_id"  # noqa: S608
+            ).fetchall()
+        return [self._entry(r) for r in rows]
+
+    def outbox_entry(self, proposal_id: str, revision_hash: str) -> OutboxEntry | None:
+        with self.state.transaction() as db:
+            row = db.execute(
+                f"SELECT {_OUTBOX_COLUMNS} FROM outbox WHERE proposal_id = ? AND revision_hash = ?",  # noqa: S608
+                (proposal_id, revision_hash),
+            ).fetchone()
+        return self._entry(row) if row else None
+
+    def attempt(self, proposal_id: str, revision_hash: str, now: float) -> None:
+        """Count one publication attempt (before it starts: a crash mid-attempt still counts)."""
+        with self.state.transaction() as db:
+            db.execute(
+                "UPDATE outbox SET attempts = attempts + 1, updated_at = ? WHERE proposal_id = ? AND revision_hash = ?",
+                (now, proposal_id, revision_hash),
+            )
+
+    def finish(self, proposal_id: str, revision_hash: str, *, ok: bool, error: str, now: float) -> None:
+        """Close the outbox row: ``done`` after a publication, ``failed`` (with the error) otherwise.
+
+        A failure also returns the proposal to ``pending`` and forgets its votes, in the same transaction,
+        so approvers can retry once the cause is fixed.
+        """
+        with self.state.transaction() as db:
+            db.execute(
+                "UPDATE outbox SET state = ?, last_error = ?, updated_at = ? "
+                "WHERE proposal_id = ? AND revision_hash = ?",
+                ("done" if ok else "failed", error[:1000], now, proposal_id, revision_hash),
+            )
+            if ok:
+                db.execute(
+                    "UPDATE proposals SET status = 'published', updated_at = ? WHERE id = ?",
+                    (now, proposal_id),
+                )
+            else:
+                db.execute(
+                    "UPDATE proposals SET status = 'pending', updated_at = ? WHERE id = ? AND revision_hash = ?",
+                    (now, proposal_id, revision_hash),
+                )
+                db.execute("DELETE FROM approvals WHERE proposal_id = ?", (proposal_id,))
+
+    @staticmethod
+    def _entry(row: Any) -> OutboxEntry:
+        pid, rhash, revision, approvers, at, url, state, attempts, error = row
+        return OutboxEntry(
+            pid, rhash, revision, tuple(json.loads(approvers)), at, url, state, attempts, error
+        )
 
     @staticmethod
     def _approvers(db: Any, proposal_id: str, revision_hash: str) -> tuple[str, ...]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sqlite3
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -15,9 +16,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bot import messages
-from bot.approvals import ApprovalStore
+from bot.approvals import ApprovalStore, OutboxEntry
 from bot.audit_log import AuditLog
 from bot.clock import Clock
+from bot.core.errors import AuditError, StateError
 from bot.core.instructions import apply_instruction, parse_instruction
 from bot.core.proposal import LlmUsage, Proposal
 from bot.pipeline import Scanner, ScanReport, Since
@@ -28,6 +30,9 @@ from bot.state import StateStore, StoredProposal
 log = logging.getLogger(__name__)
 
 POSTED_ACTIONS = ("propose", "blocked", "escalate")
+# Failures of the bot's own storage (full disk, unwritable audit log): a publication hit by one stays queued in
+# the outbox and is retried on the next pass instead of sending the proposal back to pending.
+STORAGE_ERRORS: tuple[type[BaseException], ...] = (AuditError, StateError, sqlite3.Error, OSError)
 
 
 @dataclass
@@ -94,6 +99,10 @@ class ProposalService:
         self.alerts_path = alerts_path
         self.before_scan = before_scan
         self._scan_lock = threading.Lock()
+        # (proposal id, revision hash) being voted on or published in this process: one publisher per revision
+        self._inflight: set[tuple[str, str]] = set()
+        self._inflight_changed = threading.Condition()
+        self._closing = False
 
     # --- scanning --------------------------------------------------------------------------------------
 
@@ -149,12 +158,29 @@ class ProposalService:
         if stored.status == "pending" and now - stored.updated_at > self.settings.proposal_expiry:
             self._audit("approval_refused", proposal, user, {"why": "expired"})
             return ActionResult("expired", proposal, stored.status, text=messages.expired())
-        vote = self.approvals.vote(proposal_id, revision_hash, user, self.settings.approvals_required, now)
+        key = (proposal_id, revision_hash)
+        if not self._hold(key, wait=True):
+            return ActionResult("closed", proposal, stored.status, text=messages.shutting_down())
+        try:
+            return self._vote(proposal, revision_hash, user, thread_url, now)
+        finally:
+            self._release(key)
+
+    def _vote(
+        self, proposal: Proposal, revision_hash: str, user: str, thread_url: str | None, now: float
+    ) -> ActionResult:
+        vote = self.approvals.vote(
+            proposal.id, revision_hash, user, self.settings.approvals_required, now, thread_url
+        )
         if vote.outcome == "stale":
             return ActionResult(
                 "stale", proposal, vote.status, text=messages.stale_revision(proposal.revision)
             )
         if vote.outcome == "closed":
+            entry = self.approvals.outbox_entry(proposal.id, revision_hash)
+            if entry is not None and entry.state == "queued" and self.publisher is not None:
+                # Approved before a crash and never published: this click finishes the job.
+                return self._publish(proposal, entry, resumed=True)
             return ActionResult(
                 "closed", proposal, vote.status, vote.approvers, text=messages.already_decided(vote.status)
             )
@@ -168,24 +194,84 @@ class ProposalService:
             return ActionResult(
                 "recorded", proposal, vote.status, vote.approvers, text=messages.approval_recorded(need)
             )
-        self.approvals.decide(proposal_id, "approved", user, {"approvers": list(vote.approvers)}, now)
-        return self._publish(proposal, vote.approvers, thread_url, now)
+        self.approvals.decide(proposal.id, "approved", user, {"approvers": list(vote.approvers)}, now)
+        if self.publisher is None:
+            return ActionResult(
+                "approved", proposal, "approved", vote.approvers, text=messages.no_publisher()
+            )
+        entry = self.approvals.outbox_entry(proposal.id, revision_hash)
+        assert entry is not None  # written by the claim, in the same transaction
+        return self._publish(proposal, entry, resumed=False)
 
-    def _publish(
-        self, proposal: Proposal, approvers: tuple[str, ...], thread_url: str | None, now: float
-    ) -> ActionResult:
+    # --- the publication outbox ------------------------------------------------------------------------
+
+    def resume_publications(self) -> list[ActionResult]:
+        """Publish every approved revision whose publication was interrupted (a crash, a full disk).
+
+        Called on start and on every poll and sync pass; a revision another thread is publishing is skipped.
+        Publishing is idempotent (deterministic branch, push with lease, the open pull request is found
+        again), so resuming after a crash at any point opens at most one pull request per revision.
+        """
+        if self.publisher is None:
+            return []
+        results = []
+        for entry in self.approvals.queued():
+            key = (entry.proposal_id, entry.revision_hash)
+            if not self._hold(key, wait=False):
+                continue
+            try:
+                current = self.approvals.outbox_entry(*key)
+                stored = self.state.get(entry.proposal_id)
+                if current is None or current.state != "queued" or stored is None:
+                    continue
+                if stored.proposal.revision_hash != entry.revision_hash:
+                    continue  # cannot happen while approved (revisions need an undecided proposal)
+                results.append(self._publish(stored.proposal, current, resumed=True))
+            finally:
+                self._release(key)
+        return results
+
+    def drain(self, timeout: float) -> bool:
+        """Refuse new publications and wait up to ``timeout`` s for those in flight; True when none is left."""
+        with self._inflight_changed:
+            self._closing = True
+            return self._inflight_changed.wait_for(lambda: not self._inflight, timeout)
+
+    def _hold(self, key: tuple[str, str], *, wait: bool) -> bool:
+        with self._inflight_changed:
+            while key in self._inflight and not self._closing:
+                if not wait:
+                    return False
+                self._inflight_changed.wait()
+            if self._closing:
+                return False
+            self._inflight.add(key)
+            return True
+
+    def _release(self, key: tuple[str, str]) -> None:
+        with self._inflight_changed:
+            self._inflight.discard(key)
+            self._inflight_changed.notify_all()
+
+    def _publish(self, proposal: Proposal, entry: OutboxEntry, *, resumed: bool) -> ActionResult:
+        """One publication attempt of an outbox entry; the caller holds its key."""
+        assert self.publisher is not None
+        approvers = entry.approvers
         approval = Approval(
             proposal_id=proposal.id,
             revision=proposal.revision,
             revision_hash=proposal.revision_hash,
             approvers=approvers,
-            approved_at=now,
-            thread_url=thread_url,
+            approved_at=entry.approved_at,
+            thread_url=entry.thread_url,
         )
-        if self.publisher is None:
-            return ActionResult("approved", proposal, "approved", approvers, text=messages.no_publisher())
+        self.approvals.attempt(proposal.id, entry.revision_hash, self.clock.now())
+        if resumed:
+            self._audit("publish_resumed", proposal, ",".join(approvers), {"attempt": entry.attempts + 1})
         try:
             result = self.publisher.publish(proposal, approval)
+        except STORAGE_ERRORS:
+            raise  # the entry stays queued; the next pass retries once the disk has room
         except Exception as exc:  # the approval stands; publishing can be retried
             log.warning("publish failed for %s: %s", proposal.id, exc.__class__.__name__)
             result = PublishResult(ok=False, message=str(exc))
@@ -198,14 +284,15 @@ class ProposalService:
             "approvers": list(approvers),
         }
         self._audit("publish_outcome", proposal, ",".join(approvers), fields)
+        now = self.clock.now()
         if result.ok:
-            self.state.set_status(proposal.id, "published", self.clock.now())
-            self.approvals.decide(proposal.id, "published", approvers[-1], fields, self.clock.now())
-            return ActionResult("published", proposal, "published", approvers, publish=result)
+            self.approvals.decide(proposal.id, "published", approvers[-1], fields, now)
+            self.approvals.finish(proposal.id, entry.revision_hash, ok=True, error="", now=now)
+            where = result.pr_url or result.branch
+            text = messages.publish_resumed(proposal.revision, where) if resumed else ""
+            return ActionResult("published", proposal, "published", approvers, publish=result, text=text)
         # Nothing was pushed: back to pending so an approver can retry once the cause is fixed.
-        self.state.set_status(proposal.id, "pending", self.clock.now())
-        with self.state.transaction() as db:
-            db.execute("DELETE FROM approvals WHERE proposal_id = ?", (proposal.id,))
+        self.approvals.finish(proposal.id, entry.revision_hash, ok=False, error=result.message, now=now)
         return ActionResult(
             "publish_failed",
             proposal,

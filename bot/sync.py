@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from bot import messages
 from bot.audit_log import AuditLog
@@ -233,8 +235,18 @@ def build_syncer(
     )
 
 
-def start_sync_loop(syncer: Syncer, interval: float, stop: threading.Event) -> threading.Thread:
-    """Run :meth:`Syncer.sync` every ``interval`` seconds until ``stop`` is set (``serve`` calls this)."""
+def start_sync_loop(
+    syncer: Syncer,
+    interval: float,
+    stop: threading.Event,
+    *,
+    after: Callable[[], None] | None = None,
+    health: Any = None,
+) -> threading.Thread:
+    """Run :meth:`Syncer.sync` (then ``after``, e.g. resuming publications) every ``interval`` s until ``stop``.
+
+    ``health`` (``passed(loop)``/``failed(loop, error)``) learns how each pass went, for ``/healthz``.
+    """
 
     def loop() -> None:
         while not stop.wait(interval):
@@ -242,8 +254,14 @@ def start_sync_loop(syncer: Syncer, interval: float, stop: threading.Event) -> t
                 report = syncer.sync()
                 if report.checked:
                     log.info("sync: %s", report)
-            except Exception as exc:  # the loop must outlive one bad pass; the next one retries
+                if after is not None and not stop.is_set():
+                    after()
+                if health is not None:
+                    health.passed("sync")
+            except Exception as exc:  # the loop must outlive one bad pass (a full disk too); the next retries
                 log.warning("sync pass failed: %s", redact(str(exc)))
+                if health is not None:
+                    health.failed("sync", f"{exc.__class__.__name__}: {exc}")
 
     thread = threading.Thread(target=loop, name="secops-sync", daemon=True)
     thread.start()

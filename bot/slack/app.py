@@ -14,6 +14,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
+from concurrent.futures import Executor
 from typing import Any
 
 from slack_bolt import App, BoltResponse
@@ -119,6 +120,7 @@ def build_app(
     is_approver: Callable[[str], bool],
     poster: Poster,
     verify_requests: bool = True,
+    listener_executor: Executor | None = None,
 ) -> App:
     """Wire the listeners. ``client`` points at Slack (or a loopback recorder in tests).
 
@@ -132,6 +134,7 @@ def build_app(
         token_verification_enabled=False,  # `serve` verifies the token once at start, with a clear message
         process_before_response=False,
         raise_error_for_unhandled_request=False,
+        listener_executor=listener_executor,  # the runtime waits for it on shutdown
     )
     seen = _SeenEvents()
 

@@ -103,11 +103,19 @@ class Poster:
             self.client.chat_update(channel=ref.channel, ts=ref.ts, text=text, blocks=blocks)
         except SlackApiError as exc:
             log.warning("updating %s failed: %s", p.id, exc.response.get("error"))
-        if result.kind == "published" and result.publish is not None:
+        if result.kind == "published" and result.publish is not None and result.text:
+            self.reply(ref.ts, ":arrows_counterclockwise: " + kit.esc(result.text, 1000))  # resumed
+        elif result.kind == "published" and result.publish is not None:
             where = result.publish.pr_url or f"branch `{kit.esc(result.publish.branch, 200)}`"
             self.reply(ref.ts, messages.slack_approved_published(user, where))
         elif result.kind in ("rejected", "publish_failed", "approved"):
             self.reply(ref.ts, decision)
+
+    def show_decisions(self, results: Sequence[ActionResult]) -> None:
+        """Outcomes the bot reached on its own (resumed publications): message in place, thread note."""
+        for result in results:
+            if result.proposal is not None and result.approvers:
+                self.show_decision(result, result.approvers[-1])
 
     def show_folds(self, repeats: Sequence[Proposal]) -> None:
         """Repeats folded into a pending proposal: its message shows the new alert count, its thread says so."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from http.server import ThreadingHTTPServer
 from typing import Any
@@ -22,12 +23,13 @@ from bot.service import ProposalService
 from bot.settings import Settings
 from bot.slack.app import Approvers, build_app
 from bot.slack.poster import Poster
-from bot.slack.server import Poller, WebhookHandler, make_http_server
+from bot.slack.server import Health, Poller, WebhookHandler, make_http_server
 from bot.state import StateStore
 
 log = logging.getLogger(__name__)
 
 WEB_API_TIMEOUT_S = 10
+SHUTDOWN_WAIT_S = 30.0  # how long a stop waits for a publication in flight before leaving it to the outbox
 
 
 @dataclass
@@ -41,6 +43,10 @@ class SlackRuntime:
     poller: Poller
     http: ThreadingHTTPServer | None = None
     threads: list[threading.Thread] = field(default_factory=list)
+    loops: list[threading.Thread] = field(default_factory=list)  # background loops stopped by ``stop_loops``
+    listeners: ThreadPoolExecutor | None = None  # Bolt's listener threads (clicks publish there)
+    health_state: Health = field(default_factory=Health)
+    stopping: threading.Event = field(default_factory=threading.Event)
 
     def start_http(self, host: str, port: int, webhook: WebhookHandler | None = None) -> int:
         """Serve /slack/events and /healthz in a background thread; returns the bound port."""
@@ -61,15 +67,64 @@ class SlackRuntime:
         handler.connect()  # type: ignore[no-untyped-call]
         return handler
 
-    def health(self) -> dict[str, Any]:
-        return {"ok": True, "last_poll": self.service.last_poll(), "pending": len(self.service.pending())}
+    def start_loops(self, syncer: Any = None, sync_interval: float = 300.0) -> None:
+        """Start the poller (which resumes interrupted publications first) and, with GitHub, the sync loop."""
+        self.poller.start()
+        self.loops.append(self.poller)
+        if syncer is not None:
+            from bot.sync import start_sync_loop
 
-    def stop(self) -> None:
+            def after_sync() -> None:
+                self.poster.show_decisions(self.service.resume_publications())
+
+            self.loops.append(
+                start_sync_loop(
+                    syncer, sync_interval, self.stopping, after=after_sync, health=self.health_state
+                )
+            )
+
+    def health(self) -> dict[str, Any]:
+        """``/healthz``: not ok while a background loop's last pass failed (e.g. the disk is full)."""
+        errors = self.health_state.errors()
+        try:
+            last_poll, pending = self.service.last_poll(), len(self.service.pending())
+        except Exception as exc:  # the store itself is failing: say so instead of a 500
+            errors["state"] = f"{exc.__class__.__name__}"
+            last_poll, pending = None, -1
+        return {"ok": not errors, "last_poll": last_poll, "pending": pending, "errors": errors}
+
+    def stop(self, timeout: float = SHUTDOWN_WAIT_S) -> bool:
+        """Stop taking requests, stop the loops, wait (bounded) for publications, then close the store.
+
+        The store is closed only when no thread can still use it (closing SQLite under a running query
+        crashed the process); a publication cut short stays queued in the outbox and resumes on next start.
+        Returns False when something was still running at the deadline.
+        """
+        self.stopping.set()
         self.poller.stop()
         if self.http is not None:
             self.http.shutdown()
             self.http.server_close()
-        self.state.close()
+        clean = True
+        if self.listeners is not None:
+            clean &= _within(timeout, lambda: self.listeners.shutdown(wait=True) if self.listeners else None)
+        for loop in self.loops:
+            loop.join(timeout)
+            clean &= not loop.is_alive()
+        clean &= self.service.drain(timeout)
+        if clean:
+            self.state.close()
+        else:
+            log.warning("stopping with work in flight; the state store is left open for the process exit")
+        return clean
+
+
+def _within(timeout: float, fn: Callable[[], Any]) -> bool:
+    """Run ``fn`` in a helper thread; True when it finished within ``timeout`` seconds."""
+    t = threading.Thread(target=fn, name="secops-stop", daemon=True)
+    t.start()
+    t.join(timeout)
+    return not t.is_alive()
 
 
 def require_slack(settings: Settings, *, http: bool) -> None:
@@ -132,6 +187,7 @@ def build_runtime(
     )
     poster = Poster(client, settings.slack_channel, state, approvals, clock)
     secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else ""
+    listeners = ThreadPoolExecutor(max_workers=5, thread_name_prefix="secops-listener")
     app = build_app(
         service=service,
         client=client,
@@ -140,6 +196,22 @@ def build_runtime(
         is_approver=Approvers(client, settings.approvers),
         poster=poster,
         verify_requests=http,
+        listener_executor=listeners,
     )
-    poller = Poller(service, poster, settings.poll_interval)
-    return SlackRuntime(settings, client, state, service, poster, app, poller)
+    health = Health()
+    poller = Poller(service, poster, settings.poll_interval, health=health)
+    return SlackRuntime(
+        settings, client, state, service, poster, app, poller, listeners=listeners, health_state=health
+    )
+
+
+def build_notifier(settings: Settings, state: StateStore, clock: Clock) -> Poster | None:
+    """The Slack side of ``secops-bot sync``: proposal threads and messages (None without Slack settings)."""
+    if settings.slack_bot_token is None or not settings.slack_channel:
+        return None
+    client = WebClient(
+        token=settings.slack_bot_token.get_secret_value(),
+        base_url=settings.slack_api_url,
+        timeout=WEB_API_TIMEOUT_S,
+    )
+    return Poster(client, settings.slack_channel, state, ApprovalStore(state), clock)

@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 
 from slack_bolt import App, BoltRequest
 
+from bot.core.redact import redact
 from bot.service import ProposalService
 from bot.slack.poster import Poster
 
@@ -26,8 +27,28 @@ MAX_BODY = 1 << 20
 WebhookHandler = Callable[[Mapping[str, str], bytes], tuple[int, str]]
 
 
+class Health:
+    """How the background loops did on their last pass (``/healthz``): a failing loop makes serve unhealthy."""
+
+    def __init__(self) -> None:
+        self._errors: dict[str, str] = {}
+        self._lock = threading.Lock()
+
+    def passed(self, loop: str) -> None:
+        with self._lock:
+            self._errors.pop(loop, None)
+
+    def failed(self, loop: str, error: str) -> None:
+        with self._lock:
+            self._errors[loop] = redact(error)[:300]
+
+    def errors(self) -> dict[str, str]:
+        with self._lock:
+            return dict(self._errors)
+
+
 class Poller(threading.Thread):
-    """Pulls new alerts every ``interval`` seconds and posts new proposals, until stopped."""
+    """Resumes interrupted publications, pulls new alerts and posts new proposals every ``interval`` s."""
 
     def __init__(
         self,
@@ -35,15 +56,20 @@ class Poller(threading.Thread):
         poster: Poster,
         interval: float,
         extra: Callable[[], None] | None = None,
+        health: Health | None = None,
     ) -> None:
         super().__init__(name="secops-poller", daemon=True)
         self.service = service
         self.poster = poster
         self.interval = interval
         self.extra = extra
+        self.health = health or Health()
         self.stopped = threading.Event()
 
     def run_once(self) -> None:
+        self.poster.show_decisions(self.service.resume_publications())
+        if self.stopped.is_set():
+            return
         outcome = self.service.scan(trigger="poller")
         if outcome.error:
             log.warning("poll: %s", outcome.error)
@@ -52,13 +78,18 @@ class Poller(threading.Thread):
         self.poster.post_unposted()
         if self.extra is not None:
             self.extra()
+        if outcome.error:
+            self.health.failed("poll", outcome.error)
+        else:
+            self.health.passed("poll")
 
     def run(self) -> None:
         while not self.stopped.is_set():
             try:
                 self.run_once()
-            except Exception:  # keep polling; the next round retries
-                log.exception("poll round failed")
+            except Exception as exc:  # keep polling (a full disk included); the next round retries
+                log.warning("poll round failed: %s: %s", exc.__class__.__name__, redact(str(exc))[:300])
+                self.health.failed("poll", f"{exc.__class__.__name__}: {exc}")
             self.stopped.wait(self.interval)
 
     def stop(self) -> None:
@@ -96,7 +127,9 @@ def make_http_server(
 
         def do_GET(self) -> None:
             if urlsplit(self.path).path == "/healthz":
-                self._send(200, json.dumps(health()), {"Content-Type": "application/json"})
+                report = health()
+                status = 200 if report.get("ok") else 503
+                self._send(status, json.dumps(report), {"Content-Type": "application/json"})
             else:
                 self._send(404, "not found")
 

@@ -60,7 +60,12 @@ def test_status_help_and_unknown_subcommands(slack):
 
 def test_healthz_answers(slack):
     with urllib.request.urlopen(f"http://127.0.0.1:{slack.port}/healthz", timeout=5) as resp:
-        assert resp.status == 200 and json.loads(resp.read()) == {"ok": True, "last_poll": None, "pending": 0}
+        assert resp.status == 200 and json.loads(resp.read()) == {
+            "ok": True,
+            "last_poll": None,
+            "pending": 0,
+            "errors": {},
+        }
 
 
 @pytest.fixture
