@@ -196,50 +196,78 @@ def cmd_scan(args: argparse.Namespace, out: TextIO, err: TextIO, env: dict[str, 
 
 
 def cmd_serve(args: argparse.Namespace, out: TextIO, err: TextIO, env: dict[str, str], clock: Clock) -> int:
-    import contextlib
-    import signal
     import threading
 
     from bot.slack.runtime import build_runtime
 
-    settings = _settings(args, env)
-    settings, refresh = scan_checkout(settings)
-    runtime = build_runtime(
-        settings,
-        clock,
-        scanner_factory=lambda state, audit: build_scanner(settings, state, audit, clock),
-        publisher_factory=lambda state, audit: build_publisher(settings, state, audit, clock),
-        http=args.http,
-        before_scan=refresh,
-    )
+    # SIGTERM and SIGINT only ask to stop; the main thread then stops everything in order (see _serve_until).
+    stop = threading.Event()
+    previous = _on_stop_signals(stop)
+    try:
+        settings = _settings(args, env)
+        settings, refresh = scan_checkout(settings)
+        runtime = build_runtime(
+            settings,
+            clock,
+            scanner_factory=lambda state, audit: build_scanner(settings, state, audit, clock),
+            publisher_factory=lambda state, audit: build_publisher(settings, state, audit, clock),
+            http=args.http,
+            before_scan=refresh,
+        )
+        return _serve_until(stop, runtime, settings, args, err, clock)
+    finally:
+        _restore_signals(previous)
+
+
+def _on_stop_signals(stop: Any) -> dict[int, Any]:
+    import signal
+
+    previous: dict[int, Any] = {}
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        previous[sig] = signal.signal(sig, lambda *_: stop.set())
+    return previous
+
+
+def _restore_signals(previous: dict[int, Any]) -> None:
+    import signal
+
+    for sig, handler in previous.items():
+        signal.signal(sig, handler)
+
+
+def _serve_until(
+    stop: Any, runtime: Any, settings: Settings, args: argparse.Namespace, err: TextIO, clock: Clock
+) -> int:
+    """Run ``serve`` until a stop signal, then: requests, loops, publications in flight, the store."""
     try:
         runtime.client.auth_test()
     except Exception as exc:
+        runtime.stop(timeout=5)
         raise SecopsError(messages.serve_token_refused(str(exc))) from None
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    runtime.poller.start()
+    syncer = None
     if settings.github_repository:
-        from bot.sync import build_syncer, start_sync_loop
+        from bot.sync import build_syncer
 
         syncer = build_syncer(
             settings, state=runtime.state, audit=runtime.service.audit, clock=clock, notifier=runtime.poster
         )
-        if syncer is not None:
-            start_sync_loop(syncer, settings.sync_interval, stop)
     handler = None
-    if args.http:
-        port = runtime.start_http(args.host, args.port, webhook=build_webhook(settings, runtime, clock))
-        err.write(messages.serve_http(port) + "\n")
-    else:
-        handler = runtime.connect_socket_mode()
-        err.write(messages.serve_socket() + "\n")
-    with contextlib.suppress(KeyboardInterrupt):
-        stop.wait()
-    stop.set()
-    if handler is not None:
-        handler.close()
-    runtime.stop()
+    try:
+        runtime.start_loops(syncer, settings.sync_interval)
+        if args.http:
+            port = runtime.start_http(args.host, args.port, webhook=build_webhook(settings, runtime, clock))
+            err.write(messages.serve_http(port) + "\n")
+        else:
+            handler = runtime.connect_socket_mode()
+            err.write(messages.serve_socket() + "\n")
+        err.flush()
+        while not stop.wait(1.0):
+            pass
+    finally:
+        if handler is not None:
+            handler.close()
+        clean = runtime.stop()
+    err.write(messages.serve_stopping(not clean) + "\n")
     return 0
 
 

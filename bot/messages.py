@@ -608,3 +608,23 @@ def check_covers_attacker(attacker: str, missing: Sequence[str]) -> str:
 
 def check_no_add_cidr(attacker: str) -> str:
     return f"no add_cidr operation blocks {attacker}"
+
+
+# --- publication outbox and shutdown (issue 11) ---------------------------------------------------------
+
+
+def publish_resumed(revision: int, where: str) -> str:
+    return (
+        f"Publication of revision {revision} was interrupted (the bot stopped after the approval) and has "
+        f"now been completed: {where}"
+    )
+
+
+def shutting_down() -> str:
+    return "secops-bot is restarting, so nothing happened. Click again in a minute."
+
+
+def serve_stopping(in_flight: bool) -> str:
+    if in_flight:
+        return "secops-bot stopped with a publication still running; it resumes on the next start."
+    return "secops-bot stopped."
