@@ -165,9 +165,9 @@ def _check_only_named_keys(
         before, after = _data(c.before_doc), _data(c.after_doc)
         touched = {k for k in set(before) | set(after) if before.get(k) != after.get(k)}
         named = {o.key for o in ops if not isinstance(o, Escalate) and o.file == c.path}
-        extra = sorted(touched - named)
+        extra = sorted(touched - named, key=str)  # a YAML key may be a bool or a number: sort as text
         if extra:
-            problems.append(f"{c.path}: keys changed that no operation names: {', '.join(extra)}")
+            problems.append(f"{c.path}: keys changed that no operation names: {', '.join(map(str, extra))}")
     unlisted: dict[tuple[str, str], list[str]] = {}
     for o in ops:
         if isinstance(o, Escalate) or o.file not in allowed:
