@@ -120,7 +120,7 @@ def test_data_values_are_strings_refuses_an_unquoted_boolean():
 def test_data_values_are_strings_names_every_non_string():
     ch = _edited(
         'proxy-body-size: "8m"',
-        "proxy-body-size: 1.5e3\n  keep-alive: 12:30\n  hsts: ~\n  ban: 2024-01-02\n  x: [1]\n  yes: a",
+        "proxy-body-size: 1.5e+3\n  keep-alive: 12:30\n  hsts: ~\n  ban: 2024-01-02\n  x: [1]\n  yes: a",
     )
     _, checks = _checks([SetKey(file=WEB01, key="proxy-body-size", value="1e3")], changes=[ch])
     assert checks["data_values_are_strings"].detail == (
