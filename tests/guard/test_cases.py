@@ -8,7 +8,7 @@ A case file::
       - name: semicolon injects nginx config      # unique within the file
         targets: [web-01]                          # default [web-01]
         ops: [{op: set_key, file: ..., key: ..., value: ...}]
-        expect: blocked            # blocked | passed | error | unchanged
+        expect: blocked            # blocked | passed | error | unchanged | escalated
         check: values_valid        # blocked: the check that must fail (others may fail too)
         detail: "contains ';'"     # optional: a substring of that check's detail
         files: {path: text}        # optional: files written into the copy of fixtures/gitops first
@@ -18,7 +18,8 @@ A case file::
         after_contains: ["..."]    # optional (passed): substrings the edited file must hold
 
 ``error`` means the operations are bad input or cannot be applied exactly (the file is named); ``unchanged``
-means they change nothing (already in place or already covered).
+means they change nothing (already in place or already covered); ``escalated`` means a lone ``escalate``
+operation (``detail``: a substring of its reason).
 """
 
 from __future__ import annotations
@@ -82,7 +83,7 @@ def test_guard_case(case: dict[str, Any], tmp_path: Path) -> None:
     inventory = (
         inventory_from_data(case["cmdb"]) if "cmdb" in case else load_inventory(FIXTURES / "cmdb.yaml")
     )
-    targets = tuple(case.get("targets") or ["web-01"])
+    targets = tuple(case["targets"] if "targets" in case else ["web-01"])  # [] means no targets
     tried = try_operations(
         case["ops"],
         read_file=repo_reader(root),
@@ -92,6 +93,10 @@ def test_guard_case(case: dict[str, Any], tmp_path: Path) -> None:
         list_styles=list_styles(inventory, targets),
     )
     expect = case["expect"]
+    if expect == "escalated":  # a lone escalate operation: reported as an escalation, not as an error
+        assert tried.escalation is not None and tried.error is None, tried
+        assert case.get("detail", "") in tried.escalation
+        return
     if expect == "error":
         assert tried.error is not None, f"expected bad input, got {tried}"
         if "detail" in case:
