@@ -50,14 +50,19 @@ def register(sub: Any) -> None:
         "a check fails, 2 on bad input (operations file, targets, inventory, operations that cannot be "
         "applied, an escalate operation).",
     )
-    check.add_argument("--ops", required=True, help="YAML file holding a list of operations")
+    check.add_argument("--ops", required=True, metavar="FILE", help="YAML file holding a list of operations")
     check.add_argument("--repo", help=f"GitOps repository checkout (env {ENV_NAMES['repo']})")
     check.add_argument("--cmdb", help=f"inventory YAML (env {ENV_NAMES['cmdb']})")
     check.add_argument(
-        "--targets", required=True, help="servers the change is for, comma-separated (e.g. web-01,web-02)"
+        "--targets",
+        required=True,
+        metavar="NAMES",
+        help="servers the change is for, comma-separated (e.g. web-01,web-02)",
     )
     check.add_argument(
-        "--attacker", help="also check that every add_cidr covers this address (check covers_attacker)"
+        "--attacker",
+        metavar="IP",
+        help="also check that every add_cidr covers this address (check covers_attacker)",
     )
     check.add_argument("--json", action="store_true", help="one JSON object on stdout, nothing else")
     check.set_defaults(func=cmd_check)
