@@ -163,3 +163,11 @@ def test_set_key_refuses_values_over_512_characters():
     with pytest.raises(OperationError) as info:
         parse_operations([{"op": "set_key", "file": WEB01, "key": "ssl-ciphers", "value": "A" * 513}])
     assert str(info.value) == "operation 1 (set_key): value: String should have at most 512 characters"
+
+
+def test_security_doc_lists_the_grammar_of_every_key():
+    doc = (FIXTURES.parent / "docs" / "security.md").read_text()
+    section = doc.split("### Values")[1].split("\n### ")[0]
+    for kind, table in GRAMMARS.items():
+        for key, grammar in table.items():
+            assert f"| `{kind}` | `{key}` | {grammar.describe.replace('|', chr(92) + '|')} |" in section, key
