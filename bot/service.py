@@ -288,7 +288,7 @@ class ProposalService:
         if result.ok:
             self.approvals.decide(proposal.id, "published", approvers[-1], fields, now)
             self.approvals.finish(proposal.id, entry.revision_hash, ok=True, error="", now=now)
-            where = result.pr_url or result.branch
+            where = result.pr_url or f"branch {result.branch}"
             text = messages.publish_resumed(proposal.revision, where) if resumed else ""
             return ActionResult("published", proposal, "published", approvers, publish=result, text=text)
         # Nothing was pushed: back to pending so an approver can retry once the cause is fixed.
