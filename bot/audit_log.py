@@ -238,7 +238,48 @@ class AuditLog:
             f"cannot write the audit log {path}: {reason}", path=str(path), reason=reason
         )
 
+    def flush(self) -> None:
+        """Write the records kept from a failed write of this process (a disk that was full); raises if it still is."""
+        self._write([])
+
     # --- reading -----------------------------------------------------------------------------------
+
+    def since_last(self, event: str, **match: Any) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+        """The last ``event`` record whose fields equal ``match`` (None: there is none) and every record after it.
+
+        Reads the log backwards, so the cost is what was written since that record, not the whole log.
+        """
+        after: list[dict[str, Any]] = []
+        if not self.path.exists():
+            return None, after
+        needle = json.dumps({"event": event}, separators=(",", ":"))[1:-1].encode()
+        for line in self._lines_backwards():
+            try:
+                record = json.loads(line)
+            except ValueError:
+                continue
+            if not isinstance(record, dict):
+                continue
+            if needle in line and all(record.get(k) == v for k, v in match.items()):
+                after.reverse()
+                return record, after
+            after.append(record)
+        after.reverse()
+        return None, after
+
+    def _lines_backwards(self) -> Iterator[bytes]:
+        with self.path.open("rb") as f:
+            pos = f.seek(0, os.SEEK_END)
+            rest = b""
+            while pos > 0:
+                step = min(_TAIL_BLOCK, pos)
+                pos -= step
+                f.seek(pos)
+                lines = (f.read(step) + rest).split(b"\n")
+                rest = lines[0]
+                yield from (line for line in reversed(lines[1:]) if line.strip())
+            if rest.strip():
+                yield rest
 
     def verify(self) -> tuple[ChainResult, int | None]:
         """Verify the chain (after healing a torn last line); also the seq the head expects (None: unknown)."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import sqlite3
 import sys
 from collections.abc import Sequence
 from datetime import datetime
@@ -22,6 +23,7 @@ import orjson
 from bot import messages
 from bot.clock import Clock, SystemClock
 from bot.core.errors import SecopsError
+from bot.disk import Disk
 from bot.logs import configure as configure_logging
 from bot.settings import ENV_NAMES, Settings, load_settings, parse_duration
 
@@ -153,8 +155,8 @@ def cmd_scan(args: argparse.Namespace, out: TextIO, err: TextIO, env: dict[str, 
     since = _since(args.since, clock)
     if not settings.alerts.is_file():
         raise SecopsError(f"{settings.alerts}: alerts file not found")
-    audit = AuditLog(settings.audit_path, clock)
-    state = StateStore(settings.state_path)
+    audit = AuditLog(settings.audit_path, clock, disk=args.disk)
+    state = StateStore(settings.state_path, disk=args.disk)
     try:
         scanner = build_scanner(settings, state, audit, clock)
         err_console = Console(file=err, stderr=True)
@@ -385,7 +387,7 @@ def cmd_audit_verify(
     from bot.audit_log import AuditLog
 
     settings = _settings(args, env)
-    audit = AuditLog(settings.audit_path, clock)
+    audit = AuditLog(settings.audit_path, clock, disk=getattr(args, "disk", None))
     if not settings.audit_path.exists():
         out.write(messages.cli_audit_missing(str(settings.audit_path)) + "\n")
         return 0
@@ -409,8 +411,12 @@ def main(
     err: TextIO | None = None,
     env: dict[str, str] | None = None,
     clock: Clock | None = None,
+    disk: Disk | None = None,
 ) -> int:
-    """Entry point; returns the exit code (0 ok, 1 a check failed, 2 bad usage or input)."""
+    """Entry point; returns the exit code (0 ok, 1 a check failed, 2 bad usage, input or storage).
+
+    ``disk`` replaces the file-system calls of the audit log and state store (tests: a disk that fills up).
+    """
     out = out or sys.stdout
     err = err or sys.stderr
     env = dict(os.environ) if env is None else env
@@ -418,6 +424,7 @@ def main(
     parser = build_parser()
     args = parser.parse_args(argv)
     configure_logging(err, args.verbose)
+    args.disk = disk
     try:
         if args.func.__module__.startswith("tools.kyverno"):
             return int(args.func(args, out, err))
@@ -427,6 +434,13 @@ def main(
         return 2
     except BrokenPipeError:
         return 0
+    except OSError as exc:  # a file the command reads or writes (a full disk): one line, no traceback
+        where = f"{exc.filename}: " if exc.filename else ""
+        err.write(messages.cli_error(f"{where}{exc.strerror or exc}") + "\n")
+        return 2
+    except sqlite3.OperationalError as exc:  # "database or disk is full" outside the state store's own paths
+        err.write(messages.cli_error(str(exc)) + "\n")
+        return 2
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -10,6 +10,7 @@ import hashlib
 import logging
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -318,21 +319,51 @@ class Scanner:
             cutoff = since.ts
             alerts = (a for a in alerts if a.ts is None or a.ts >= cutoff)
         report = ScanReport(read=read)
-        self.decide(kept.through(alerts), report)
-        report.alerts = kept.n
+        self.audit.flush()  # records kept from a write that found the disk full; raises while it still is
+        # One audit batch: every record of the scan in one write + fsync, before the caller posts anything.
+        # It is written even when deciding fails half-way (what was stored is recorded); the watermark
+        # moves only once the records are durable, so a scan cut short by a full disk is read again.
+        with self.audit.batch():
+            self.decide(kept.through(alerts), report)
+            report.alerts = kept.n
+            late = self._unrecorded(str(path), report)
+            for p in late:
+                self._record(p)
+            self.audit.append(
+                "scan",
+                {
+                    "source": str(path),
+                    "alerts": kept.n,
+                    "malformed": read.malformed_count,
+                    "groups": report.groups,
+                    "new_proposals": sorted(report.new_ids),
+                    "offset": [read.start_offset, read.end_offset],
+                    **({"recorded_late": [p.id for p in late]} if late else {}),
+                },
+            )
         self.state.set_offset(source, Offset(read.inode, read.end_offset, read.end_line), self.clock.now())
-        self.audit.append(
-            "scan",
-            {
-                "source": str(path),
-                "alerts": kept.n,
-                "malformed": read.malformed_count,
-                "groups": report.groups,
-                "new_proposals": sorted(report.new_ids),
-                "offset": [read.start_offset, read.end_offset],
-            },
-        )
         return report
+
+    def _unrecorded(self, source: str, report: ScanReport) -> list[Proposal]:
+        """Known proposals of this scan that an earlier scan stored but could not record (its audit write
+        failed: a full disk). They were stored after the last completed scan of this source and appear in
+        no record since; they are recorded now, so nothing decided is missing from the audit log."""
+        known = [p for p in report.proposals if p.id not in report.new_ids]
+        if not known:
+            return []
+        last, after = self.audit.since_last("scan", source=source)
+        since = 0.0
+        recorded: set[str] = set()
+        if last is not None:
+            since = datetime.strptime(last["ts"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC).timestamp() - 1
+            recorded.update(last.get("new_proposals", ()))
+        recorded.update(str(r.get("proposal")) for r in after if r.get("event") == "proposal")
+        out = []
+        for p in known:
+            stored = self.state.get(p.id) if p.id not in recorded else None
+            if stored is not None and stored.created_at >= since:
+                out.append(stored.proposal)
+        return out
 
     def _record(self, p: Proposal) -> None:
         self.audit.append(

@@ -7,17 +7,20 @@ as their JSON plus a few indexed columns; the status column moves pending → ap
 
 from __future__ import annotations
 
+import errno
 import json
+import os
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bot.core.errors import StateError
+from bot.core.errors import StateError, StateStorageError
 from bot.core.proposal import Proposal
+from bot.disk import Disk
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS proposals (
@@ -82,6 +85,23 @@ CREATE TABLE IF NOT EXISTS publications (
 CREATE INDEX IF NOT EXISTS publications_status ON publications(status);
 """
 
+#: SQLite's words for a full disk or a file it may not write (sqlite3.OperationalError text)
+_STORAGE_MESSAGES = (
+    "database or disk is full",
+    "disk I/O error",
+    "attempt to write a readonly database",
+    "unable to open database file",
+)
+
+
+def _nearly_full(directory: Path) -> bool:
+    try:
+        fs = os.statvfs(directory)
+    except OSError:
+        return False
+    return fs.f_bavail * fs.f_frsize < 1024 * 1024
+
+
 STATUS_FOR_ACTION = {
     "propose": "pending",
     "blocked": "blocked",
@@ -125,32 +145,69 @@ class StoredProposal:
 class StateStore:
     """Proposals and offsets in SQLite."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, disk: Disk | None = None) -> None:
         self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            self._db = sqlite3.connect(path, timeout=10.0, check_same_thread=False, isolation_level=None)
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            reason = str(exc.strerror or exc)
+            raise StateStorageError(
+                f"cannot create the data directory {path.parent}: {reason}",
+                path=str(path.parent),
+                reason=reason,
+            ) from None
+        try:
+            self._db = (disk or Disk()).connect(path)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.executescript(SCHEMA)
         except sqlite3.Error as exc:
-            raise StateError(f"cannot open the state store {path}: {exc}") from None
+            raise self._storage_error(exc) or StateError(
+                f"cannot open the state store {path}: {exc}"
+            ) from None
         self._lock = threading.RLock()
 
     def close(self) -> None:
         self._db.close()
 
+    def _storage_error(self, exc: sqlite3.Error) -> StateStorageError | None:
+        """A full disk or unwritable file as a clean error naming the database (None: some other failure)."""
+        reason = str(exc)
+        if not any(reason.startswith(m) for m in _STORAGE_MESSAGES):
+            return None
+        if reason.startswith("disk I/O error") and _nearly_full(self.path.parent):
+            reason = f"{os.strerror(errno.ENOSPC)} (SQLite: {reason})"  # a full WAL write reads as I/O error
+        return StateStorageError(
+            f"cannot write the state store {self.path}: {reason}", path=str(self.path), reason=reason
+        )
+
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        """An immediate (write-locked) transaction: concurrent writers queue instead of racing."""
+        """An immediate (write-locked) transaction: concurrent writers queue instead of racing.
+
+        A full disk (SQLite: "database or disk is full") raises :class:`StateStorageError`; nothing of the
+        transaction is kept.
+        """
         with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
             try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+                self._db.execute("BEGIN IMMEDIATE")
+                try:
+                    yield self._db
+                except BaseException:
+                    with suppress(sqlite3.Error):  # SQLite may have rolled back already (a full disk)
+                        self._db.execute("ROLLBACK")
+                    raise
+                try:
+                    self._db.execute("COMMIT")
+                except sqlite3.Error:
+                    with suppress(sqlite3.Error):
+                        self._db.execute("ROLLBACK")
+                    raise
+            except sqlite3.Error as exc:
+                error = self._storage_error(exc)
+                if error is None:
+                    raise
+                raise error from None
 
     # --- offsets -------------------------------------------------------------------------------------
 
