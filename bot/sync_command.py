@@ -12,17 +12,21 @@ from typing import Any, TextIO
 
 from bot import messages
 from bot.clock import Clock
+from bot.publishing import Notifier
 from bot.settings import ENV_NAMES, load_settings
 
 
 class PrintNotifier:
-    """Thread notes printed on the terminal (the CLI has no Slack thread)."""
+    """Thread notes printed on the terminal, and passed on to Slack when it is configured."""
 
-    def __init__(self, out: TextIO) -> None:
+    def __init__(self, out: TextIO, slack: Notifier | None = None) -> None:
         self.out = out
+        self.slack = slack
 
     def thread_note(self, proposal_id: str, text: str) -> None:
         self.out.write(f"{proposal_id}: {text}\n")
+        if self.slack is not None:
+            self.slack.thread_note(proposal_id, text)  # the proposal's thread and message, like serve's sync
 
 
 def register(sub: Any) -> None:
@@ -56,12 +60,17 @@ def cmd_sync(args: argparse.Namespace, out: TextIO, err: TextIO, env: dict[str, 
     settings.require("cmdb")
     state = StateStore(settings.state_path)
     try:
+        slack = None
+        if settings.slack_bot_token is not None and settings.slack_channel:
+            from bot.slack.runtime import build_notifier
+
+            slack = build_notifier(settings, state, clock)
         syncer = build_syncer(
             settings,
             state=state,
             audit=AuditLog(settings.audit_path, clock),
             clock=clock,
-            notifier=PrintNotifier(out),
+            notifier=PrintNotifier(out, slack),
         )
         assert syncer is not None
         report = syncer.sync()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 
 import pytest
 
@@ -185,6 +186,34 @@ def test_cli_sync_records_a_merge_and_prints_the_summary(world, gh):
         "Checked 1 open bot pull request(s): 1 merged, 0 closed without merge, 0 rebased, 0 closed as obsolete.\n"
     )
     assert FAKE_TOKEN not in out.getvalue() + err.getvalue()
+
+
+def test_cli_sync_with_slack_configured_tells_the_proposal_thread(world, gh):
+    from bot.approvals import ApprovalStore
+    from tests.slack.recorder import SlackRecorder
+
+    p, result = publish(world, gh)
+    ApprovalStore(world.state).save_message(p.id, "C0SECOPS", "1795000000.000001")
+    gh.merge(result.pr_number, "alice")
+    slack = SlackRecorder()
+    env = {
+        "GITHUB_REPOSITORY": "acme/gitops", "GITHUB_TOKEN": FAKE_TOKEN, "GITHUB_API_URL": gh.url,
+        "SECOPS_GIT_REMOTE_URL": str(world.bare), "SLACK_BOT_TOKEN": "xoxb-1-2-SyncBotToken",
+        "SLACK_API_URL": slack.url, "SECOPS_SLACK_CHANNEL": "C0SECOPS",
+    }  # fmt: skip
+    try:
+        code = main(
+            ["--data-dir", str(world.tmp / "data"), "sync", "--cmdb", str(FIXTURES / "cmdb.yaml")],
+            out=io.StringIO(), err=io.StringIO(), env=env, clock=world.clock,
+        )  # fmt: skip
+        (note,) = [c for c in slack.calls("chat.postMessage") if c.get("thread_ts") == "1795000000.000001"]
+        (update,) = slack.calls("chat.update")
+    finally:
+        slack.close()
+    assert code == 0
+    assert note["text"] == f"Merged by alice: {result.pr_url}" and note["channel"] == "C0SECOPS"
+    assert update["ts"] == "1795000000.000001" and f"Merged by alice: {result.pr_url}" in json.dumps(update)
+    assert world.state.get(p.id).status == "merged"
 
 
 def test_cli_sync_without_github_says_what_to_set(tmp_path):
