@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import gc
 import os
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -27,10 +28,35 @@ from typing import Any
 
 import orjson
 
-from bot.core.alert import Alert, level_from
-from bot.core.network import parse_address
+from bot.core.alert import MAX_LEVEL, Alert, level_from
+from bot.core.network import canonical_address
 
 MAX_REPORTED_MALFORMED = 20
+
+# The validating boundary (docs/alerts.md, "What a line must hold"): nothing after the reader sees a value
+# that is not checked here. Text that is merely long is truncated; a value of the wrong type or range makes
+# the line malformed, with the reason.
+MAX_ALERT_ID = 128
+MAX_DESCRIPTION = 1024
+MAX_LOG = 64 * 1024
+MAX_LIST = 64  # entries in rule.groups / rule.mitre.id
+MAX_LIST_ITEM = 128
+MAX_ADDRESS = 64  # longer text cannot be an address
+MIN_TS = 0.0  # 1970-01-01T00:00:00Z
+MAX_TS = 253_402_300_800.0  # 9999-01-01T00:00:00Z (exclusive): years 1970-9998 after the time zone
+#: Repeats of an alert (same id and time) are dropped while the first is among the last 65,536-131,072.
+SEEN_GENERATION = 1 << 16
+
+_RULE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+_AGENT_NAME = re.compile(r"[A-Za-z0-9_.-]{1,128}")
+_CACHE_MAX = 1 << 14
+
+# Values already validated, so the fast path checks them with a lookup and a comparison (they repeat on
+# every line). A rule id maps to the groups and MITRE ids it was first seen valid with, as lists (compared
+# with the line's lists without building tuples) and as the tuples every alert of the rule then shares.
+# Bounded: once full, new values take the general path every time.
+_ok_rules: dict[str, tuple[list[str], tuple[str, ...], list[str], tuple[str, ...]]] = {}
+_ok_agents: set[str] = set()
 
 
 @dataclass
@@ -50,6 +76,7 @@ class ReadResult:
     malformed: list[Malformed] = field(default_factory=list)
     malformed_count: int = 0
     alert_count: int = 0
+    duplicate_count: int = 0
     lines: int = 0
     start_offset: int = 0
     end_offset: int = 0
@@ -58,32 +85,17 @@ class ReadResult:
     rotated: bool = False
 
 
-def _ts(value: Any) -> float | None:
-    if type(value) is not str or not value or value[0] == "{":
-        return None
-    try:
-        # The C parser is faster than any cache in front of it (0.35 µs per call, measured).
-        return _fromiso(value).timestamp()
-    except ValueError:
-        return None
-
-
 _fromiso = datetime.fromisoformat
-_new_alert = Alert._make
 _tuple_new = tuple.__new__
-
-
-@lru_cache(maxsize=1 << 16)
-def _canonical_address(raw: str) -> str | None:
-    ip = parse_address(raw)
-    return ip.compressed if ip is not None else None
+_canonical_address = lru_cache(maxsize=1 << 16)(canonical_address)
 
 
 def alert_from_document(doc: Any, line: int) -> Alert | str:
-    """One alert from one decoded JSON document, or a reason why it is not one.
+    """One checked alert from one decoded JSON document, or the reason why it is not one.
 
-    This is the hot path of every scan. A fast path reads the shape the Wazuh 4.x manager writes
-    (subscripts, no method calls); anything else takes the general path below, which handles every quirk.
+    This is the hot path of every scan. A fast path takes the shape the Wazuh 4.x manager writes when every
+    value is of a shape already seen valid (subscripts and set lookups, no method calls); anything else takes
+    the general path below, which checks each field and handles every quirk.
     """
     try:
         rule = doc["rule"]
@@ -93,55 +105,208 @@ def alert_from_document(doc: Any, line: int) -> Alert | str:
         stamp = doc["timestamp"]
         if (
             type(level) is int
+            and 0 <= level <= MAX_LEVEL
             and type(rule_id) is str
+            and (known := _ok_rules.get(rule_id)) is not None
             and type(agent_name) is str
+            and agent_name in _ok_agents
             and type(stamp) is str
             and "_source" not in doc
         ):
             data = doc.get("data")
             raw = data.get("srcip") if data else None
-            srcip = _canonical_address(raw) if type(raw) is str else None
             mitre = rule.get("mitre")
             ids = mitre.get("id") if type(mitre) is dict else None
-            groups = rule.get("groups")
             description = rule.get("description")
             log = doc.get("full_log")
             alert_id = doc.get("id")
             if (
                 type(description) is str
+                and len(description) <= MAX_DESCRIPTION
                 and type(log) is str
+                and len(log) <= MAX_LOG
                 and type(alert_id) is str
-                and type(groups) is list
-                and (ids is None or type(ids) is list)
+                and 0 < len(alert_id) <= MAX_ALERT_ID
+                and alert_id.isprintable()
+                and rule["groups"] == known[0]
+                and (mitre is None or type(mitre) is dict)
+                and (not known[3] if ids is None else ids == known[2])
+                and (raw is None or (type(raw) is str and len(raw) <= MAX_ADDRESS))
             ):
-                return _tuple_new(
-                    Alert,
-                    (
-                        alert_id,
-                        _ts(stamp),
-                        rule_id,
-                        level,
-                        description,
-                        tuple(groups),
-                        agent_name,
-                        srcip,
-                        tuple(ids) if ids else (),
-                        log,
-                        line,
-                        "wazuh",
-                    ),
-                )
-    except (KeyError, TypeError, AttributeError):
+                # The C parser is faster than any cache in front of it (0.35 µs per call, measured).
+                ts = _fromiso(stamp).timestamp()
+                if MIN_TS <= ts < MAX_TS:
+                    return _tuple_new(
+                        Alert,
+                        (
+                            alert_id,
+                            ts,
+                            rule_id,
+                            level,
+                            description,
+                            known[1],
+                            agent_name,
+                            _canonical_address(raw) if raw is not None else None,
+                            known[3],
+                            log,
+                            line,
+                            "wazuh",
+                        ),
+                    )
+    except (KeyError, TypeError, AttributeError, ValueError, OverflowError, OSError):
         pass
-    return _alert_general(doc, line)
+    try:
+        return _alert_general(doc, line)
+    except _Refused as refused:
+        return str(refused)
+
+
+class _Refused(Exception):
+    """A field that does not fit: the message is the malformed reason."""
+
+
+def _shown(value: Any) -> str:
+    """A short, safe rendering of a refused value for the reason text (never the whole of it)."""
+    if value is None:
+        return "null"
+    if value is True or value is False:
+        return "true" if value else "false"
+    if isinstance(value, dict):
+        return "{…}"
+    if isinstance(value, list):
+        return "[…]"
+    if isinstance(value, str):
+        return repr(value) if len(value) <= 40 else repr(value[:40]) + "…"
+    text = repr(value)
+    return text if len(text) <= 40 else text[:40] + "…"
+
+
+def _level(rule: dict[str, Any]) -> int:
+    raw = rule.get("level")
+    level = level_from(raw)
+    if level is not None:
+        return level
+    kind = type(raw)
+    digits = kind is str and raw.strip().isascii() and raw.strip().isdigit()
+    if kind is int or digits or (kind is float and not 0 <= raw <= MAX_LEVEL):
+        raise _Refused(f"rule.level {_shown(raw)} is out of range 0-{MAX_LEVEL}")
+    raise _Refused(f"rule.level {_shown(raw)} is not a level")
+
+
+def _rule_id(rule: dict[str, Any]) -> str:
+    raw = rule.get("id")
+    if raw is None:
+        raise _Refused("no rule.id")
+    text = str(raw) if type(raw) is int else raw
+    if type(text) is str and (text in _ok_rules or _RULE_ID.fullmatch(text)):
+        return text
+    raise _Refused(
+        f"rule.id {_shown(raw)} is not a rule id (ASCII letters, digits, '.', '_', '-'; at most 64)"
+    )
+
+
+def _agent_name(doc: dict[str, Any]) -> str:
+    agent = doc.get("agent")
+    if agent is None:
+        return ""
+    if type(agent) is not dict:
+        raise _Refused("agent is not an object")
+    raw = agent.get("name")
+    if raw is None or raw == "":
+        return ""
+    if type(raw) is str and (raw in _ok_agents or _AGENT_NAME.fullmatch(raw)):
+        if len(_ok_agents) < _CACHE_MAX:
+            _ok_agents.add(raw)
+        return raw
+    raise _Refused(
+        f"agent.name {_shown(raw)} is not a host name (letters, digits, '.', '_', '-'; at most 128)"
+    )
+
+
+def _strings(value: Any, name: str) -> tuple[str, ...]:
+    """A list of short strings (rule.groups, rule.mitre.id); absent is empty."""
+    if value is None:
+        return ()
+    if type(value) is not list:
+        raise _Refused(f"{name} is not a list")
+    if len(value) > MAX_LIST:
+        raise _Refused(f"{name} has more than {MAX_LIST} entries")
+    for i, item in enumerate(value):
+        if type(item) is not str:
+            raise _Refused(f"{name}[{i}] is not a string")
+        if len(item) > MAX_LIST_ITEM:
+            raise _Refused(f"{name}[{i}] is longer than {MAX_LIST_ITEM} characters")
+    return tuple(value)
+
+
+def _address(value: Any, name: str) -> str | None:
+    """The canonical attacker address, or None when there is none (absent, or text that is not one)."""
+    if value is None:
+        return None
+    if type(value) is not str:
+        raise _Refused(f"{name} is not a string")
+    return _canonical_address(value) if len(value) <= MAX_ADDRESS else None
+
+
+def _text(value: Any, name: str, limit: int) -> str:
+    """Hostile free text: absent is empty, too long is cut at ``limit`` characters."""
+    if value is None:
+        return ""
+    if type(value) is not str:
+        raise _Refused(f"{name} is not a string")
+    return value if len(value) <= limit else value[:limit]
+
+
+def _timestamp(doc: dict[str, Any]) -> float | None:
+    """Epoch seconds from ``timestamp`` (else ``@timestamp``); None when undated."""
+    for name in ("timestamp", "@timestamp"):
+        raw = doc.get(name)
+        if raw is None:
+            continue
+        if type(raw) is not str:
+            raise _Refused(f"{name} is not a string")
+        if raw[:1] == "{" or not raw:
+            continue  # the events-generator sample's literal "{timestamp}": undated
+        try:
+            ts = _fromiso(raw).timestamp() if len(raw) <= 64 else None
+        except ValueError:
+            ts = None
+        except (OverflowError, OSError):
+            ts = -1.0  # parsed but not representable: out of range below
+        if ts is None:
+            raise _Refused(f"{name} {_shown(raw)} is not an ISO 8601 time")
+        if not MIN_TS <= ts < MAX_TS:
+            raise _Refused(f"{name} {_shown(raw)} is out of range (years 1970-9998)")
+        return ts
+    return None
+
+
+def _alert_id(doc: dict[str, Any], outer_id: Any, line: int) -> str:
+    raw = doc.get("id")
+    if raw is None or raw == "":
+        raw = outer_id if outer_id not in (None, "") else doc.get("_id")
+    if raw is None or raw == "":
+        return f"line-{line}"
+    if type(raw) is int:
+        return str(raw)
+    if type(raw) is not str or not raw.isprintable():
+        raise _Refused(f"id {_shown(raw)} is not an alert id")
+    if len(raw) > MAX_ALERT_ID:
+        raise _Refused(f"id is longer than {MAX_ALERT_ID} characters")
+    return raw
 
 
 def _alert_general(doc: Any, line: int) -> Alert | str:
-    """The general path: every documented quirk of the format (see the module docstring)."""
+    """The general path: checks every field the pipeline uses and handles every quirk of the format.
+
+    Raises :class:`_Refused` with the reason when a field does not fit.
+    """
     if type(doc) is not dict:
         return "not a JSON object"
+    outer_id = None
     src = doc.get("_source")
     if src is not None and type(src) is dict:
+        outer_id = doc.get("_id")
         doc = src
     rule = doc.get("rule")
     if type(rule) is not dict:
@@ -149,61 +314,49 @@ def _alert_general(doc: Any, line: int) -> Alert | str:
         rule = wazuh.get("rule") if type(wazuh) is dict else None  # Wazuh 5.x
         if type(rule) is not dict:
             return "no rule (not a Wazuh alert)"
-    level = rule.get("level")
-    if type(level) is not int:
-        level = level_from(level)
-        if level is None:
-            return f"rule.level {rule.get('level')!r} is not a level"
-    rule_id = rule.get("id")
-    if type(rule_id) is not str:
-        if rule_id is None or isinstance(rule_id, dict | list):
-            return "no rule.id"
-        rule_id = str(rule_id)
-    agent = doc.get("agent")
-    agent_name = agent.get("name") if type(agent) is dict else None
-    if type(agent_name) is not str:
-        agent_name = "" if agent_name is None else str(agent_name)
+    level = _level(rule)
+    rule_id = _rule_id(rule)
+    agent_name = _agent_name(doc)
     data = doc.get("data")
+    if data is not None and type(data) is not dict:
+        raise _Refused("data is not an object")
     srcip = None
-    url = ""
-    if type(data) is dict:
-        raw = data.get("srcip")
-        if type(raw) is str:
-            srcip = _canonical_address(raw)
-        url = data.get("url") or ""
+    url: Any = None
+    if data:
+        srcip = _address(data.get("srcip"), "data.srcip")
+        url = data.get("url")
     if srcip is None:
         source = doc.get("source")
-        if type(source) is dict and type(source.get("ip")) is str:
-            srcip = _canonical_address(source["ip"])
+        if type(source) is dict:
+            srcip = _address(source.get("ip"), "source.ip")  # Wazuh 5.x
     mitre = rule.get("mitre")
-    mitre_ids: tuple[str, ...] = ()
-    if type(mitre) is dict:
-        ids = mitre.get("id")
-        if type(ids) is list:
-            mitre_ids = tuple(m if type(m) is str else str(m) for m in ids)
-    groups = rule.get("groups")
-    ts = _ts(doc.get("timestamp"))
-    if ts is None:
-        ts = _ts(doc.get("@timestamp"))
+    if mitre is not None and type(mitre) is not dict:
+        raise _Refused("rule.mitre is not an object")
+    mitre_ids = _strings(mitre.get("id"), "rule.mitre.id") if mitre else ()
+    groups = _strings(rule.get("groups"), "rule.groups")
+    ts = _timestamp(doc)
     log = doc.get("full_log")
-    alert_id = doc.get("id") or doc.get("_id")
-    description = rule.get("description")
+    if log is None:
+        log = url if type(url) is str else None
+    if rule_id not in _ok_rules and len(_ok_rules) < _CACHE_MAX:
+        _ok_rules[rule_id] = (list(groups), groups, list(mitre_ids), mitre_ids)
     # positional: keyword construction of a NamedTuple costs a third of this function
-    return _new_alert(
+    return _tuple_new(
+        Alert,
         (
-            alert_id if type(alert_id) is str else str(alert_id or f"line-{line}"),
+            _alert_id(doc, outer_id, line),
             ts,
             rule_id,
             level,
-            description if type(description) is str else str(description or ""),
-            tuple(groups) if type(groups) is list else (),
+            _text(rule.get("description"), "rule.description", MAX_DESCRIPTION),
+            groups,
             agent_name,
             srcip,
             mitre_ids,
-            log if type(log) is str else str(url),
+            _text(log, "full_log", MAX_LOG),
             line,
             "wazuh",
-        )
+        ),
     )
 
 
@@ -255,10 +408,13 @@ class AlertStream:
             if head.strip() and not _is_complete_json(head):
                 docs = _whole_document(self.path)
                 if docs is not None:
+                    seen = _Seen()
                     for i, doc in enumerate(docs, start=1):
                         item = alert_from_document(doc, i)
                         if isinstance(item, str):
                             _malformed(result, item, i)
+                        elif seen.repeat(item):
+                            result.duplicate_count += 1
                         else:
                             result.alert_count += 1
                             yield item
@@ -310,6 +466,33 @@ def _malformed(result: ReadResult, reason: str, line: int) -> None:
         result.malformed.append(Malformed(line, reason))
 
 
+class _Seen:
+    """Which dated alerts a stream has already yielded, by (id, time), in bounded memory.
+
+    Two generations of hashes: the current one, and the one before it, dropped when the current one fills.
+    Undated alerts are never repeats: nothing tells a copy from a new event (the events-generator sample's
+    1,124 undated records share one id).
+    """
+
+    __slots__ = ("before", "now")
+
+    def __init__(self) -> None:
+        self.now: set[int] = set()
+        self.before: set[int] = set()
+
+    def repeat(self, alert: Alert) -> bool:
+        ts = alert[1]
+        if ts is None:
+            return False
+        key = hash((alert[0], ts))
+        if key in self.now or key in self.before:
+            return True
+        self.now.add(key)
+        if len(self.now) >= SEEN_GENERATION:
+            self.before, self.now = self.now, set()
+        return False
+
+
 def _read_lines(
     p: Path,
     result: ReadResult,
@@ -321,6 +504,9 @@ def _read_lines(
     decode_error = orjson.JSONDecodeError
     first_line = line_no
     count = 0
+    repeats = 0
+    seen = _Seen()  # inlined below: a method call per alert costs more than the check
+    seen_now, seen_before = seen.now, seen.before
     pos = offset
     with p.open("rb") as f:
         f.seek(offset)
@@ -341,9 +527,19 @@ def _read_lines(
             if isinstance(item, str):
                 _malformed(result, item, line_no)
             else:
+                ts = item[1]
+                if ts is not None:
+                    key = hash((item[0], ts))
+                    if key in seen_now or key in seen_before:
+                        repeats += 1
+                        continue
+                    seen_now.add(key)
+                    if len(seen_now) >= SEEN_GENERATION:
+                        seen_before, seen_now = seen_now, set()
                 count += 1
                 yield item
     result.alert_count += count
+    result.duplicate_count += repeats
     result.end_offset = pos
     result.end_line = line_no
     result.lines = line_no - first_line

@@ -39,17 +39,27 @@ class Alert(NamedTuple):
     source: str = "wazuh"
 
 
+#: The highest rule level Wazuh writes (4.x: 0-15; 16 is the ceiling some rule sets use).
+MAX_LEVEL = 16
+
+
 def level_from(value: object) -> int | None:
-    """A rule level from an int, a digit string or a Wazuh 5.x word; None when it is none of those."""
+    """A rule level 0-16 from an int, an ASCII digit string or a Wazuh 5.x word; None for anything else.
+
+    Unicode digits (``"²"``, ``"١٢"``), huge or negative numbers, booleans and fractions are not levels.
+    """
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
-        return value
+        return value if 0 <= value <= MAX_LEVEL else None
     if isinstance(value, str):
+        if len(value) > 32:
+            return None
         text = value.strip().lower()
-        if text.isdigit():
-            return int(text)
+        if text.isascii() and text.isdigit():
+            level = int(text)
+            return level if level <= MAX_LEVEL else None
         return LEVEL_WORDS.get(text)
-    if isinstance(value, float) and value.is_integer():
+    if isinstance(value, float) and value.is_integer() and 0 <= value <= MAX_LEVEL:
         return int(value)
     return None

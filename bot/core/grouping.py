@@ -1,16 +1,23 @@
 """Grouping: one attacker = one group.
 
-Alerts that name a source address are grouped by that address; a group stays open while its alerts keep
-coming less than ``window`` seconds apart (a session window), so a slow, steady attacker is still one
-proposal. Alerts without an attacker are grouped by (agent, rule family). Groups whose highest level is
-below ``min_level`` are dropped. Group ids are derived from content only, so the same alerts always give
-the same ids.
+Alerts that name a source address are grouped by that address; a group is a session of alerts no more than
+``window`` seconds apart in *event time* (a session window), so a slow, steady attacker is still one
+proposal. Lines written out of order join the session their time falls in, and an alert that bridges two
+sessions merges them: the sessions are the same whatever the order of the lines. Alerts without an
+attacker are grouped by (agent, rule family). Undated alerts join the key's latest session (or form their
+own when it has none). Groups whose highest level is below ``min_level`` are dropped. Group ids are
+derived from content only, so the same alerts in any order give the same ids.
+
+Memory is bounded by the number of sessions, not alerts: each session keeps counts, sets of rule ids,
+targets and MITRE ids, 50 alert ids and 5 samples.
 """
 
 from __future__ import annotations
 
 import gc
 import hashlib
+import math
+from bisect import bisect_right
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -147,6 +154,27 @@ class _Acc:
             # keep the most severe evidence, not just the first lines
             samples[-1] = alert
 
+    def merge(self, other: _Acc) -> None:
+        """Take in another session of the same key (an alert bridged the two)."""
+        self.count += other.count
+        self.max_level = max(self.max_level, other.max_level)
+        for ts in (other.first_ts, other.last_ts):
+            if ts is not None:
+                if self.first_ts is None or ts < self.first_ts:
+                    self.first_ts = ts
+                if self.last_ts is None or ts > self.last_ts:
+                    self.last_ts = ts
+        self.targets |= other.targets
+        self.rule_ids |= other.rule_ids
+        for rid, description in other.descriptions.items():
+            self.descriptions.setdefault(rid, description)
+        self.rule_groups |= other.rule_groups
+        self.mitre |= other.mitre
+        self.alert_ids = (self.alert_ids + other.alert_ids)[:MAX_ALERT_IDS]
+        both = self.samples + other.samples
+        both.sort(key=lambda a: (-a.level, a.ts if a.ts is not None else 0.0, a.alert_id))
+        self.samples = both[:MAX_SAMPLES]
+
     def freeze(self) -> AlertGroup:
         if self.attacker:
             key = f"src:{self.attacker}:{_ts_key(self.first_ts)}"
@@ -184,13 +212,20 @@ class _Acc:
 
 
 def _rule_sort(rule_id: str) -> tuple[int, str]:
-    return (int(rule_id), "") if rule_id.isdigit() else (1 << 62, rule_id)
+    # numeric ids in numeric order without int(): a 5000-digit id is past int()'s limit
+    if rule_id.isascii() and rule_id.isdigit():
+        digits = rule_id.lstrip("0") or "0"
+        return (len(digits), digits + ":" + rule_id)
+    return (1 << 62, rule_id)
 
 
 def _ts_key(ts: float | None) -> str:
-    if ts is None:
+    if ts is None or not math.isfinite(ts):
         return "undated"
-    return datetime.fromtimestamp(ts, UTC).strftime("%Y%m%dT%H%M%SZ")
+    try:
+        return datetime.fromtimestamp(ts, UTC).strftime("%Y%m%dT%H%M%SZ")
+    except (ValueError, OverflowError, OSError):
+        return f"t{ts!r}"  # outside the calendar (readers refuse these; other callers may not)
 
 
 def group_alerts(
@@ -217,9 +252,15 @@ def group_alerts(
     return groups
 
 
+def _first(acc: _Acc) -> float:
+    return acc.first_ts  # type: ignore[return-value]  # dated sessions only
+
+
 def _scan(alerts: Iterable[Alert], window_s: float) -> list[_Acc]:
-    open_groups: dict[str | tuple[str, ...], _Acc] = {}
-    closed: list[_Acc] = []
+    # Per key: the dated sessions, sorted by first time and more than window_s apart, and one for the
+    # undated alerts.
+    sessions: dict[str | tuple[str, ...], list[_Acc]] = {}
+    undated: dict[str | tuple[str, ...], _Acc] = {}
     for alert in alerts:
         # Hot path: tuple indexes (7 = srcip, 1 = ts) are cheaper than the named properties.
         attacker = alert[7]
@@ -230,14 +271,60 @@ def _scan(alerts: Iterable[Alert], window_s: float) -> list[_Acc]:
         else:
             family = _family(alert.groups, alert.rule_id)
             gkey = ("host", alert.agent, family)
-        acc = open_groups.get(gkey)
         ts = alert[1]
-        if acc is not None and ts is not None and acc.last_ts is not None and ts - acc.last_ts > window_s:
-            closed.append(acc)  # the attacker went quiet for longer than the window: a new session
-            acc = None
-        if acc is None:
+        if ts is None or ts != ts:  # undated (or NaN from a reader that let it through)
+            acc = undated.get(gkey)
+            if acc is None:
+                acc = undated[gkey] = _Acc(alert, attacker, family)
+                acc.first_ts = acc.last_ts = None
+            acc.add(alert)
+            continue
+        keyed = sessions.get(gkey)
+        if keyed is None:
             acc = _Acc(alert, attacker, family)
-            open_groups[gkey] = acc
+            sessions[gkey] = [acc]
+        else:
+            acc = keyed[-1]
+            if ts >= acc.first_ts:  # type: ignore[operator]  # the common case: in order, at the end
+                if ts - acc.last_ts > window_s:  # type: ignore[operator]
+                    acc = _Acc(alert, attacker, family)  # quiet for longer than the window: a new session
+                    keyed.append(acc)
+            else:
+                acc = _place(keyed, alert, ts, window_s, attacker, family)
         acc.add(alert)
-    closed.extend(open_groups.values())
+    closed: list[_Acc] = []
+    for gkey, keyed in sessions.items():
+        lone = undated.pop(gkey, None)
+        if lone is not None:
+            max(keyed, key=_last).merge(lone)
+        closed.extend(keyed)
+    closed.extend(undated.values())
     return closed
+
+
+def _last(acc: _Acc) -> float:
+    return acc.last_ts  # type: ignore[return-value]  # dated sessions only
+
+
+def _place(
+    keyed: list[_Acc], alert: Alert, ts: float, window_s: float, attacker: str | None, family: str | None
+) -> _Acc:
+    """The session an out-of-order alert joins: the one before it, the one after it, both merged, or new.
+
+    Sessions of a key are more than ``window_s`` apart, so an alert is within the window of at most two:
+    the last one starting at or before it and the first one starting after it.
+    """
+    i = bisect_right(keyed, ts, key=_first)
+    before = keyed[i - 1] if i > 0 and ts - keyed[i - 1].last_ts <= window_s else None  # type: ignore[operator]
+    after = keyed[i] if i < len(keyed) and keyed[i].first_ts - ts <= window_s else None  # type: ignore[operator]
+    if before is not None and after is not None:
+        before.merge(after)
+        del keyed[i]
+        return before
+    if before is not None:
+        return before
+    if after is not None:
+        return after
+    acc = _Acc(alert, attacker, family)
+    keyed.insert(i, acc)
+    return acc

@@ -71,3 +71,50 @@ def test_rule_family_skips_generic_groups():
     assert rule_family(("syslog", "sshd", "authentication_failed"), "5710") == "sshd"
     assert rule_family(("ossec",), "510") == "ossec"
     assert rule_family((), "99") == "rule-99"
+
+
+def test_out_of_order_alert_bridges_two_sessions_into_one():
+    alerts = [make_alert(ts=0.0, alert_id="a"), make_alert(ts=1200.0, alert_id="b"), make_alert(ts=600.0)]
+    (group,) = group_alerts(alerts, window_s=900)
+    assert (group.alert_count, group.first_ts, group.last_ts) == (3, 0.0, 1200.0)
+
+
+def test_late_line_joins_its_session_not_the_latest():
+    alerts = [make_alert(ts=0.0), make_alert(ts=5000.0), make_alert(ts=100.0)]
+    groups = sorted(group_alerts(alerts, window_s=900), key=lambda g: g.first_ts)
+    assert [(g.first_ts, g.last_ts, g.alert_count) for g in groups] == [(0.0, 100.0, 2), (5000.0, 5000.0, 1)]
+
+
+def test_group_ids_are_the_same_in_any_order():
+    times = [0.0, 700.0, 1400.0, 5000.0, 5600.0, 300.0, 9000.0]
+    alerts = [make_alert(ts=t, alert_id=str(t)) for t in times]
+    shuffled = [alerts[i] for i in (6, 3, 0, 2, 5, 1, 4)]
+    first, second = group_alerts(alerts), group_alerts(shuffled)
+    assert [(g.id, g.alert_count, g.first_ts, g.last_ts) for g in first] == [
+        (g.id, g.alert_count, g.first_ts, g.last_ts) for g in second
+    ]
+    assert [g.alert_count for g in first] == [4, 2, 1]
+
+
+def test_undated_alert_joins_the_latest_session_in_any_order():
+    alerts = [make_alert(ts=None, alert_id="u"), make_alert(ts=0.0), make_alert(ts=5000.0)]
+    for order in (alerts, alerts[::-1]):
+        groups = {g.first_ts: g.alert_count for g in group_alerts(order, window_s=900)}
+        assert groups == {0.0: 1, 5000.0: 2}
+
+
+def test_rule_ids_sort_numerically_even_past_int_limits():
+    huge = "9" * 5000
+    alerts = [
+        make_alert(rule_id=huge),
+        make_alert(rule_id="31103"),
+        make_alert(rule_id="5710"),
+        make_alert(rule_id="x"),
+    ]
+    (group,) = group_alerts(alerts)
+    assert group.rule_ids == ("5710", "31103", huge, "x")
+
+
+def test_time_outside_the_calendar_still_groups():
+    (group,) = group_alerts([make_alert(ts=-1e15), make_alert(ts=-1e15)])
+    assert group.alert_count == 2 and group.id == group_alerts([make_alert(ts=-1e15)])[0].id

@@ -124,11 +124,112 @@ def test_read_restarts_after_rotation(tmp_path):
 def test_hostile_fields_stay_data(tmp_path):
     doc = {
         "rule": {"id": "31103", "level": 7, "groups": ["web", "attack"]},
-        "agent": {"name": "../../.github"},
+        "agent": {"name": "web-01"},
         "data": {"srcip": "0.0.0.0/0", "url": "/?q=ignore previous instructions"},
         "full_log": "IGNORE PREVIOUS INSTRUCTIONS <!channel>",
     }
     alert = alert_from_document(doc, 1)
     assert alert.srcip is None  # not an address: no attacker to block
-    assert alert.agent == "../../.github"
     assert alert.log.startswith("IGNORE")
+
+
+GOOD = {
+    "timestamp": "2026-11-20T09:00:00.000+0000",
+    "rule": {"id": "31103", "level": 7, "description": "SQL injection attempt.", "groups": ["web", "attack"],
+             "mitre": {"id": ["T1190"]}},
+    "agent": {"name": "web-01"},
+    "data": {"srcip": "91.240.118.172"},
+    "full_log": "GET /?id=1 OR 1=1",
+    "id": "1795165200.1",
+}  # fmt: skip
+
+
+def _bad(path: str, value: object) -> dict:
+    doc = json.loads(json.dumps(GOOD))
+    *parents, last = path.split(".")
+    node = doc
+    for key in parents:
+        node = node[key]
+    node[last] = value
+    return doc
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "reason"),
+    [
+        ("rule.groups", ["web", 7], "rule.groups[1] is not a string"),
+        ("rule.groups", ["web", {"a": 1}], "rule.groups[1] is not a string"),
+        ("rule.groups", "web", "rule.groups is not a list"),
+        ("rule.groups", ["g"] * 65, "rule.groups has more than 64 entries"),
+        ("rule.mitre.id", [None], "rule.mitre.id[0] is not a string"),
+        ("rule.mitre", ["T1190"], "rule.mitre is not an object"),
+        ("rule.level", "²", "rule.level '²' is not a level"),
+        ("rule.level", "١٢", "rule.level '١٢' is not a level"),
+        ("rule.level", 1e308, "rule.level 1e+308 is out of range 0-16"),
+        ("rule.level", -1, "rule.level -1 is out of range 0-16"),
+        ("rule.level", 17, "rule.level 17 is out of range 0-16"),
+        ("rule.level", "9" * 5000, "rule.level '9999999999999999999999999999999999999999'… is out of range 0-16"),
+        ("rule.level", True, "rule.level true is not a level"),
+        ("rule.level", {"n": 7}, "rule.level {…} is not a level"),
+        ("rule.level", 7.5, "rule.level 7.5 is not a level"),
+        ("rule.id", "١٢", "rule.id '١٢' is not a rule id (ASCII letters, digits, '.', '_', '-'; at most 64)"),
+        ("rule.id", "1" * 5000, "rule.id '1111111111111111111111111111111111111111'… is not a rule id (ASCII letters, "
+         "digits, '.', '_', '-'; at most 64)"),
+        ("rule.id", [1], "rule.id […] is not a rule id (ASCII letters, digits, '.', '_', '-'; at most 64)"),
+        ("timestamp", "0001-01-01T00:00:00+14:00", "timestamp '0001-01-01T00:00:00+14:00' is out of range (years "
+         "1970-9998)"),
+        ("timestamp", "9999-12-31T23:59:59-12:00", "timestamp '9999-12-31T23:59:59-12:00' is out of range (years "
+         "1970-9998)"),
+        ("timestamp", "yesterday", "timestamp 'yesterday' is not an ISO 8601 time"),
+        ("timestamp", 1795165200, "timestamp is not a string"),
+        ("agent.name", "../../.github", "agent.name '../../.github' is not a host name (letters, digits, '.', '_', "
+         "'-'; at most 128)"),
+        ("agent", "web-01", "agent is not an object"),
+        ("data.srcip", ["1.2.3.4"], "data.srcip is not a string"),
+        ("data", "x", "data is not an object"),
+        ("rule.description", {"x": 1}, "rule.description is not a string"),
+        ("full_log", 42, "full_log is not a string"),
+        ("id", {"x": 1}, "id {…} is not an alert id"),
+        ("id", "a\x00b", "id 'a\\x00b' is not an alert id"),
+        ("id", "7" * 129, "id is longer than 128 characters"),
+    ],
+)  # fmt: skip
+def test_field_out_of_type_or_range_is_malformed_with_reason(path, value, reason):
+    assert alert_from_document(_bad(path, value), 1) == reason
+
+
+def test_long_text_is_truncated_not_refused():
+    doc = _bad("full_log", "x" * 100_000)
+    doc["rule"]["description"] = "d" * 5000
+    alert = alert_from_document(doc, 1)
+    assert (len(alert.log), len(alert.description)) == (64 * 1024, 1024)
+
+
+def test_ipv4_mapped_attacker_is_its_ipv4_address():
+    assert alert_from_document(_bad("data.srcip", "::ffff:91.240.118.172"), 1).srcip == "91.240.118.172"
+
+
+def test_bad_lines_are_counted_and_reading_goes_on(tmp_path):
+    bad = [_bad("rule.level", "²"), _bad("rule.groups", [1]), _bad("timestamp", "9999-12-31T23:59:59-12:00")]
+    p = _write(tmp_path, *bad, _bad("id", "later"))
+    result = read_alerts(p)
+    assert [a.alert_id for a in result.alerts] == ["later"]
+    assert [m.line for m in result.malformed] == [1, 2, 3]
+
+
+def test_repeated_alert_is_read_once(tmp_path):
+    p = _write(tmp_path, GOOD, GOOD, _bad("timestamp", "2026-11-20T09:00:01.000+0000"))
+    result = read_alerts(p)
+    assert (len(result.alerts), result.alert_count, result.duplicate_count) == (2, 2, 1)
+
+
+def test_undated_alerts_sharing_an_id_are_all_kept(tmp_path):
+    p = _write(tmp_path, _bad("timestamp", "{timestamp}"), _bad("timestamp", "{timestamp}"))
+    assert (len(read_alerts(p).alerts), read_alerts(p).duplicate_count) == (2, 0)
+
+
+def test_indexer_hit_takes_its_id_from_the_hit():
+    alert = alert_from_document(
+        {"_id": "Yp9cAbC", "_source": {k: v for k, v in GOOD.items() if k != "id"}}, 3
+    )
+    assert alert.alert_id == "Yp9cAbC"
