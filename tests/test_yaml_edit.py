@@ -71,7 +71,7 @@ def test_set_key_keeps_double_quotes():
 
 def test_set_key_adds_a_missing_key_at_the_end_of_data():
     (ch,) = apply_operations([SetKey(file=WEB02, key="hsts", value="true")], READ)
-    assert _diff_lines([ch]) == ["+  hsts: 'true'"]
+    assert _diff_lines([ch]) == ['+  hsts: "true"']
     assert ch.after_doc["data"]["hsts"] == "true"
 
 
@@ -93,5 +93,7 @@ def test_repo_reader_refuses_symlinks_out_of_the_repo(tmp_path):
     repo = tmp_path / "repo"
     repo.mkdir()
     (repo / "link.yaml").symlink_to(tmp_path / "outside.yaml")
-    with pytest.raises(DocumentError, match="outside the repository"):
+    with pytest.raises(DocumentError, match="link.yaml: is a symlink; the bot never follows links"):
         repo_reader(repo)("link.yaml")
+    with pytest.raises(DocumentError, match="outside the repository"):
+        repo_reader(repo)("../outside.yaml")

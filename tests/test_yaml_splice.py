@@ -1,4 +1,4 @@
-"""Splicing a value into the text must mean exactly what the full round-trip dump means."""
+"""Where data values sit in the text, and edits that change only those characters."""
 
 from __future__ import annotations
 
@@ -6,7 +6,10 @@ import pytest
 import yaml
 
 from bot.core.edits import AddCidr, SetKey
+from bot.core.errors import DocumentError
+from bot.core.fidelity import first_difference
 from bot.yaml_edit import apply_operations, repo_reader
+from bot.yaml_splice import layout
 from tests.conftest import FIXTURES
 
 READ = repo_reader(FIXTURES / "gitops")
@@ -31,38 +34,46 @@ CASES = [
 STYLES = {DENY: "lines", DENY01: "lines"}
 
 
-def _dumped(ops):
-    """What the full ruamel dump gives for the same operations."""
-    return apply_operations(ops, READ, STYLES, splice_text=False)
-
-
 @pytest.mark.parametrize("ops", CASES, ids=[f"case{i}" for i in range(len(CASES))])
-def test_splice_means_the_same_as_the_dump(ops):
-    (spliced,) = apply_operations(ops, READ, STYLES)
-    (dumped,) = _dumped(ops)
-    assert yaml.safe_load(spliced.after) == yaml.safe_load(dumped.after)
-    # and it is never a bigger diff: every unchanged line stays byte for byte
-    before = spliced.before.splitlines()
-    after = spliced.after.splitlines()
-    assert sum(1 for line in after if line not in before) <= sum(
-        1 for line in dumped.after.splitlines() if line not in before
-    )
+def test_edit_changes_only_the_named_values_on_every_fixture(ops):
+    (ch,) = apply_operations(ops, READ, STYLES)
+    keys = {o.key for o in ops}
+    before, after = yaml.safe_load(ch.before), yaml.safe_load(ch.after)
+    assert {k: v for k, v in before.items() if k != "data"} == {k: v for k, v in after.items() if k != "data"}
+    assert {k for k in before["data"] if before["data"][k] != after["data"].get(k)} == keys
+    assert first_difference(ch.before, ch.after, keys) is None
 
 
-def test_splice_keeps_comment_spacing_the_dump_would_change():
+def test_edit_keeps_comment_spacing():
     (ch,) = apply_operations([AddCidr(file=WEB02, key="block-cidrs", value="45.155.205.233")], READ)
     assert "block-cidrs: '193.42.33.7/32,45.155.205.233/32'   # blocked after INC-4502" in ch.after
 
 
-def test_values_with_quotes_fall_back_to_the_dump(tmp_path):
+def test_values_with_quotes_are_escaped_in_place(tmp_path):
     (tmp_path / "c.yaml").write_text('kind: ConfigMap\ndata:\n  msg: "hello"  # keep\n')
-    (ch,) = apply_operations(
-        [SetKey(file="c.yaml", key="msg", value='say "hi" \\ bye')], repo_reader(tmp_path)
-    )
+    (ch,) = apply_operations([SetKey(file="c.yaml", key="msg", value='say "hi" \\ bye')], repo_reader(tmp_path))
+    assert ch.after == 'kind: ConfigMap\ndata:\n  msg: "say \\"hi\\" \\\\ bye"  # keep\n'
     assert yaml.safe_load(ch.after)["data"]["msg"] == 'say "hi" \\ bye'
 
 
-def test_plain_value_that_would_change_type_falls_back(tmp_path):
+def test_plain_value_that_would_change_type_gets_double_quotes(tmp_path):
     (tmp_path / "c.yaml").write_text("kind: ConfigMap\ndata:\n  size: big\n")
     (ch,) = apply_operations([SetKey(file="c.yaml", key="size", value="123")], repo_reader(tmp_path))
-    assert yaml.safe_load(ch.after)["data"]["size"] == "123"  # still a string, not an int
+    assert ch.after == 'kind: ConfigMap\ndata:\n  size: "123"\n'
+
+
+def test_layout_finds_values_styles_and_anchors():
+    text = 'data:\n  a: &x "1"\n  b: |-\n    one\n    two\n  c: *x\n'
+    lay = layout("c.yaml", text)
+    assert lay.order == ("a", "b", "c")
+    assert (lay.values["a"].style, lay.values["a"].anchor, text[lay.values["a"].start]) == ('"', "x", '"')
+    assert (lay.values["b"].style, lay.values["b"].chomp, lay.values["b"].last_line) == ("|", "-", 4)
+    assert (lay.values["c"].kind, lay.values["c"].alias) == ("alias", "x")
+    assert lay.alias_uses == {"x": 1}
+
+
+def test_layout_refuses_several_documents_and_non_mappings():
+    with pytest.raises(DocumentError, match="expected exactly one YAML mapping"):
+        layout("two.yaml", "a: 1\n---\nb: 2\n")
+    with pytest.raises(DocumentError, match="expected exactly one YAML mapping"):
+        layout("list.yaml", "- a\n")

@@ -145,7 +145,12 @@ def dump_operations(ops: Sequence[AddCidr | SetKey | Escalate]) -> list[dict[str
 
 
 class FileChange(BaseModel):
-    """One file before and after the operations, with the documents parsed by the caller."""
+    """One file before and after the operations, with the documents parsed by the caller.
+
+    ``spans`` are the edited entries as (key, first line, end line exclusive), 0-based lines of ``before``:
+    the ``key: value`` line and its continuation lines (a new key has none in ``before``). The editor fills
+    them for display; the guard's ``only_edited_lines`` recomputes them from both texts and trusts neither.
+    """
 
     model_config = ConfigDict(frozen=True)
 
@@ -155,6 +160,7 @@ class FileChange(BaseModel):
     before_doc: Any = None
     after_doc: Any = None
     parse_error: str | None = None  # why ``after`` did not parse, if it did not
+    spans: tuple[tuple[str, int, int], ...] = ()
 
     @property
     def changed(self) -> bool:
