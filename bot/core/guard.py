@@ -88,7 +88,8 @@ def _check_files_in_inventory(
 
 
 def _kind(doc: Any) -> str | None:
-    return doc.get("kind") if isinstance(doc, dict) else None
+    kind = doc.get("kind") if isinstance(doc, dict) else None
+    return kind if isinstance(kind, str) else None
 
 
 def _check_no_forbidden_paths(changed: Sequence[FileChange], ops: Sequence[Op]) -> Check:
@@ -136,6 +137,9 @@ def _check_kind_and_name(changed: Sequence[FileChange]) -> Check:
         before, after = _identity(c.before_doc), _identity(c.after_doc)
         if before[0] != "ConfigMap":
             problems.append(f"{c.path}: is a {before[0] or 'non-Kubernetes document'}, not a ConfigMap")
+        elif before[1] != "v1":
+            # A foreign API group can reuse the kind name; only the core v1 ConfigMap is what the bot edits.
+            problems.append(f"{c.path}: is a ConfigMap of apiVersion {before[1]!r}, not v1")
         elif before != after:
             problems.append(f"{c.path}: kind/apiVersion/name/namespace changed from {before} to {after}")
     if problems:
