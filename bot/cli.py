@@ -18,8 +18,6 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, TextIO
 
-import orjson
-
 from bot import messages
 from bot.clock import Clock, SystemClock
 from bot.core.errors import SecopsError
@@ -146,7 +144,7 @@ def cmd_scan(args: argparse.Namespace, out: TextIO, err: TextIO, env: dict[str, 
     from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn
 
     from bot.audit_log import AuditLog
-    from bot.render import print_proposals
+    from bot.render import json_line, print_proposals
     from bot.state import StateStore
 
     settings = _settings(args, env)
@@ -181,7 +179,7 @@ def cmd_scan(args: argparse.Namespace, out: TextIO, err: TextIO, env: dict[str, 
         err.write(messages.cli_malformed(str(settings.alerts), read.malformed_count, shown) + "\n")
     if args.json:
         for p in report.proposals:
-            out.write(orjson.dumps(p.as_row()).decode() + "\n")
+            out.write(json_line(p) + "\n")
         out.flush()
         return 0
     console = Console(

@@ -1,9 +1,17 @@
-"""Readable terminal output for ``scan``: a panel per proposal with a coloured diff (rich)."""
+"""Output of ``scan``: a panel per proposal with a coloured diff (rich), or one JSON object a line.
+
+Neither raises on odd values (a time outside the calendar, an unknown action, text that is not valid
+UTF-8 for orjson): the reader checks every alert field, and this module does not rely on it.
+"""
 
 from __future__ import annotations
 
+import json
+import math
 from collections.abc import Sequence
+from typing import Any
 
+import orjson
 from rich.console import Console, Group, RenderableType
 from rich.panel import Panel
 from rich.syntax import Syntax
@@ -23,11 +31,23 @@ _LABEL = {
 }
 
 
+def _when(ts: float | None) -> str | None:
+    """ISO time, or None when there is none a calendar can show."""
+    if ts is None or not math.isfinite(ts):
+        return None
+    try:
+        return iso(ts)
+    except (ValueError, OverflowError, OSError):
+        return None
+
+
 def _title(p: Proposal, new: bool) -> Text:
     g = p.group
     targets = plain(", ".join(g.targets) or "?", 80)
     t = Text()
-    t.append(f"{_LABEL[p.action]} ", style=f"bold {_STYLE[p.action]}")
+    t.append(
+        f"{_LABEL.get(p.action, plain(str(p.action), 20))} ", style=f"bold {_STYLE.get(p.action, 'red')}"
+    )
     t.append(f"{p.id} ", style="bold")
     if g.attacker:
         t.append(f"level {g.max_level}  {plain(g.attacker, 60)} → {targets}")
@@ -44,8 +64,9 @@ def proposal_panel(p: Proposal, new: bool = True) -> Panel:
     facts.add_column(style="bold")
     facts.add_column()
     window = ""
-    if g.first_ts is not None and g.last_ts is not None:
-        window = f"{iso(g.first_ts)} … {iso(g.last_ts)}"
+    first, last = _when(g.first_ts), _when(g.last_ts)
+    if first is not None and last is not None:
+        window = f"{first} … {last}"
     # Every cell is a Text, never a str: rich would read "[link=...]" in a hostile alert as markup.
     facts.add_row("alerts", Text(f"{g.alert_count} ({window})" if window else str(g.alert_count)))
     facts.add_row(
@@ -68,9 +89,34 @@ def proposal_panel(p: Proposal, new: bool = True) -> Panel:
             mark = Text("✓", style="green") if c.passed else Text("✗", style="bold red")
             checks.add_row(mark, Text(c.name), Text(plain(c.detail, 200)))
         parts.append(checks)
-    return Panel(Group(*parts), title=_title(p, new), title_align="left", border_style=_STYLE[p.action])
+    return Panel(
+        Group(*parts), title=_title(p, new), title_align="left", border_style=_STYLE.get(p.action, "red")
+    )
 
 
 def print_proposals(console: Console, proposals: Sequence[Proposal], new_ids: set[str]) -> None:
     for p in proposals:
         console.print(proposal_panel(p, p.id in new_ids))
+
+
+def json_line(p: Proposal) -> str:
+    """The ``scan --json`` line of one proposal (:meth:`Proposal.as_row`), whatever its values hold."""
+    row = p.as_row()
+    try:
+        return orjson.dumps(row, option=orjson.OPT_NON_STR_KEYS).decode()
+    except (orjson.JSONEncodeError, TypeError, ValueError):
+        # an int past 64 bits or a lone surrogate: the stdlib writes both (escaped), never raises on them
+        return json.dumps(_jsonable(row), ensure_ascii=True, separators=(",", ":"))
+
+
+def _jsonable(value: Any) -> Any:
+    """A copy the stdlib writes as strict JSON: non-finite floats as null, keys and unknown values as text."""
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    return str(value)
