@@ -235,7 +235,7 @@ def build_app(
         if result.kind == "revised" and result.proposal is not None:
             poster.show_revision(result.proposal, user)
         else:
-            poster.reply(thread, result.text)
+            poster.reply(thread, kit.esc(result.text, 3000))  # may quote the LLM fixer or the instruction
 
     # --- App Home --------------------------------------------------------------------------------------
 

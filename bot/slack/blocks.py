@@ -158,7 +158,7 @@ def proposal_blocks(
         blocks.append(section(messages.slack_published(target)))
     if p.action == "propose" and status == "pending":
         blocks.append(_buttons(p))
-    text = f"{title(p)} ({p.action}, r{p.revision})"
+    text = slack_escape(f"{title(p)} ({p.action}, r{p.revision})")  # the fallback text is mrkdwn too
     return text, blocks[:MAX_BLOCKS]
 
 
@@ -209,7 +209,7 @@ def escalation_blocks(p: Proposal) -> tuple[str, list[Block]]:
         section(_facts(p)),
         context(messages.slack_evidence_in_thread()),
     ]
-    return f"{title} (escalation)", blocks
+    return slack_escape(f"{title} (escalation)"), blocks
 
 
 def evidence_text(p: Proposal) -> str:

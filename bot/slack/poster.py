@@ -198,8 +198,9 @@ class Poster:
             log.warning("thread reply in %s failed: %s", thread_ts, exc.response.get("error"))
 
     def ephemeral(self, user: str, text: str) -> None:
+        """A note only ``user`` sees; ``text`` is plain (it may quote hostile text) and is escaped here."""
         try:
-            self.client.chat_postEphemeral(channel=self.channel, user=user, text=text)
+            self.client.chat_postEphemeral(channel=self.channel, user=user, text=kit.esc(text, 3000))
         except SlackApiError as exc:
             log.warning("ephemeral to %s failed: %s", user, exc.response.get("error"))
 
