@@ -37,6 +37,7 @@ log = logging.getLogger(__name__)
 FOLD_STATUSES = ("pending", "blocked", "approved", "published")
 _SKIP_GROUPS = frozenset({"syslog", "ossec", "wazuh", "local", "json", "accesslog", "windows", "linux"})
 _Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_PARSED_CACHE = 256  # parsed config files kept (a few KB each), by text
 
 
 def where_map(inventory: Inventory) -> dict[str, Where]:
@@ -78,6 +79,7 @@ class DedupService:
         self.policy = policy or DedupPolicy()
         self.k = neighbours
         self.store_error: str | None = None
+        self._docs: dict[str, Any] = {}
 
     # --- the gate --------------------------------------------------------------------------------------
 
@@ -93,10 +95,22 @@ class DedupService:
         docs: dict[str, Any] = {}
         for path in sorted({str(op.get("file")) for op in proposal.operations if op.get("file")}):
             try:
-                docs[path] = yaml.load(self.read_file(path), Loader=_Loader)  # noqa: S506 (a safe loader)
+                docs[path] = self._parsed(self.read_file(path))
             except (DocumentError, yaml.YAMLError):
                 continue
         return effects_of_operations(proposal.operations, docs, self.where)
+
+    def _parsed(self, text: str) -> Any:
+        """The parsed document, cached by the file's text (a scan asks for the same few files per group).
+
+        Keyed by text, not path, so an edited file is parsed again; the documents are only read, never
+        changed (:func:`effects_of_operations` copies what it edits).
+        """
+        if text not in self._docs:
+            if len(self._docs) >= _PARSED_CACHE:
+                self._docs.clear()
+            self._docs[text] = yaml.load(text, Loader=_Loader)  # noqa: S506 (a safe loader)
+        return self._docs[text]
 
     def verdict(self, proposal: Proposal, effects: Sequence[Effect]) -> Verdict:
         now = self.clock.now()

@@ -25,12 +25,12 @@ ATTACKERS = 1000
 START = datetime(2026, 11, 20, tzinfo=UTC)
 
 
-def _template(i: int, rng: random.Random) -> dict:
+def _template(i: int, rng: random.Random, attackers: int = ATTACKERS) -> dict:
     kind = rng.random()
     # ten alerts a second, so 1M alerts span about 28 hours
     ts = (START + timedelta(milliseconds=100 * i)).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "+0000"
     agent = {"id": f"{rng.randrange(40):03d}", "name": f"web-{rng.randrange(40):02d}", "ip": "10.20.1.11"}
-    a = rng.randrange(ATTACKERS)
+    a = rng.randrange(attackers)
     attacker = f"{45 + a // 250}.{a % 250}.{(a * 7) % 250}.7"
     if kind < 0.6:
         return {
@@ -71,14 +71,15 @@ def _template(i: int, rng: random.Random) -> dict:
     }  # fmt: skip
 
 
-def alerts_file() -> Path:
-    path = Path(tempfile.gettempdir()) / f"secops-bench-alerts-v2-{N}.json"
+def alerts_file(n: int = N, attackers: int = ATTACKERS) -> Path:
+    suffix = "" if attackers == ATTACKERS else f"-{attackers}a"
+    path = Path(tempfile.gettempdir()) / f"secops-bench-alerts-v2-{n}{suffix}.json"
     if not path.exists():
         rng = random.Random(42)
         tmp = path.with_suffix(".tmp")
         with tmp.open("wb") as f:
-            for i in range(N):
-                f.write(orjson.dumps(_template(i, rng)) + b"\n")
+            for i in range(n):
+                f.write(orjson.dumps(_template(i, rng, attackers)) + b"\n")
         tmp.rename(path)
     return path
 

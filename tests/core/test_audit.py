@@ -47,3 +47,15 @@ def test_make_line_redacts_registered_secrets():
     register_secret("s3cr3t-token-value")
     line = make_line(None, 1, "t", "approval", {"note": "token s3cr3t-token-value and xoxb-1234567890-abc"})
     assert "s3cr3t" not in line and "xoxb-1234567890" not in line
+
+
+def test_make_line_redacts_a_token_deep_in_a_record_of_plain_values():
+    fields = {"checks": [{"name": "n", "detail": "see ghp_abcdefghijklmnopqrstuvwxyz123"}], "n": 3, "ok": True}
+    line = make_line(None, 1, "t", "guard", fields)
+    assert "ghp_abc" not in line and json.loads(line)["checks"][0]["detail"] == "see ***"
+
+
+def test_make_line_keeps_plain_values_unchanged_when_nothing_is_secret():
+    fields = {"targets": ("web-01", "web-02"), "count": 2, "none": None}
+    record = json.loads(make_line(None, 1, "t", "e", fields))
+    assert (record["targets"], record["count"], record["none"]) == (["web-01", "web-02"], 2, None)
