@@ -223,6 +223,13 @@ def _new_entry(lay: Layout, key: str, value: str) -> _Edit:
     last = lay.values[max(lay.order, key=lambda k: lay.values[k].last_line)]
     if last.kind == "collection":
         raise _Refused("the last entry of data is a list or a mapping")
+    if (
+        last.style in ("|", ">")
+        and last.chomp != "-"
+        and not lay.lines[last.last_line].endswith(("\n", "\r"))
+    ):
+        # A line after it would give that block a final line break: a change to a key nobody named.
+        raise _Refused(f"the block value of {last.key} ends the file without a line break")
     return _insert_lines(lay, last.last_line, [" " * lay.entry_indent + text])
 
 

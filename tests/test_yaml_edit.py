@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import os
+import re
+import time
+
 import pytest
+import yaml
 
 from bot.core.edits import AddCidr, Escalate, SetKey, unified_diff
 from bot.core.errors import DocumentError, OperationError
-from bot.yaml_edit import apply_operations, repo_reader
+from bot.yaml_edit import apply_operations, double_quoted, repo_reader
 from tests.conftest import FIXTURES
 
 READ = repo_reader(FIXTURES / "gitops")
@@ -97,3 +102,96 @@ def test_repo_reader_refuses_symlinks_out_of_the_repo(tmp_path):
         repo_reader(repo)("link.yaml")
     with pytest.raises(DocumentError, match="outside the repository"):
         repo_reader(repo)("../outside.yaml")
+
+
+def test_repo_reader_refuses_a_symlinked_parent_folder(tmp_path):
+    (tmp_path / ".github" / "workflows").mkdir(parents=True)
+    (tmp_path / ".github" / "workflows" / "denylist.yaml").write_text("a: 1\n")
+    (tmp_path / "clusters").mkdir()
+    (tmp_path / "clusters" / "web-01").symlink_to(tmp_path / ".github" / "workflows")
+    with pytest.raises(DocumentError) as err:
+        repo_reader(tmp_path)("clusters/web-01/denylist.yaml")
+    assert str(err.value) == (
+        "clusters/web-01/denylist.yaml: clusters/web-01 is a symlink; the bot never follows links"
+    )
+
+
+def test_repo_reader_refuses_fifos_and_folders(tmp_path):
+    os.mkfifo(tmp_path / "pipe.yaml")
+    with pytest.raises(DocumentError, match="pipe.yaml: not a regular file"):
+        repo_reader(tmp_path)("pipe.yaml")
+    (tmp_path / "dir.yaml").mkdir()
+    with pytest.raises(DocumentError, match="dir.yaml: not a regular file"):
+        repo_reader(tmp_path)("dir.yaml")
+
+
+AMBIGUOUS = ["no", "on", "yes", "off", "y", "N", "true", "12:30", "1e3", "null", "0o17", "~", "2026-01-01",
+             "0x1F", "1_000", ".inf", "-.5", "+1", "", " padded", "a: b", "#x", "<<", "="]  # fmt: skip
+
+
+@pytest.mark.parametrize("value", AMBIGUOUS)
+def test_values_that_would_not_read_back_as_strings_are_double_quoted(tmp_path, value):
+    (tmp_path / "c.yaml").write_text("kind: ConfigMap\ndata:\n  size: big\n")
+    ops = [SetKey(file="c.yaml", key="size", value=value), SetKey(file="c.yaml", key="new", value=value)]
+    (ch,) = apply_operations(ops, repo_reader(tmp_path))
+    assert (
+        ch.after == f"kind: ConfigMap\ndata:\n  size: {double_quoted(value)}\n  new: {double_quoted(value)}\n"
+    )
+    assert yaml.safe_load(ch.after)["data"] == {"size": value, "new": value}
+
+
+def test_plain_strings_stay_plain(tmp_path):
+    (tmp_path / "c.yaml").write_text("kind: ConfigMap\ndata:\n  size: big\n")
+    (ch,) = apply_operations([SetKey(file="c.yaml", key="size", value="8m")], repo_reader(tmp_path))
+    assert ch.after == "kind: ConfigMap\ndata:\n  size: 8m\n"
+
+
+BOMB = "".join(
+    f"{n}: &{n} [{', '.join([f'*{p}'] * 9 if p else ['x'] * 9)}]\n"
+    for p, n in zip(["", *"abcdefgh"], "abcdefghi", strict=True)
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        (BOMB + "data:\n  k: v\n", "c.yaml: its aliases expand to more than 10000 values"),
+        (
+            "a: &a x\n" + "b: [" + ", ".join(["*a"] * 101) + "]\ndata:\n  k: v\n",
+            "c.yaml: more than 100 aliases",
+        ),
+        (
+            "data:\n  k: v\n" + "# padding\n" * 30000,
+            "c.yaml: too large to edit (300013 bytes; the limit is 262144)",
+        ),
+        ("a: " + "[" * 70 + "]" * 70 + "\ndata:\n  k: v\n", "c.yaml: nested more than 64 levels deep"),
+    ],
+)
+def test_alias_bombs_and_oversized_files_are_refused_fast(tmp_path, text, reason):
+    (tmp_path / "c.yaml").write_text(text)
+    start = time.perf_counter()
+    with pytest.raises(DocumentError, match=re.escape(reason)):
+        apply_operations([SetKey(file="c.yaml", key="k", value="w")], repo_reader(tmp_path))
+    assert time.perf_counter() - start < 1.0
+
+
+def test_add_cidr_skips_entries_an_existing_range_covers(tmp_path):
+    (tmp_path / "c.yaml").write_text("kind: ConfigMap\ndata:\n  block-cidrs: 45.155.205.0/24\n")
+    ops = [AddCidr(file="c.yaml", key="block-cidrs", value="45.155.205.9")]
+    (ch,) = apply_operations(ops, repo_reader(tmp_path))
+    assert not ch.changed
+
+
+def test_add_cidr_keeps_the_widest_of_one_batch_once(tmp_path):
+    (tmp_path / "c.yaml").write_text("kind: ConfigMap\ndata:\n  block-cidrs: 1.2.3.4/32\n")
+    values = ["9.9.9.9", "9.9.9.0/24", "9.9.9.0/24", "8.8.8.8", "8.8.8.8/32"]
+    ops = [AddCidr(file="c.yaml", key="block-cidrs", value=v) for v in values]
+    (ch,) = apply_operations(ops, repo_reader(tmp_path))
+    assert ch.after == "kind: ConfigMap\ndata:\n  block-cidrs: 1.2.3.4/32,9.9.9.0/24,8.8.8.8/32\n"
+
+
+def test_edits_never_mutate_the_cached_layout():
+    ops = [AddCidr(file=WEB01, key="block-cidrs", value="91.240.118.172")]
+    first = apply_operations(ops, READ)[0].after
+    apply_operations([AddCidr(file=WEB01, key="block-cidrs", value="45.155.205.9")], READ)
+    assert apply_operations(ops, READ)[0].after == first

@@ -51,7 +51,9 @@ def test_edit_keeps_comment_spacing():
 
 def test_values_with_quotes_are_escaped_in_place(tmp_path):
     (tmp_path / "c.yaml").write_text('kind: ConfigMap\ndata:\n  msg: "hello"  # keep\n')
-    (ch,) = apply_operations([SetKey(file="c.yaml", key="msg", value='say "hi" \\ bye')], repo_reader(tmp_path))
+    (ch,) = apply_operations(
+        [SetKey(file="c.yaml", key="msg", value='say "hi" \\ bye')], repo_reader(tmp_path)
+    )
     assert ch.after == 'kind: ConfigMap\ndata:\n  msg: "say \\"hi\\" \\\\ bye"  # keep\n'
     assert yaml.safe_load(ch.after)["data"]["msg"] == 'say "hi" \\ bye'
 
