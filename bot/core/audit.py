@@ -39,42 +39,29 @@ def _scrub(value: Any) -> Any:
     return value
 
 
-def _plain_strings(value: Any, out: list[str]) -> bool:
-    """Collect the strings of plain JSON data (dict, list, tuple, scalars); False for anything else."""
-    if isinstance(value, str):
-        out.append(value)
-        return True
-    if value is None or isinstance(value, bool | int | float):
-        return True
-    if isinstance(value, dict):
-        return all(isinstance(k, str) and _plain_strings(v, out) for k, v in value.items())
-    if isinstance(value, list | tuple):
-        return all(_plain_strings(v, out) for v in value)
-    return False
-
-
-def _needs_scrub(fields: Mapping[str, Any]) -> bool:
-    """Whether any value may hold a secret. One redaction over all the strings, joined, instead of one per
-    string: a record has hundreds of short strings and almost never a secret. A match in the joined text
-    (even one spanning two strings) sends the record through the per-value scrub, so none is missed."""
-    strings: list[str] = []
-    if not _plain_strings(dict(fields), strings):
-        return True
-    joined = "\0".join(strings)
-    return redact(joined) != joined
-
-
 def make_line(prev_line: str | None, seq: int, ts: str, event: str, fields: Mapping[str, Any]) -> str:
     """The next line of the log (no newline), chained to ``prev_line``; secrets are redacted."""
     record: dict[str, Any] = {"seq": seq, "ts": ts, "event": event}
-    scrub = _needs_scrub(fields)
     for k, v in fields.items():
         if k in ("seq", "ts", "event", "prev", "hash"):
             raise ValueError(f"audit field {k!r} is reserved")
-        record[k] = _scrub(v) if scrub else v
+        record[k] = v
     record["prev"] = GENESIS if prev_line is None else line_hash(prev_line)
-    record["hash"] = hashlib.sha256(_canonical(record).encode("utf-8")).hexdigest()
-    return _canonical(record)
+    # Keys sort around "hash" ("event" before it; "prev", "seq", "ts" after): the canonical text with the
+    # hash is the two halves joined around it, so the record is serialised once, not twice.
+    try:
+        low = _canonical({k: v for k, v in record.items() if k < "hash"})
+        high = _canonical({k: v for k, v in record.items() if k > "hash"})
+    except TypeError:  # keys that are not strings, a Mapping that is not a dict: the scrub normalises them
+        low = high = "\\"
+    if "\\" in low or "\\" in high or redact(low + high) != low + high:
+        # Something may be secret, or a string was escaped (then the text is not the raw strings): redact
+        # value by value. Otherwise every string appears verbatim in the text and none needed it.
+        clean = {k: v if k in ("seq", "ts", "event", "prev") else _scrub(v) for k, v in record.items()}
+        low = _canonical({k: v for k, v in clean.items() if k < "hash"})
+        high = _canonical({k: v for k, v in clean.items() if k > "hash"})
+    digest = hashlib.sha256(f"{low[:-1]},{high[1:]}".encode()).hexdigest()
+    return f'{low[:-1]},"hash":"{digest}",{high[1:]}'
 
 
 class ChainResult(BaseModel):
