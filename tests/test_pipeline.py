@@ -207,9 +207,7 @@ def test_covering_entry_is_named_when_nothing_changes(gitops):
 
 def test_unfixed_targets_are_shown_in_the_card_and_the_scan_panel(gitops, inventory, tmp_path):
     (gitops / ING2).unlink()
-    p = _build(
-        _scanner(gitops, inventory, tmp_path), make_alert(agent="web-01"), make_alert(agent="web-02")
-    )
+    p = _build(_scanner(gitops, inventory, tmp_path), make_alert(agent="web-01"), make_alert(agent="web-02"))
     _, blocks = proposal_blocks(p)
     texts = [b["text"]["text"] for b in blocks if b["type"] == "section"]
     assert (
@@ -219,3 +217,13 @@ def test_unfixed_targets_are_shown_in_the_card_and_the_scan_panel(gitops, invent
     console = Console(file=io.StringIO(), width=300, markup=False)
     console.print(proposal_panel(p))
     assert "│ not fixed web-02: its config file could not be edited: " in console.file.getvalue()
+
+
+def test_attacker_covered_by_a_wider_entry_is_suppressed_with_the_entry_named(gitops, inventory, tmp_path):
+    path = gitops / ING1
+    path.write_text(path.read_text().replace("192.0.2.0/24", "203.0.113.0/24"))
+    p = _build(_scanner(gitops, inventory, tmp_path), make_alert(srcip="203.0.113.7"))
+    assert p.action == "suppressed"
+    assert p.reason == (
+        f"Already in place, nothing to change: 203.0.113.7/32 is already covered by 203.0.113.0/24 in {ING1}."
+    )
