@@ -118,3 +118,15 @@ def test_check_markup_in_values_is_printed_as_is(tmp_path):
         tmp_path, f'- op: set_key\n  file: {ING}\n  key: server-tokens\n  value: "[bold]x[/bold]"\n'
     )
     assert code == 1 and '+  server-tokens: "[bold]x[/bold]"' in out
+
+
+def test_check_bad_targets_and_attacker_exit_2(tmp_path):
+    assert check(tmp_path, add("203.0.113.7/32"), targets=" , ")[2] == "error: --targets names no server\n"
+    code, _, err = check(tmp_path, add("203.0.113.7/32"), "--attacker", "not-an-ip")
+    assert (code, err) == (2, "error: --attacker 'not-an-ip' is not an IP address\n")
+
+
+def test_check_attacker_without_add_cidr_fails(tmp_path):
+    ops = f"- op: set_key\n  file: {ING}\n  key: server-tokens\n  value: 'false'\n"
+    code, out, _ = check(tmp_path, ops, "--attacker", "203.0.113.7")
+    assert code == 1 and "✗ covers_attacker: no add_cidr operation blocks 203.0.113.7/32" in out
