@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from tests.conftest import git
 from tests.slack.conftest import ALICE, runtime_for
 
@@ -83,4 +85,33 @@ def test_resume_skips_a_revision_already_being_published(slack):
     assert service.resume_publications() == [] and _branches(slack) == []
     service._release((p.id, p.revision_hash))
     (result,) = service.resume_publications()
+    assert result.kind == "published" and len(_branches(slack)) == 1
+
+
+class FullDiskOnce:
+    """A publisher whose first attempt hits a full disk (the bot's own storage), then works."""
+
+    def __init__(self, real) -> None:
+        self.real = real
+        self.failed = False
+
+    def publish(self, proposal, approval):
+        from bot.core.errors import AuditError
+
+        if not self.failed:
+            self.failed = True
+            raise AuditError("cannot write /data/audit.jsonl: No space left on device")
+        return self.real.publish(proposal, approval)
+
+
+def test_full_disk_during_publish_keeps_the_approval_queued_for_the_next_pass(slack):
+    from bot.core.errors import AuditError
+
+    _scan(slack)
+    pid = _approved_then_crashed(slack)
+    slack.service.publisher = FullDiskOnce(slack.service.publisher)
+    with pytest.raises(AuditError):
+        slack.service.resume_publications()
+    assert slack.service.state.get(pid).status == "approved" and _branches(slack) == []
+    (result,) = slack.service.resume_publications()  # the next pass, once there is room again
     assert result.kind == "published" and len(_branches(slack)) == 1
