@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Mapping, Sequence
+from functools import lru_cache
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
@@ -105,15 +106,19 @@ def _normal_text(value: str) -> str:
     return _BOOLEANS.get(text.lower(), text)
 
 
-def cidr_entries(value: str) -> set[str] | None:
-    """The canonical CIDRs of a list value, or None when any entry is not a CIDR (then it is no list)."""
+@lru_cache(maxsize=1024)
+def cidr_entries(value: str) -> frozenset[str] | None:
+    """The canonical CIDRs of a list value, or None when any entry is not a CIDR (then it is no list).
+
+    Cached by the value's text: a scan compares the same few block lists for every group.
+    """
     out: set[str] = set()
     for entry in split_cidr_list(value):
         canon = canonical_cidr(entry)
         if canon is None:
             return None
         out.add(canon)
-    return out
+    return frozenset(out)
 
 
 def effects_of_change(path: str, where: Where, before_doc: Any, after_doc: Any) -> tuple[Effect, ...]:
@@ -130,8 +135,8 @@ def effects_of_change(path: str, where: Where, before_doc: Any, after_doc: Any) 
         old, new = before.get(key), after.get(key)
         if old == new:
             continue
-        old_list = cidr_entries(old) if old is not None else set()
-        new_list = cidr_entries(new) if new is not None else set()
+        old_list = cidr_entries(old) if old is not None else frozenset()
+        new_list = cidr_entries(new) if new is not None else frozenset()
         # a key is a CIDR list when the inventory says so or when every entry, before and after, is a CIDR
         both_lists = old_list is not None and new_list is not None
         if both_lists and (key == where.list_key or old_list or new_list):
