@@ -107,8 +107,9 @@ def test_stale_revision_is_refused_after_a_thread_revision(slack):
     _scan(slack)
     ts = slack.ts_of(WEB)
     old_value = slack.approve_value(slack.message_of(WEB))
+    # A /25: with the attacker's /32, a /24 would exceed the proposal's 256-address budget.
     slack.event(
-        {"type": "app_mention", "user": BOB, "text": "<@UBOT> also block 45.155.205.0/24", "channel": "C0SECOPS",
+        {"type": "app_mention", "user": BOB, "text": "<@UBOT> also block 45.155.205.0/25", "channel": "C0SECOPS",
          "ts": "1795000100.000001", "thread_ts": ts},
         event_id="Ev1",
     )  # fmt: skip
@@ -120,7 +121,7 @@ def test_stale_revision_is_refused_after_a_thread_revision(slack):
         if el.get("action_id") == "approve"
     )
     assert json.loads(new_value)["r"] == 2 and new_value != old_value
-    assert "45.155.205.0/24" in json.dumps(update["blocks"])
+    assert "45.155.205.0/25" in json.dumps(update["blocks"])
     reply = slack.recorder.wait_for(
         "chat.postMessage", lambda b: b.get("thread_ts") == ts and "Revision 2" in b["text"]
     )
@@ -135,7 +136,7 @@ def test_stale_revision_is_refused_after_a_thread_revision(slack):
     )
     (branch,) = _bot_branches(slack)
     assert branch.endswith("-r2")
-    assert "45.155.205.0/24" in git("diff", "main", branch, cwd=slack.remote)
+    assert "45.155.205.0/25" in git("diff", "main", branch, cwd=slack.remote)
 
 
 def test_thread_instruction_widening_past_the_guard_is_blocked(slack):
