@@ -4,7 +4,8 @@ The file format is a contract users rely on (docs/configuration.md)::
 
     servers:
       - name: web-01            # matches Wazuh agent.name
-        ip: 10.20.1.11
+        ip: 10.20.1.11          # the server's own addresses (ip, ips) are never blocked
+        ips: [2a0e:1c80:1:1::45]
         environment: prod
         owner: team-shop
         configs:                # the only files the bot may ever edit for this server
