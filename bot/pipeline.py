@@ -210,6 +210,7 @@ class Scanner:
                 revision=proposal.revision + 1,
                 action=action,
                 llm=proposal.llm,
+                unfixed=proposal.unfixed,
                 **fields,
             )
 
@@ -384,6 +385,7 @@ class Scanner:
                 "files": list(p.files),
                 "diff_sha256": hashlib.sha256(p.diff.encode()).hexdigest(),
                 "reason": p.reason,
+                "unfixed": [u.model_dump() for u in p.unfixed],
             },
         )
         if p.guard is not None:
