@@ -220,3 +220,43 @@ def test_cli_sync_without_github_says_what_to_set(tmp_path):
     out = io.StringIO()
     assert main(["--data-dir", str(tmp_path), "sync"], out=out, err=io.StringIO(), env={}) == 0
     assert out.getvalue().startswith("Nothing to sync: set GITHUB_REPOSITORY and GITHUB_TOKEN")
+
+
+class FullDiskSyncer:
+    """A syncer whose passes fail on the bot's own storage until ``fixed``."""
+
+    def __init__(self) -> None:
+        self.fixed = False
+
+    def sync(self):
+        from bot.core.errors import AuditError
+        from bot.sync import SyncReport
+
+        if not self.fixed:
+            raise AuditError("cannot write /data/audit.jsonl: No space left on device")
+        return SyncReport()
+
+
+def test_sync_loop_outlives_a_full_disk_and_reports_it_until_a_pass_succeeds():
+    import threading
+    import time
+
+    from bot.slack.server import Health
+    from bot.sync import start_sync_loop
+
+    syncer, health, stop = FullDiskSyncer(), Health(), threading.Event()
+    thread = start_sync_loop(syncer, 0.01, stop, health=health)
+    try:
+        deadline = time.monotonic() + 10
+        while "sync" not in health.errors() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert health.errors() == {
+            "sync": "AuditError: cannot write /data/audit.jsonl: No space left on device"
+        }
+        syncer.fixed = True
+        while health.errors() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert health.errors() == {} and thread.is_alive()
+    finally:
+        stop.set()
+        thread.join(5)

@@ -115,3 +115,12 @@ def test_full_disk_during_publish_keeps_the_approval_queued_for_the_next_pass(sl
     assert slack.service.state.get(pid).status == "approved" and _branches(slack) == []
     (result,) = slack.service.resume_publications()  # the next pass, once there is room again
     assert result.kind == "published" and len(_branches(slack)) == 1
+
+
+def test_click_during_shutdown_changes_nothing_and_says_so(slack):
+    _scan(slack)
+    assert slack.service.drain(timeout=1)
+    slack.click("approve", slack.approve_value(slack.message_of(WEB)), ALICE, slack.ts_of(WEB))
+    eph = slack.recorder.wait_for("chat.postEphemeral", lambda b: b["user"] == ALICE)
+    assert eph["text"] == "secops-bot is restarting, so nothing happened. Click again in a minute."
+    assert slack.service.state.get(slack.proposal_of(WEB).id).status == "pending" and _branches(slack) == []
