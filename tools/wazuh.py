@@ -182,7 +182,7 @@ def _shown(value: Any) -> str:
 
 
 def _level(rule: dict[str, Any]) -> int:
-    raw = rule.get("level")
+    raw: Any = rule.get("level")
     level = level_from(raw)
     if level is not None:
         return level
@@ -467,29 +467,28 @@ def _malformed(result: ReadResult, reason: str, line: int) -> None:
 
 
 class _Seen:
-    """Which dated alerts a stream has already yielded, by (id, time), in bounded memory.
+    """Which dated alerts a stream has already yielded, by id and time, in bounded memory.
 
-    Two generations of hashes: the current one, and the one before it, dropped when the current one fills.
-    Undated alerts are never repeats: nothing tells a copy from a new event (the events-generator sample's
-    1,124 undated records share one id).
+    Two generations (id → time): the current one, and the one before it, dropped when the current one
+    fills. Undated alerts are never repeats: nothing tells a copy from a new event (the events-generator
+    sample's 1,124 undated records share one id).
     """
 
     __slots__ = ("before", "now")
 
     def __init__(self) -> None:
-        self.now: set[int] = set()
-        self.before: set[int] = set()
+        self.now: dict[str, float] = {}
+        self.before: dict[str, float] = {}
 
     def repeat(self, alert: Alert) -> bool:
-        ts = alert[1]
+        alert_id, ts = alert[0], alert[1]
         if ts is None:
             return False
-        key = hash((alert[0], ts))
-        if key in self.now or key in self.before:
+        if self.now.get(alert_id) == ts or self.before.get(alert_id) == ts:
             return True
-        self.now.add(key)
+        self.now[alert_id] = ts
         if len(self.now) >= SEEN_GENERATION:
-            self.before, self.now = self.now, set()
+            self.before, self.now = self.now, {}
         return False
 
 
@@ -529,13 +528,13 @@ def _read_lines(
             else:
                 ts = item[1]
                 if ts is not None:
-                    key = hash((item[0], ts))
-                    if key in seen_now or key in seen_before:
+                    alert_id = item[0]
+                    if seen_now.get(alert_id) == ts or seen_before.get(alert_id) == ts:
                         repeats += 1
                         continue
-                    seen_now.add(key)
+                    seen_now[alert_id] = ts
                     if len(seen_now) >= SEEN_GENERATION:
-                        seen_before, seen_now = seen_now, set()
+                        seen_before, seen_now = seen_now, {}
                 count += 1
                 yield item
     result.alert_count += count
