@@ -8,10 +8,13 @@ Quirks of the real format handled here (see fixtures/wazuh-corpus and docs/alert
   (a search response's ``hits.hits`` list is accepted too);
 * Wazuh 5.x documents put the rule under ``wazuh.rule`` with the level as a word (low, medium, high,
   critical), mapped by :data:`bot.core.alert.LEVEL_WORDS`;
-* a pretty-printed single JSON document (as the docs show alerts) is read whole.
+* a pretty-printed single JSON document (as the docs show alerts) is read whole;
+* ``data.srcip`` as IPv4-mapped IPv6 (``::ffff:a.b.c.d``) is the IPv4 address; zone ids are no address.
 
-Malformed lines are counted and reported with their line numbers, never fatal. The hot path builds one
-tuple per alert and nothing heavier.
+The reader is a validating boundary (docs/alerts.md, "What a line must hold"): every field the pipeline
+uses is checked for type and range here, and a line that does not fit is malformed, with the field and the
+reason. Malformed lines are counted and reported with their line numbers, never fatal. A repeated alert
+(same id and time) is counted once. The hot path builds one tuple per alert and nothing heavier.
 """
 
 from __future__ import annotations
