@@ -50,7 +50,11 @@ def test_make_line_redacts_registered_secrets():
 
 
 def test_make_line_redacts_a_token_deep_in_a_record_of_plain_values():
-    fields = {"checks": [{"name": "n", "detail": "see ghp_abcdefghijklmnopqrstuvwxyz123"}], "n": 3, "ok": True}
+    fields = {
+        "checks": [{"name": "n", "detail": "see ghp_abcdefghijklmnopqrstuvwxyz123"}],
+        "n": 3,
+        "ok": True,
+    }
     line = make_line(None, 1, "t", "guard", fields)
     assert "ghp_abc" not in line and json.loads(line)["checks"][0]["detail"] == "see ***"
 
