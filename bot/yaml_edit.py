@@ -144,6 +144,8 @@ def _editable(lay: Layout, v: Value) -> None:
         )
     if v.tag:
         raise _Refused(f"its value has an explicit tag ({v.tag})")
+    if v.start >= v.end:
+        raise _Refused("its value is empty (null); the bot does not replace it")
 
 
 def _line_end(lay: Layout, line: int) -> int:
@@ -230,7 +232,12 @@ def _new_entry(lay: Layout, key: str, value: str) -> _Edit:
     ):
         # A line after it would give that block a final line break: a change to a key nobody named.
         raise _Refused(f"the block value of {last.key} ends the file without a line break")
-    return _insert_lines(lay, last.last_line, [" " * lay.entry_indent + text])
+    after = last.last_line
+    if last.chomp == "+":
+        # A keep block owns the blank lines after it: the new line goes after them.
+        while after + 1 < len(lay.lines) and not lay.lines[after + 1].strip():
+            after += 1
+    return _insert_lines(lay, after, [" " * lay.entry_indent + text])
 
 
 # --- operations -----------------------------------------------------------------------------------------
@@ -276,10 +283,11 @@ def _edit_file(path: str, before: str, ops: Sequence[AddCidr | SetKey], style: s
     if both:
         raise OperationError(f"{path}: {both[0]} is both set and appended to in one change")
     edits: list[_Edit] = []
+    inserts: list[_Edit] = []  # new entries: after every edit at the same place
     new_values: dict[str, str] = {}
     for key, values in adds.items():
         try:
-            new_values.update(_plan_add(lay, key, data, values, style, edits))
+            new_values.update(_plan_add(lay, key, data, values, style, edits, inserts))
         except _Refused as exc:
             raise DocumentError(f"{path}: cannot edit {key} exactly: {exc}") from None
     for key, value in sets.items():
@@ -289,13 +297,13 @@ def _edit_file(path: str, before: str, ops: Sequence[AddCidr | SetKey], style: s
             if key in lay.values:
                 edits.extend(_set(lay, lay.values[key], value))
             else:
-                edits.append(_new_entry(lay, key, _written(value, "")))
+                inserts.append(_new_entry(lay, key, _written(value, "")))
         except _Refused as exc:
             raise DocumentError(f"{path}: cannot edit {key} exactly: {exc}") from None
         new_values[key] = value
-    if not edits:
+    if not edits and not inserts:
         return _parsed_change(path, before, before)
-    after = _apply(before, edits)
+    after = _apply(before, edits + inserts)
     expected = dict(before_doc)
     expected["data"] = {**data, **new_values}
     got, error = _safe_parse(after)
@@ -308,7 +316,13 @@ def _edit_file(path: str, before: str, ops: Sequence[AddCidr | SetKey], style: s
 
 
 def _plan_add(
-    lay: Layout, key: str, data: dict[Any, Any], values: list[str], style: str, edits: list[_Edit]
+    lay: Layout,
+    key: str,
+    data: dict[Any, Any],
+    values: list[str],
+    style: str,
+    edits: list[_Edit],
+    inserts: list[_Edit],
 ) -> dict[str, str]:
     v = lay.values.get(key)
     if v is None:
@@ -319,15 +333,17 @@ def _plan_add(
             if lay.flow or lay.data_problem:
                 raise _Refused(lay.data_problem or "data is a flow mapping; a block list cannot go there")
             edit = _new_entry(lay, key, "|")
+            if not edit[2].endswith(lay.newline):
+                raise _Refused("the file ends without a line break (a new block there would change meaning)")
             pad = " " * (lay.entry_indent + 2)
             nl = lay.newline
             at, _, text = edit
             block = "".join(nl + pad + c for c in cidrs)
             text = text[: len(text) - len(nl)] + block + nl if text.endswith(nl) else text + block
-            edits.append((at, at, text))
+            inserts.append((at, at, text))
             return {key: "".join(c + "\n" for c in cidrs)}
         value = ",".join(cidrs)
-        edits.append(_new_entry(lay, key, _written(value, "")))
+        inserts.append(_new_entry(lay, key, _written(value, "")))
         return {key: value}
     old = data.get(key)
     cidrs = _new_cidrs(values, split_cidr_list(old) if isinstance(old, str) else [])
@@ -339,8 +355,10 @@ def _plan_add(
 
 
 def _apply(text: str, edits: Sequence[_Edit]) -> str:
+    """``text`` with the edits made; insertions at one place keep the order they were planned in."""
     out = text
-    for start, end, new in sorted(edits, key=lambda e: (e[0], e[1]), reverse=True):
+    ordered = sorted(enumerate(edits), key=lambda e: (e[1][0], e[1][1], e[0]), reverse=True)
+    for _, (start, end, new) in ordered:
         out = out[:start] + new + out[end:]
     return out
 

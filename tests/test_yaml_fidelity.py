@@ -157,3 +157,22 @@ def test_first_difference_names_the_first_changed_line_outside_the_spans():
     assert first_difference(before, before.replace("b: y", "b: z"), {"a"}) == 7
     assert first_difference(before, before.replace("name: c", "name: d"), {"a"}) == 4
     assert first_difference(before, before.replace("a: x", "a: z"), {"a"}) is None
+
+
+def test_new_key_after_a_keep_block_goes_after_its_blank_lines(tmp_path):
+    text = H + "data:\n  a: |+\n    x\n\n"
+    assert _after(tmp_path, text, put("b", "v")) == text + "  b: v\n"
+
+
+def test_append_and_new_key_at_the_same_place_keep_their_order(tmp_path):
+    text = H + "data:\n  a: |\n    x\n"
+    after = _after(
+        tmp_path, text, add("1.2.3.4", key="c"), add("5.6.7.8", key="a"), styles={"c.yaml": "lines"}
+    )
+    assert after == text + "    5.6.7.8/32\n  c: |\n    1.2.3.4/32\n"
+
+
+def test_an_empty_null_value_is_refused(tmp_path):
+    (tmp_path / "c.yaml").write_text(H + "data:\n  k:\n  z: x\n")
+    with pytest.raises(DocumentError, match="cannot edit k exactly: its value is empty"):
+        apply_operations([put("k", "v")], repo_reader(tmp_path))
