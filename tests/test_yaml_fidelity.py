@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import pytest
 
-from bot.core.edits import AddCidr, SetKey
+from bot.core.edits import AddCidr, FileChange, SetKey
 from bot.core.errors import DocumentError
 from bot.core.fidelity import first_difference, key_spans
-from bot.yaml_edit import apply_operations, repo_reader
+from bot.core.guard import check_change
+from bot.yaml_edit import apply_operations, parse_document, repo_reader
+from tests.conftest import FIXTURES
+from tools.cmdb import load_inventory
 
 H = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\n"
+WEB01 = "clusters/prod/web-01/ingress-nginx-controller.yaml"
+INVENTORY = load_inventory(FIXTURES / "cmdb.yaml")
 
 
 def _after(tmp_path, text, *ops, styles=None):
@@ -176,3 +181,27 @@ def test_an_empty_null_value_is_refused(tmp_path):
     (tmp_path / "c.yaml").write_text(H + "data:\n  k:\n  z: x\n")
     with pytest.raises(DocumentError, match="cannot edit k exactly: its value is empty"):
         apply_operations([put("k", "v")], repo_reader(tmp_path))
+
+
+def _hand_built(before, after):
+    return FileChange(
+        path=WEB01,
+        before=before,
+        after=after,
+        before_doc=parse_document(before)[0],
+        after_doc=parse_document(after)[0],
+    )
+
+
+def test_only_edited_lines_judges_a_hand_built_change_from_its_text():
+    before = (FIXTURES / "gitops" / WEB01).read_text()
+    ops = [SetKey(file=WEB01, key="server-tokens", value="true")]
+    sneaky = before.replace('"false"', '"true"').replace("# Keep the server", "# Keep  the server")
+    report = check_change([_hand_built(before, sneaky)], ops, INVENTORY, ["web-01"])
+    checks = {c.name: c for c in report.checks}
+    assert (
+        checks["only_edited_lines"].detail == f"{WEB01}: line 14 changed outside the lines of server-tokens"
+    )
+    honest = before.replace('server-tokens: "false"', 'server-tokens: "true"')
+    report = check_change([_hand_built(before, honest)], ops, INVENTORY, ["web-01"])
+    assert {c.name: c for c in report.checks}["only_edited_lines"].passed
