@@ -64,7 +64,7 @@ def test_free_text_instruction_is_revised_by_the_llm_fixer_and_guarded(with_fixe
     diff = slack.recorder.wait_for(
         "chat.postMessage", lambda b: b.get("thread_ts") == ts and "hsts" in b["text"]
     )
-    assert "+  hsts: 'true'" in diff["text"]
+    assert '+  hsts: "true"' in diff["text"]
     request = next(text for text in seen if "request from the proposal thread" in text)
     assert "also turn on HSTS on web-01" in request and f"{WEB01}:block-cidrs" in request
     stored = slack.service.state.get(slack.proposal_of(WEB).id).proposal
