@@ -41,6 +41,7 @@ def test_add_cidr_to_comma_list_keeps_everything_else():
         == ch.after
     )
     assert "# Addresses denied at the edge" in ch.after
+    assert ch.spans == (("block-cidrs", 12, 13),)
 
 
 def test_add_cidr_keeps_single_quotes_and_trailing_comment():
