@@ -22,6 +22,7 @@ from bot.audit_log import AuditLog
 from bot.change import TriedChange, describe_unchanged, try_operations
 from bot.clock import Clock
 from bot.core.alert import Alert
+from bot.core.errors import StorageError
 from bot.core.grouping import AlertGroup, group_alerts
 from bot.core.guard import GuardPolicy
 from bot.core.inventory import Inventory
@@ -117,6 +118,8 @@ class Scanner:
         pid = proposal_id(group)
         try:
             return self._build(group, pid)
+        except StorageError:
+            raise  # the bot's own disk: the scan stops cleanly and the next one retries (nothing is decided)
         except Exception as exc:
             return self._failed(group, pid, "router", exc)
 
@@ -257,6 +260,8 @@ class Scanner:
                     calls=proposal.llm.calls + spent.calls, tokens=proposal.llm.tokens + spent.tokens
                 )
                 proposal = proposal.model_copy(update={"review": review, "llm": llm})
+        except StorageError:
+            raise
         except Exception as exc:
             return self._failed(
                 proposal.group, proposal.id, proposal.fixer, exc, llm=proposal.llm, unfixed=proposal.unfixed
@@ -287,6 +292,8 @@ class Scanner:
                 continue
             try:
                 proposal = self.finish(self.build(group))
+            except StorageError:
+                raise
             except Exception as exc:  # build and finish contain their own; this is the last line
                 proposal = self._failed(group, pid, "router", exc)
             if self.state.add_proposal(proposal, self.clock.now()):

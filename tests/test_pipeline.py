@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
+import pytest
 from rich.console import Console
 
 from agents.playbooks import load_catalog
@@ -12,6 +13,7 @@ from bot.audit_log import AuditLog
 from bot.change import describe_unchanged
 from bot.clock import FixedClock
 from bot.core.edits import AddCidr
+from bot.core.errors import StorageError
 from bot.core.grouping import group_alerts
 from bot.core.proposal import LlmUsage, Proposal, Review, UnfixedTarget
 from bot.pipeline import Scanner
@@ -195,6 +197,24 @@ def test_reviewer_that_raises_escalates_the_group(gitops, inventory, tmp_path):
     p = s.finish(_build(s, make_alert()))
     assert p.action == "escalate" and p.diff == ""
     assert p.reason.startswith("Deciding this group failed (ValueError: reviewer exploded)")
+
+
+class FullDiskGate:
+    """A memory of past fixes whose database has run out of space."""
+
+    def check(self, proposal: Proposal) -> Proposal:
+        raise StorageError("cannot write the dedup store /data/x: full", path="/data/x", reason="full")
+
+
+def test_full_disk_while_deciding_stops_the_scan_and_moves_no_watermark(gitops, inventory, tmp_path):
+    s = _scanner(gitops, inventory, tmp_path)
+    s.dedup = FullDiskGate()
+    alerts = _alerts_file(tmp_path, "203.0.113.7")
+    with pytest.raises(StorageError):
+        s.scan_file(alerts)
+    assert s.state.list() == []
+    s.dedup = None
+    assert [p.action for p in s.scan_file(alerts).proposals] == ["propose"]
 
 
 def test_covering_entry_is_named_when_nothing_changes(gitops):
