@@ -83,7 +83,7 @@ def test_guard_case(case: dict[str, Any], tmp_path: Path) -> None:
     inventory = (
         inventory_from_data(case["cmdb"]) if "cmdb" in case else load_inventory(FIXTURES / "cmdb.yaml")
     )
-    targets = tuple(case["targets"] if "targets" in case else ["web-01"])  # [] means no targets
+    targets = tuple(case.get("targets", ["web-01"]))  # [] means no targets
     tried = try_operations(
         case["ops"],
         read_file=repo_reader(root),
