@@ -170,6 +170,7 @@ def canonical_address(text: str) -> str | None:
     return ip.compressed
 
 
+@lru_cache(maxsize=65536)
 def parse_cidr(text: str) -> IPNetwork | None:
     """Parse a CIDR or a bare address (as /32 or /128); None when invalid, host bits are set or a zone id
     is given."""
@@ -204,6 +205,7 @@ def _overlap(a: IPNetwork, b: IPNetwork) -> bool:
     return a.version == b.version and a.overlaps(b)
 
 
+@lru_cache(maxsize=65536)
 def range_of(net: IPNetwork) -> SpecialRange | None:
     """The most specific row of :data:`SPECIAL_RANGES` that contains ``net`` (None: ordinary IPv4)."""
     best: SpecialRange | None = None
@@ -213,6 +215,7 @@ def range_of(net: IPNetwork) -> SpecialRange | None:
     return best
 
 
+@lru_cache(maxsize=65536)
 def non_global_range(net: IPNetwork) -> SpecialRange | None:
     """The special-purpose range that makes ``net`` unblockable, or None.
 
@@ -229,6 +232,7 @@ def non_global_range(net: IPNetwork) -> SpecialRange | None:
     return None
 
 
+@lru_cache(maxsize=65536)
 def embedded_ipv4(net: IPNetwork) -> tuple[EmbeddedIPv4, ...]:
     """Every IPv4 network that ``net`` carries in a tunnel or translation form (empty for plain networks).
 
@@ -250,6 +254,7 @@ def embedded_ipv4(net: IPNetwork) -> tuple[EmbeddedIPv4, ...]:
     return tuple(found)
 
 
+@lru_cache(maxsize=65536)
 def is_global_unicast(net: IPNetwork) -> bool:
     """True for a network the bot may block: publicly routable unicast per the special-purpose table, and for
     tunnel and translation forms an embedded IPv4 that is too.
