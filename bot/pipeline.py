@@ -9,6 +9,7 @@ from __future__ import annotations
 import gc
 import hashlib
 import logging
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -34,6 +35,10 @@ from bot.yaml_edit import ReadFile, repo_reader
 from tools.wazuh import AlertStream, ReadResult
 
 log = logging.getLogger(__name__)
+
+
+#: How long one transaction of a scan's groups may stay open (see ``Scanner._decide_groups``).
+CHUNK_S = 0.02
 
 
 class Reviewer(Protocol):
@@ -297,24 +302,41 @@ class Scanner:
                 gc.enable()
 
     def _decide_groups(self, groups: Sequence[AlertGroup], report: ScanReport) -> None:
-        for group in groups:
-            pid = proposal_id(group)
-            known = self.state.get(pid)
-            if known is not None:
-                report.proposals.append(known.proposal)
+        # Without a model in the loop a group takes a fraction of a millisecond: its writes share one
+        # transaction with its neighbours' (committed every CHUNK_S), so the lock other threads (Slack
+        # clicks) wait on is held for milliseconds. A model call can take seconds: then each group commits.
+        chunked = self.long_tail is None and self.reviewer is None
+        start = 0
+        while start < len(groups):
+            if not chunked:
+                self._decide_one(groups[start], report)
+                start += 1
                 continue
-            try:
-                proposal = self.finish(self.build(group))
-            except StorageError:
-                raise
-            except Exception as exc:  # build and finish contain their own; this is the last line
-                proposal = self._failed(group, pid, "router", exc)
-            if self.state.add_proposal(proposal, self.clock.now()):
-                report.new_ids.add(proposal.id)
-                if proposal.folded_into:  # a repeat of a pending proposal: count its alerts there, once
-                    self.state.fold_alerts(proposal.folded_into, proposal.group.alert_count, self.clock.now())
-                self._record(proposal)
-            report.proposals.append(proposal)
+            with self.state.transaction():
+                began = time.perf_counter()
+                while start < len(groups) and time.perf_counter() - began < CHUNK_S:
+                    self._decide_one(groups[start], report)
+                    start += 1
+
+    def _decide_one(self, group: AlertGroup, report: ScanReport) -> None:
+        """Decide one group that is not stored yet, store it and record it (a stored one is reported)."""
+        pid = proposal_id(group)
+        known = self.state.get(pid)
+        if known is not None:
+            report.proposals.append(known.proposal)
+            return
+        try:
+            proposal = self.finish(self.build(group))
+        except StorageError:
+            raise
+        except Exception as exc:  # build and finish contain their own; this is the last line
+            proposal = self._failed(group, pid, "router", exc)
+        if self.state.add_proposal(proposal, self.clock.now()):
+            report.new_ids.add(proposal.id)
+            if proposal.folded_into:  # a repeat of a pending proposal: count its alerts there, once
+                self.state.fold_alerts(proposal.folded_into, proposal.group.alert_count, self.clock.now())
+            self._record(proposal)
+        report.proposals.append(proposal)
 
     def scan_file(
         self,

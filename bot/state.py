@@ -166,6 +166,7 @@ class StateStore:
                 f"cannot open the state store {path}: {exc}"
             ) from None
         self._lock = threading.RLock()
+        self._depth = 0  # open transactions of the thread holding the lock (inner ones are savepoints)
 
     def close(self) -> None:
         self._db.close()
@@ -189,14 +190,23 @@ class StateStore:
         transaction is kept.
         """
         with self._lock:
+            if self._depth:
+                try:
+                    yield from self._savepoint()
+                except sqlite3.Error as exc:
+                    raise self._storage_error(exc) or exc from None
+                return
             try:
                 self._db.execute("BEGIN IMMEDIATE")
+                self._depth += 1
                 try:
                     yield self._db
                 except BaseException:
                     with suppress(sqlite3.Error):  # SQLite may have rolled back already (a full disk)
                         self._db.execute("ROLLBACK")
                     raise
+                finally:
+                    self._depth -= 1
                 try:
                     self._db.execute("COMMIT")
                 except sqlite3.Error:
@@ -208,6 +218,21 @@ class StateStore:
                 if error is None:
                     raise
                 raise error from None
+
+    def _savepoint(self) -> Iterator[sqlite3.Connection]:
+        """A transaction inside another (a scan's chunk of groups): a savepoint, undone alone on error."""
+        self._db.execute("SAVEPOINT nested")
+        self._depth += 1
+        try:
+            yield self._db
+        except BaseException:
+            with suppress(sqlite3.Error):
+                self._db.execute("ROLLBACK TO nested")
+                self._db.execute("RELEASE nested")
+            raise
+        finally:
+            self._depth -= 1
+        self._db.execute("RELEASE nested")
 
     # --- offsets -------------------------------------------------------------------------------------
 
