@@ -23,6 +23,7 @@ import difflib
 import re
 import unicodedata
 from collections.abc import Sequence
+from functools import lru_cache
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
@@ -169,21 +170,20 @@ class FileChange(BaseModel):
 
 def unified_diff(changes: Sequence[FileChange], context: int = 2) -> str:
     """A minimal unified diff of all changed files, ``a/`` and ``b/`` prefixed like git."""
-    parts: list[str] = []
-    for ch in changes:
-        if not ch.changed:
-            continue
-        parts.extend(
-            difflib.unified_diff(
-                ch.before.splitlines(keepends=True),
-                ch.after.splitlines(keepends=True),
-                fromfile=f"a/{ch.path}",
-                tofile=f"b/{ch.path}",
-                n=context,
-            )
-        )
-    text = "".join(line if line.endswith("\n") else line + "\n" for line in parts)
-    return text
+    return "".join(_file_diff(ch.path, ch.before, ch.after, context) for ch in changes if ch.changed)
+
+
+@lru_cache(maxsize=1024)
+def _file_diff(path: str, before: str, after: str, context: int) -> str:
+    # Cached: the guard counts the diff's lines and the caller shows the same diff.
+    parts = difflib.unified_diff(
+        before.splitlines(keepends=True),
+        after.splitlines(keepends=True),
+        fromfile=f"a/{path}",
+        tofile=f"b/{path}",
+        n=context,
+    )
+    return "".join(line if line.endswith("\n") else line + "\n" for line in parts)
 
 
 def changed_line_count(diff: str) -> int:

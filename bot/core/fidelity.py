@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from functools import lru_cache
 
 from bot.core.checks import Check, GuardPolicy
 from bot.core.edits import AddCidr, Escalate, FileChange, SetKey
@@ -28,7 +29,12 @@ _PROPS = re.compile(r"^(?:[&!]\S*[ \t]+)*")
 
 def split_lines(text: str) -> list[str]:
     """Lines with their endings (``\\r\\n``, ``\\r`` or ``\\n``), the way YAML counts them."""
-    return _LINE.findall(text)
+    return list(_split_lines(text))
+
+
+@lru_cache(maxsize=1024)
+def _split_lines(text: str) -> tuple[str, ...]:
+    return tuple(_LINE.findall(text))
 
 
 def _body(line: str) -> str:
@@ -85,6 +91,13 @@ def _flow_end(lines: Sequence[str], start: int, col: int) -> int | None:
 
 
 def key_spans(text: str, keys: Iterable[str]) -> tuple[Span, ...]:
+    """Where the ``data`` entries named by ``keys`` sit in ``text`` (see :func:`_key_spans`; cached: the
+    editor and the guard both ask for the same texts)."""
+    return _key_spans(text, tuple(sorted(set(keys))))
+
+
+@lru_cache(maxsize=1024)
+def _key_spans(text: str, keys: tuple[str, ...]) -> tuple[Span, ...]:
     """Where the ``data`` entries named by ``keys`` sit in ``text``: the key's line and its value's
     continuation lines (block scalar content, more-indented lines), trailing blank lines excluded.
 
