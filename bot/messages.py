@@ -547,6 +547,10 @@ def unfixed_document(error: str) -> str:
     return f"its config file could not be edited: {error}"
 
 
+def unfixed_guard(summary: str) -> str:
+    return f"the guard refuses its change: {summary}"
+
+
 def esc_no_fixable_target(unfixed: Sequence[tuple[str, str]]) -> str:
     reasons = "; ".join(f"{target}: {reason}" for target, reason in unfixed)
     return f"No target can be fixed ({reasons}). Fix the files or the CMDB, or block by hand."

@@ -172,6 +172,8 @@ class Scanner:
             return escalate(messages.esc_document(tried.error))
         if tried.escalation is not None:
             return escalate(tried.escalation)
+        if len(per_target) > 1 and tried.report is not None and not tried.report.passed:
+            tried = self._without_refused_targets(tried, per_target, unfixed, group, decision.list_styles)
         proposed = (
             messages.proposed_llm(decision.fixer.removeprefix("llm:"))
             if decision.fixer.startswith("llm:")
@@ -190,6 +192,34 @@ class Scanner:
             )
 
         return _outcome(tried, make, ok_reason=proposed, notes=notes, read_file=self.read_file)
+
+    def _without_refused_targets(
+        self,
+        tried: TriedChange,
+        per_target: dict[str, list[dict[str, str]]],
+        unfixed: list[UnfixedTarget],
+        group: AlertGroup,
+        styles: dict[str, str],
+    ) -> TriedChange:
+        """A blocked change for several targets, tried target by target: the targets the guard refuses on
+        their own (a mis-inventoried Deployment, say) are listed as not fixed with the guard's reason, and
+        the others are guarded again together. When every target (or no target) is refused alone, the
+        change stays blocked as a whole: the guard's verdict on the whole change is never skipped."""
+        refused: dict[str, str] = {}
+        for target, ops in per_target.items():
+            alone = self._try(ops, group, styles)
+            if alone.report is not None and not alone.report.passed:
+                refused[target] = alone.report.summary()
+        if not refused or len(refused) == len(per_target):
+            return tried
+        kept = {t: ops for t, ops in per_target.items() if t not in refused}
+        retried = self._try(concat_operations(kept.values()), group, styles)
+        if retried.report is None or retried.error is not None:
+            return tried
+        for target, summary in refused.items():
+            unfixed.append(UnfixedTarget(target=target, reason=messages.unfixed_guard(summary)))
+            del per_target[target]
+        return retried
 
     def _failed(self, group: AlertGroup, pid: str, fixer: str, exc: Exception, **fields: Any) -> Proposal:
         """The escalation for a group whose decision raised: class and redacted message, logged by id."""

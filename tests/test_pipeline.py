@@ -15,6 +15,7 @@ from bot.clock import FixedClock
 from bot.core.edits import AddCidr
 from bot.core.errors import StorageError
 from bot.core.grouping import group_alerts
+from bot.core.guard import GuardPolicy
 from bot.core.proposal import LlmUsage, Proposal, Review, UnfixedTarget
 from bot.pipeline import Scanner
 from bot.render import proposal_panel
@@ -126,6 +127,24 @@ def test_missing_file_on_one_target_leaves_the_others_fixed(gitops, inventory, t
         ("web-02", f"its config file could not be edited: {ING2}: no such file in the repository")
     ]
     assert p.as_row()["unfixed"] == [{"target": "web-02", "reason": p.unfixed[0].reason}]
+
+
+def test_target_the_guard_refuses_alone_is_listed_and_the_others_are_fixed(gitops, inventory, tmp_path):
+    # web-03's listed "ingress-nginx" file is really a Deployment: web-01 still gets its block.
+    p = _build(_scanner(gitops, inventory, tmp_path), make_alert(agent="web-01"), make_alert(agent="web-03"))
+    assert p.action == "propose" and p.files == (ING1,), p.reason
+    assert p.guard is not None and p.guard.passed
+    [(target, reason)] = [(u.target, u.reason) for u in p.unfixed]
+    assert target == "web-03"
+    assert reason.startswith("the guard refuses its change: ") and "Deployment" in reason
+
+
+def test_change_stays_blocked_when_every_target_is_refused_alone(gitops, inventory, tmp_path):
+    s = _scanner(gitops, inventory, tmp_path)
+    s.policy = GuardPolicy(max_changed_lines=1)  # each target's own edit is 2 lines
+    p = _build(s, make_alert(agent="web-01"), make_alert(agent="web-02"))
+    assert p.action == "blocked" and p.unfixed == ()
+    assert p.files == (ING1, ING2)
 
 
 def test_no_fixable_target_escalates_with_every_reason(gitops, inventory, tmp_path):
