@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import errno
 import hashlib
 import json
-import os
 from pathlib import Path
 
 import pytest
@@ -14,6 +12,7 @@ from bot.audit_log import AuditLog
 from bot.clock import FixedClock
 from bot.core.errors import AuditStorageError, StorageError
 from bot.disk import Disk
+from tests.disk_fakes import FullDisk
 
 T0 = 1_795_000_000  # 2026-11-18T11:06:40Z
 
@@ -32,22 +31,6 @@ class CountingDisk(Disk):
     def fsync(self, fd: int) -> None:
         self.fsyncs += 1
         super().fsync(fd)
-
-
-class FullDisk(Disk):
-    """Writes ``room`` more bytes, then fails with ENOSPC (``room=None``: unlimited)."""
-
-    def __init__(self, room: int | None) -> None:
-        self.room = room
-
-    def write(self, fd: int, data: bytes) -> int:
-        if self.room is None:
-            return super().write(fd, data)
-        if self.room == 0:
-            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-        n = super().write(fd, data[: self.room])
-        self.room -= n
-        return n
 
 
 def _log(tmp_path: Path, disk: Disk | None = None) -> AuditLog:

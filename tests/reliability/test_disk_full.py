@@ -23,15 +23,16 @@ from bot.cli import main
 from bot.clock import FixedClock
 from bot.disk import Disk
 from tests.conftest import FIXTURES
+from tests.disk_fakes import FullDisk
 
 ALERTS = FIXTURES / "alerts" / "demo-alerts.json"
 
 
-class FillingDisk(Disk):
+class FillingDisk(FullDisk):
     """A disk that fills up when told: audit writes get ``room`` more bytes, SQLite databases stop growing."""
 
     def __init__(self) -> None:
-        self.room: int | None = None
+        super().__init__(None)
         self.db_full = False
         self.connections: list[sqlite3.Connection] = []
 
@@ -44,15 +45,6 @@ class FillingDisk(Disk):
         self.room, self.db_full = None, False
         for conn in self.connections:
             self._limit(conn)
-
-    def write(self, fd: int, data: bytes) -> int:
-        if self.room is None:
-            return super().write(fd, data)
-        if self.room == 0:
-            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-        n = super().write(fd, data[: self.room])
-        self.room -= n
-        return n
 
     def write_file(self, path: Path, data: bytes) -> None:
         if self.room == 0:
