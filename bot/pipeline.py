@@ -323,11 +323,15 @@ class Scanner:
         # Paused for the loop; anything cyclic is collected when it is enabled again.
         gc_was_enabled = gc.isenabled()
         gc.disable()
+        # The repository does not change during a scan (serve refreshes its clone between scans): each
+        # config is read (and its path checked for links) once per scan, not once per group.
+        reader, self.read_file = self.read_file, _read_once(self.read_file)
         try:
             groups = group_alerts(alerts, window_s=self.window_s, min_level=self.min_level)
             report.groups = len(groups)
             self._decide_groups(groups, report)
         finally:
+            self.read_file = reader
             if gc_was_enabled:
                 gc.enable()
 
@@ -493,6 +497,19 @@ def _outcome(
         guard=report,
         reason=f"{reason} {notes}".strip(),
     )
+
+
+def _read_once(read: ReadFile) -> ReadFile:
+    """``read`` remembering what it returned (errors are not remembered: they are raised every time)."""
+    seen: dict[str, str] = {}
+
+    def read_once(path: str) -> str:
+        text = seen.get(path)
+        if text is None:
+            text = seen[path] = read(path)
+        return text
+
+    return read_once
 
 
 class _Count:

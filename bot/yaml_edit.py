@@ -92,7 +92,7 @@ def plain_is_string(value: str) -> bool:
     if _YAML12_NOT_STR.match(value) or value in _YAML11_BOOL_EXTRA:
         return False
     try:
-        return bool(yaml.safe_load(f"k: {value}\n") == {"k": value})
+        return bool(yaml.load(f"k: {value}\n", Loader=_SafeLoader) == {"k": value})  # noqa: S506 (safe loader)
     except yaml.YAMLError:
         return False
 
