@@ -17,10 +17,11 @@ from bot.core.errors import StorageError
 from bot.core.grouping import group_alerts
 from bot.core.guard import GuardPolicy
 from bot.core.proposal import LlmUsage, Proposal, Review, UnfixedTarget
-from bot.pipeline import Scanner
+from bot.pipeline import Scanner, Since
 from bot.render import proposal_panel
 from bot.slack.blocks import proposal_blocks
 from bot.state import StateStore
+from bot.yaml_edit import repo_reader
 from tests.conftest import make_alert
 
 
@@ -266,3 +267,22 @@ def test_attacker_covered_by_a_wider_entry_is_suppressed_with_the_entry_named(gi
     assert p.reason == (
         f"Already in place, nothing to change: 203.0.113.7/32 is already covered by 203.0.113.0/24 in {ING1}."
     )
+
+
+def test_a_scan_reads_each_config_once_and_the_next_scan_reads_it_again(gitops, inventory, tmp_path):
+    reads: list[str] = []
+    real = repo_reader(gitops)
+
+    def counting(path: str) -> str:
+        reads.append(path)
+        return real(path)
+
+    s = _scanner(gitops, inventory, tmp_path)
+    s.read_file = counting
+    s.scan_file(_alerts_file(tmp_path, "203.0.113.7", "203.0.113.8", "203.0.113.9"))
+    assert reads.count(ING1) == 1
+    (gitops / ING1).write_text((gitops / ING1).read_text().replace("192.0.2.0/24", "192.0.2.0/25"))
+    report = s.scan_file(_alerts_file(tmp_path, "203.0.113.10"), Since("all"))
+    assert reads.count(ING1) == 2
+    new = [p for p in report.proposals if p.group.attacker == "203.0.113.10"]
+    assert "192.0.2.0/25" in new[0].diff
