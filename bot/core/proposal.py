@@ -65,6 +65,9 @@ class Proposal(BaseModel):
     # Targets left open (not in the inventory, no playbook for their configs, file not editable). Not part
     # of the revision hash: an approval binds to the change (operations and diff), which this does not alter.
     unfixed: tuple[UnfixedTarget, ...] = ()
+    # What this revision changed and who asked for it (thread revisions); shown on the card. Not hashed.
+    revision_note: str = ""
+    revised_by: str = ""
 
     @property
     def revision_hash(self) -> str:
