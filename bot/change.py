@@ -12,14 +12,23 @@ from typing import Any
 
 from bot import messages
 from bot.core.blocklist import covering_entry
-from bot.core.edits import AddCidr, Escalate, FileChange, SetKey, parse_operations, unified_diff
+from bot.core.edits import (
+    AddCidr,
+    AnyOp,
+    Escalate,
+    FileChange,
+    RemoveCidr,
+    SetKey,
+    parse_operations,
+    unified_diff,
+)
 from bot.core.errors import DocumentError, OperationError
 from bot.core.guard import GuardPolicy, GuardReport, check_change
 from bot.core.inventory import Inventory
 from bot.core.network import canonical_cidr, split_cidr_list
 from bot.yaml_edit import ReadFile, apply_operations, parse_document
 
-Op = AddCidr | SetKey | Escalate
+Op = AnyOp
 
 
 @dataclass(frozen=True)
@@ -61,7 +70,7 @@ def try_operations(
         changes = apply_operations(ops, read_file, list_styles)
     except DocumentError as exc:
         text = str(exc)
-        files = [o.file for o in ops if isinstance(o, AddCidr | SetKey)]
+        files = [o.file for o in ops if isinstance(o, AddCidr | SetKey | RemoveCidr)]
         named = next((f for f in files if text.startswith(f"{f}:")), None)
         return TriedChange(ops=ops, operations=operations, error=text, error_file=named)
     except OperationError as exc:
@@ -88,6 +97,8 @@ def describe_unchanged(ops: Sequence[Op], read_file: ReadFile) -> list[str]:
                 out.append(f"{cidr} is already in {o.key} of {o.file}")
         elif isinstance(o, SetKey):
             out.append(f"{o.key} is already {o.value!r} in {o.file}")
+        elif isinstance(o, RemoveCidr):
+            out.append(f"{o.value} is no longer in {o.key} of {o.file}")
     return out
 
 

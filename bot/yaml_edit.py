@@ -22,13 +22,13 @@ from typing import Any
 import yaml
 
 from bot.core.blocklist import covering_entry
-from bot.core.edits import AddCidr, Escalate, FileChange, SetKey
+from bot.core.edits import AddCidr, AnyOp, Escalate, FileChange, FileOp, RemoveCidr
 from bot.core.errors import DocumentError, OperationError
 from bot.core.fidelity import key_spans
 from bot.core.network import canonical_cidr, host_cidr, split_cidr_list
 from bot.yaml_splice import Layout, Value, layout
 
-Op = AddCidr | SetKey | Escalate
+Op = AnyOp
 ReadFile = Callable[[str], str]
 #: One text edit: replace text[start:end] with the string.
 _Edit = tuple[int, int, str]
@@ -199,6 +199,57 @@ def _append(lay: Layout, v: Value, old: Any, entries: Sequence[str]) -> tuple[li
     return edits, body + " " + ", ".join(entries) + trailing
 
 
+def _remove(lay: Layout, v: Value, old: Any, entry: str) -> tuple[list[_Edit], str]:
+    """The edit removing ``entry`` (its exact text) from the list held by ``v``, and the value it gives.
+
+    A comma list on one line loses the entry and one separator; a ``|`` block loses the entry's line.
+    Every other character stays.
+    """
+    _editable(lay, v)
+    if not isinstance(old, str):
+        raise _Refused(f"its value is not a string ({old!r})")
+    if v.style in ("", '"', "'"):
+        quote = 1 if v.style else 0
+        inner = lay.text[v.start + quote : v.end - quote]
+        if inner != old:
+            raise _Refused("its value is escaped or wrapped over lines")
+        items = []
+        for m in re.finditer(r"[^,]+", old):
+            text = m.group()
+            if text.strip():
+                start = m.start() + len(text) - len(text.lstrip())
+                items.append((start, m.start() + len(text.rstrip()), text.strip()))
+        hits = [i for i, item in enumerate(items) if item[2] == entry]
+        if len(hits) != 1:
+            raise _Refused(f"{entry} is listed {len(hits)} times")
+        i = hits[0]
+        if len(items) == 1:
+            # The last entry: an empty string (a bare empty plain scalar would read back as null).
+            if v.style:
+                return [(v.start + 1, v.end - 1, "")], ""
+            return [(v.start, v.end, '""')], ""
+        start, end = (items[i][0], items[i + 1][0]) if i + 1 < len(items) else (items[i - 1][1], items[i][1])
+        at = v.start + quote
+        return [(at + start, at + end, "")], old[:start] + old[end:]
+    if v.style != "|":
+        raise _Refused("its value is a folded block; entries are removed only from comma lists and | blocks")
+    header = lay.line_of(v.start)
+    found = [
+        n
+        for n in range(header + 1, v.last_line + 1)
+        if split_cidr_list(lay.lines[n]) == [entry] and lay.lines[n].strip().startswith(entry)
+    ]
+    if len(found) != 1:
+        raise _Refused(f"{entry} is listed on {len(found)} lines")
+    n = found[0]
+    content = old.split("\n")
+    i = n - header - 1
+    if i >= len(content) or content[i].strip() != lay.lines[n].strip():
+        raise _Refused("its block lines do not match its value")
+    start = lay.line_starts[n]
+    return [(start, start + len(lay.lines[n]), "")], "\n".join(content[:i] + content[i + 1 :])
+
+
 def _set(lay: Layout, v: Value, new: str) -> list[_Edit]:
     _editable(lay, v)
     style = v.style if v.style in ("", "'", '"') else '"'
@@ -265,7 +316,7 @@ def _new_cidrs(values: Sequence[str], existing: Sequence[str]) -> list[str]:
     return kept
 
 
-def _edit_file(path: str, before: str, ops: Sequence[AddCidr | SetKey], style: str) -> FileChange:
+def _edit_file(path: str, before: str, ops: Sequence[FileOp], style: str) -> FileChange:
     lay = layout(path, before)
     before_doc, error = _safe_parse(before)
     if error is not None or not isinstance(before_doc, dict):
@@ -274,14 +325,20 @@ def _edit_file(path: str, before: str, ops: Sequence[AddCidr | SetKey], style: s
     data: dict[Any, Any] = raw_data if isinstance(raw_data, dict) else {}
     adds: dict[str, list[str]] = {}
     sets: dict[str, str] = {}
+    removes: dict[str, list[str]] = {}
     for op in ops:
         if isinstance(op, AddCidr):
             adds.setdefault(op.key, []).append(_normalise_cidr(op.value))
+        elif isinstance(op, RemoveCidr):
+            removes.setdefault(op.key, []).append(op.value)
         else:
             sets[op.key] = op.value
     both = sorted(set(adds) & set(sets))
     if both:
         raise OperationError(f"{path}: {both[0]} is both set and appended to in one change")
+    mixed = sorted(set(removes) & (set(adds) | set(sets)))
+    if mixed:
+        raise OperationError(f"{path}: {mixed[0]} is both removed from and changed otherwise in one change")
     edits: list[_Edit] = []
     inserts: list[_Edit] = []  # new entries: after every edit at the same place
     new_values: dict[str, str] = {}
@@ -290,6 +347,11 @@ def _edit_file(path: str, before: str, ops: Sequence[AddCidr | SetKey], style: s
             new_values.update(_plan_add(lay, key, data, values, style, edits, inserts))
         except _Refused as exc:
             raise DocumentError(f"{path}: cannot edit {key} exactly: {exc}") from None
+    for key, entries in removes.items():
+        try:
+            new_values.update(_plan_remove(path, lay, key, data, entries, edits))
+        except _Refused as exc:
+            raise DocumentError(f"{path}: cannot remove from {key} exactly: {exc}") from None
     for key, value in sets.items():
         if data.get(key) == value:
             continue
@@ -354,6 +416,31 @@ def _plan_add(
     return {key: new}
 
 
+def _plan_remove(
+    path: str, lay: Layout, key: str, data: dict[Any, Any], entries: list[str], edits: list[_Edit]
+) -> dict[str, str]:
+    """Edits removing each listed entry of ``key`` (one at a time, on the text as it becomes); entries
+    no longer listed are skipped (already removed)."""
+    v = lay.values.get(key)
+    old = data.get(key)
+    if v is None or not isinstance(old, str):
+        return {}
+    todo = [e for e in dict.fromkeys(entries) if e in split_cidr_list(old)]
+    if not todo:
+        return {}
+    text, value = lay.text, old
+    for entry in todo:
+        current = layout(path, text)
+        more, value = _remove(current, current.values[key], value, entry)
+        text = _apply(text, more)
+    # One replacement of the whole value's lines, computed on the original layout's coordinates.
+    start = lay.line_starts[v.first_line]
+    end = _line_end(lay, v.last_line)
+    new_end = end + (len(text) - len(lay.text))
+    edits.append((start, end, text[start:new_end]))
+    return {key: value}
+
+
 def _apply(text: str, edits: Sequence[_Edit]) -> str:
     """``text`` with the edits made; insertions at one place keep the order they were planned in."""
     out = text
@@ -379,7 +466,7 @@ def apply_operations(
     """
     del splice_text
     list_styles = list_styles or {}
-    by_file: dict[str, list[AddCidr | SetKey]] = {}
+    by_file: dict[str, list[FileOp]] = {}
     for op in ops:
         if isinstance(op, Escalate):
             raise OperationError("an escalation has nothing to apply")

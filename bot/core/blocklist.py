@@ -3,7 +3,8 @@
 Pure: stdlib + pydantic. The editor asks :func:`covering_entry` before adding an entry, so an attacker already
 inside a listed range is never added again.
 
-Checks: ``addresses_safe`` (each added entry is a valid, narrow, global, unprotected network; nothing removed),
+Checks: ``addresses_safe`` (each added entry is a valid, narrow, global, unprotected network; nothing removed
+but entries the bot added and recorded, named by a ``remove_cidr``: :attr:`GuardPolicy.removable`),
 ``address_budget`` (the whole proposal adds at most so many entries and so much address space, however it is
 split) and ``no_redundant_entries`` (no added entry is covered by another entry of its list).
 """
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.core.checks import Check, GuardPolicy
-from bot.core.edits import AddCidr, Escalate, FileChange, SetKey
+from bot.core.edits import AnyOp, FileChange, RemoveCidr
 from bot.core.inventory import ConfigRef, Inventory, Server
 from bot.core.network import (
     IPNetwork,
@@ -28,7 +29,7 @@ from bot.core.network import (
     split_cidr_list,
 )
 
-Op = AddCidr | SetKey | Escalate
+Op = AnyOp
 
 
 def covering_entry(cidr: str, entries: Iterable[str]) -> str | None:
@@ -90,19 +91,29 @@ def checks(
     """The block-list checks of one proposed change."""
     lists = _list_changes(changed, allowed)
     return [
-        _check_addresses(lists, inventory, policy),
+        _check_addresses(lists, ops, inventory, policy),
         _check_budget(lists, policy),
         _check_redundant(lists),
     ]
 
 
-def _check_addresses(lists: Sequence[_ListChange], inventory: Inventory, policy: GuardPolicy) -> Check:
+def _check_addresses(
+    lists: Sequence[_ListChange], ops: Sequence[Op], inventory: Inventory, policy: GuardPolicy
+) -> Check:
     problems: list[str] = []
     added_all: list[str] = []
+    lifted: list[str] = []
+    asked = {(o.file, o.key, o.value) for o in ops if isinstance(o, RemoveCidr)}
     for lc in lists:
         removed = sorted(set(lc.before) - set(lc.after))
-        if removed:
-            problems.append(f"{lc.path}: entries removed from {lc.key}: {', '.join(removed)}")
+        # Only an entry the bot added and recorded, named by a remove_cidr, may go; never one people wrote.
+        refused = [t for t in removed if (lc.path, lc.key, t) not in policy.removable & asked]
+        if refused:
+            problems.append(
+                f"{lc.path}: entries removed from {lc.key}: {', '.join(refused)} "
+                "(only entries the bot added and recorded may be removed)"
+            )
+        lifted.extend(t for t in removed if t not in refused)
         for text in lc.added:
             added_all.append(text)
             reason = address_problem(text, inventory.protected, policy)
@@ -110,13 +121,12 @@ def _check_addresses(lists: Sequence[_ListChange], inventory: Inventory, policy:
                 problems.append(f"{text}: {reason}")
     if problems:
         return Check(name="addresses_safe", passed=False, detail="; ".join(dict.fromkeys(problems)))
-    if not added_all:
-        return Check(name="addresses_safe", passed=True, detail="no address added")
-    return Check(
-        name="addresses_safe",
-        passed=True,
-        detail=f"{', '.join(dict.fromkeys(added_all))}: global unicast, not protected, narrow enough",
-    )
+    parts = []
+    if added_all:
+        parts.append(f"{', '.join(dict.fromkeys(added_all))}: global unicast, not protected, narrow enough")
+    if lifted:
+        parts.append(f"{', '.join(dict.fromkeys(lifted))}: removed, added and recorded by the bot")
+    return Check(name="addresses_safe", passed=True, detail="; ".join(parts) or "no address added")
 
 
 def address_problem(text: str, protected: Sequence[IPNetwork], policy: GuardPolicy) -> str | None:

@@ -23,6 +23,9 @@ class GuardPolicy(BaseModel):
     max_added_entries: int = 32
     max_total_v4: int = 256  # addresses
     max_total_v6_prefix: int = 48  # total IPv6 space at most one /48
+    #: Block-list entries the bot itself added and recorded, as (file, key, entry): the only entries a
+    #: ``remove_cidr`` may take out (expired blocks). Empty by default: no removal passes.
+    removable: frozenset[tuple[str, str, str]] = frozenset()
 
 
 class Check(BaseModel):

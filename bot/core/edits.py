@@ -10,6 +10,10 @@
       file: clusters/prod/web-01/ingress-nginx-controller.yaml
       key: server-tokens
       value: "false"
+    - op: remove_cidr   # remove one entry the bot added (the guard allows only recorded entries)
+      file: clusters/prod/web-01/ingress-nginx-controller.yaml
+      key: block-cidrs
+      value: 203.0.113.7/32
     - op: escalate      # no safe fix: tell humans why
       reason: "..."
 
@@ -68,6 +72,25 @@ class AddCidr(_FileOp):
         return value
 
 
+class RemoveCidr(_FileOp):
+    """Remove one entry from a block list held in a ConfigMap data key.
+
+    The guard allows it only for an entry the bot itself added and recorded (an expired block); an entry
+    people wrote is never removed.
+    """
+
+    op: Literal["remove_cidr"] = "remove_cidr"
+    value: str
+
+    @field_validator("value")
+    @classmethod
+    def _value_is_one_entry(cls, value: str) -> str:
+        value = str(value).strip()
+        if not value or any(c in value for c in ",\n #"):
+            raise ValueError(f"value {value!r} must be one address or CIDR")
+        return value
+
+
 class SetKey(_FileOp):
     """Set a ConfigMap data key to a string value: one line of printable text, at most 512 characters.
 
@@ -109,16 +132,19 @@ class Escalate(BaseModel):
     reason: str = Field(min_length=1, max_length=2000)
 
 
-EditOp = Annotated[AddCidr | SetKey | Escalate, Field(discriminator="op")]
-OP_NAMES = ("add_cidr", "set_key", "escalate")
+EditOp = Annotated[AddCidr | RemoveCidr | SetKey | Escalate, Field(discriminator="op")]
+OP_NAMES = ("add_cidr", "remove_cidr", "set_key", "escalate")
+#: Any operation, and the ones that edit a file.
+AnyOp = AddCidr | RemoveCidr | SetKey | Escalate
+FileOp = AddCidr | RemoveCidr | SetKey
 _ADAPTER: TypeAdapter[EditOp] = TypeAdapter(EditOp)
 
 
-def parse_operations(data: Any) -> list[AddCidr | SetKey | Escalate]:
+def parse_operations(data: Any) -> list[AnyOp]:
     """Validate a list of operations, raising :class:`OperationError` that names the bad entry."""
     if not isinstance(data, list) or not data:
         raise OperationError("expected a non-empty YAML list of operations (each with 'op:')")
-    ops: list[AddCidr | SetKey | Escalate] = []
+    ops: list[AnyOp] = []
     for i, item in enumerate(data, start=1):
         if not isinstance(item, dict):
             raise OperationError(f"operation {i}: expected a mapping with 'op:', got {type(item).__name__}")
@@ -140,7 +166,7 @@ def parse_operations(data: Any) -> list[AddCidr | SetKey | Escalate]:
     return ops
 
 
-def dump_operations(ops: Sequence[AddCidr | SetKey | Escalate]) -> list[dict[str, str]]:
+def dump_operations(ops: Sequence[AnyOp]) -> list[dict[str, str]]:
     """Operations as plain dicts (for YAML, JSON and the state store)."""
     return [o.model_dump() for o in ops]
 

@@ -14,10 +14,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from functools import lru_cache
 
 from bot.core.checks import Check, GuardPolicy
-from bot.core.edits import AddCidr, Escalate, FileChange, SetKey
+from bot.core.edits import AnyOp, Escalate, FileChange
 from bot.core.inventory import ConfigRef, Inventory, Server
 
-Op = AddCidr | SetKey | Escalate
+Op = AnyOp
 
 #: One span: (key, first line, end line exclusive), 0-based line numbers of one text.
 Span = tuple[str, int, int]

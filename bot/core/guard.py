@@ -12,7 +12,16 @@ from typing import Any
 
 from bot.core import blocklist, fidelity, values
 from bot.core.checks import Check, GuardPolicy, GuardReport
-from bot.core.edits import AddCidr, Escalate, FileChange, SetKey, changed_line_count, unified_diff
+from bot.core.edits import (
+    AddCidr,
+    AnyOp,
+    Escalate,
+    FileChange,
+    RemoveCidr,
+    SetKey,
+    changed_line_count,
+    unified_diff,
+)
 from bot.core.inventory import ConfigRef, Inventory, Server
 from bot.core.paths import WORKLOAD_KINDS, forbidden_path_reason
 
@@ -24,7 +33,7 @@ SENSITIVE_KEYS = values.SENSITIVE_KEYS
 SET_KEYS_BY_KIND = values.SET_KEYS_BY_KIND
 
 
-Op = AddCidr | SetKey | Escalate
+Op = AnyOp
 
 
 def check_change(
@@ -179,6 +188,10 @@ def _check_only_named_keys(
         cfg = allowed[o.file][1]
         if isinstance(o, AddCidr) and o.key != cfg.block_key:
             problems.append(f"{o.file}: add_cidr only on the block list key {cfg.block_key!r}, not {o.key!r}")
+        if isinstance(o, RemoveCidr) and o.key != cfg.block_key:
+            problems.append(
+                f"{o.file}: remove_cidr only on the block list key {cfg.block_key!r}, not {o.key!r}"
+            )
         if isinstance(o, SetKey) and (o.key in SENSITIVE_KEYS or o.key == cfg.block_key):
             problems.append(f"{o.file}: set_key may not change {o.key!r}")
         elif isinstance(o, SetKey) and o.key not in SET_KEYS_BY_KIND.get(cfg.kind, frozenset()) | set(

@@ -17,10 +17,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.core.checks import Check, GuardPolicy
-from bot.core.edits import AddCidr, Escalate, FileChange, SetKey
+from bot.core.edits import AnyOp, FileChange, SetKey
 from bot.core.inventory import ConfigRef, Inventory, Server
 
-Op = AddCidr | SetKey | Escalate
+Op = AnyOp
 
 #: Why a value is refused (None: accepted).
 Reason = str | None
