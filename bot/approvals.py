@@ -56,6 +56,16 @@ CREATE TABLE IF NOT EXISTS decisions (
     user TEXT NOT NULL,
     detail TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS revisions (
+    proposal_id TEXT NOT NULL,
+    revision INTEGER NOT NULL,
+    operations TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    by_user TEXT NOT NULL,
+    note TEXT NOT NULL,
+    at REAL NOT NULL,
+    PRIMARY KEY (proposal_id, revision)
+);
 """
 
 
@@ -259,6 +269,50 @@ class ApprovalStore:
                 ).rowcount
                 == 1
             )
+
+    # --- revision history -----------------------------------------------------------------------------
+
+    def adopt_revision(
+        self, proposal: Proposal, current: Proposal, *, kind: str, user: str, now: float
+    ) -> bool:
+        """Make ``proposal`` the stored revision if ``current`` is still the stored one and undecided.
+
+        The history keeps every adopted revision's operations (the one replaced too, the first time), in
+        the same transaction, so ``undo`` and ``revert to rN`` always find what was in force.
+        """
+        with self.state.transaction() as db:
+            if not self.replace_revision(proposal, current.revision_hash, now):
+                return False
+            insert = (
+                "INSERT OR IGNORE INTO revisions(proposal_id, revision, operations, kind, by_user, note, at) "
+                "VALUES (?,?,?,?,?,?,?)"
+            )
+            db.execute(
+                insert,
+                (current.id, current.revision, json.dumps(list(current.operations)), "scan", "", "", now),
+            )
+            db.execute(
+                insert.replace("OR IGNORE", "OR REPLACE"),
+                (
+                    proposal.id,
+                    proposal.revision,
+                    json.dumps(list(proposal.operations)),
+                    kind,
+                    user,
+                    proposal.revision_note,
+                    now,
+                ),
+            )
+            return True
+
+    def revision_operations(self, proposal_id: str) -> dict[int, tuple[dict[str, Any], ...]]:
+        """The adopted revisions of a proposal: revision number → its operations."""
+        with self.state.transaction() as db:
+            rows = db.execute(
+                "SELECT revision, operations FROM revisions WHERE proposal_id = ? ORDER BY revision",
+                (proposal_id,),
+            ).fetchall()
+        return {int(r[0]): tuple(json.loads(r[1])) for r in rows}
 
     # --- decisions (App Home) --------------------------------------------------------------------------
 

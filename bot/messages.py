@@ -414,7 +414,7 @@ def publish_failed(message: str) -> str:
 def instructions_help() -> str:
     return (
         "I understand: `also block 45.155.205.0/24` (add addresses), `use /24` (widen the attacker's entry), "
-        "and `refresh` (recompute against the repository as it is now)."
+        "and `refresh` (recompute against the repository as it is now)." + revision_history_help()
     )
 
 
@@ -632,3 +632,52 @@ def serve_stopping(in_flight: bool) -> str:
     if in_flight:
         return "secops-bot stopped with a publication still running; it resumes on the next start."
     return "secops-bot stopped."
+
+
+# --- revision rules (issue 12) ---------------------------------------------------------------------------
+
+
+def revision_history_help() -> str:
+    return " `undo` goes back to the previous revision, `revert to r2` to any earlier one."
+
+
+def revise_not_authorized() -> str:
+    return "Only approvers can revise secops-bot proposals, so nothing changed. Ask a SOC lead."
+
+
+def revision_not_adopted(revision: int, why: str, approvable: bool) -> str:
+    if not approvable:
+        return f":no_entry: Not adopted: {why}. Revision {revision} stays current."
+    return (
+        f":no_entry: Not adopted: {why}. Revision {revision} stays current and can still be approved "
+        "(its Approve button still works)."
+    )
+
+
+def revision_blocked_why(failing: str) -> str:
+    return f"the guard blocked the change ({failing})"
+
+
+def revision_escalated_why(reason: str) -> str:
+    return f"the change could not be applied ({reason})"
+
+
+def revision_change(added: Sequence[str], removed: Sequence[str]) -> str:
+    """What a thread revision changed in the operations (the card's "what changed" line)."""
+    parts = []
+    if added:
+        parts.append("added " + ", ".join(added))
+    if removed:
+        parts.append("removed " + ", ".join(removed))
+    if not parts:
+        return "Recomputed against the repository as it is now"
+    text = "; ".join(parts)
+    return text[0].upper() + text[1:]
+
+
+def revision_undo_note(restored: int) -> str:
+    return f"Undo: back to the changes of revision {restored}"
+
+
+def revision_revert_note(restored: int) -> str:
+    return f"Reverted to the changes of revision {restored}"

@@ -20,7 +20,12 @@ from bot.approvals import ApprovalStore, OutboxEntry
 from bot.audit_log import AuditLog
 from bot.clock import Clock
 from bot.core.errors import AuditError, StateError
-from bot.core.instructions import apply_instruction, parse_instruction
+from bot.core.instructions import (
+    apply_instruction,
+    changed_labels,
+    parse_instruction,
+    restore_target,
+)
 from bot.core.proposal import LlmUsage, Proposal
 from bot.pipeline import Scanner, ScanReport, Since
 from bot.publishing import Approval, Publisher, PublishResult
@@ -333,12 +338,24 @@ class ProposalService:
 
     # --- revisions -------------------------------------------------------------------------------------
 
-    def revise(self, proposal_id: str, user: str, text: str) -> ActionResult:
-        """A thread instruction: a new revision through the playbook parameters, guarded again."""
+    def revise(self, proposal_id: str, user: str, text: str, *, authorized: bool) -> ActionResult:
+        """A thread instruction from an approver: a new revision, guarded again, adopted only if it passes.
+
+        A revision the guard blocks (or that cannot be applied) is not adopted: the current revision, and
+        the Approve buttons that carry its hash, stay valid. ``undo`` and ``revert to rN`` re-apply an
+        earlier adopted revision's operations to the repository as it is now, as a new revision number.
+        """
         stored = self.state.get(proposal_id)
         if stored is None:
             return ActionResult("unknown", text=messages.unknown_proposal(proposal_id))
         proposal = stored.proposal
+        if not authorized:
+            self._audit(
+                "revision_refused", proposal, user, {"why": "not an approver", "instruction": text[:500]}
+            )
+            return ActionResult(
+                "not_authorized", proposal, stored.status, text=messages.revise_not_authorized()
+            )
         if stored.status not in ("pending", "blocked", "escalated", "publish_failed"):
             return ActionResult(
                 "closed", proposal, stored.status, text=messages.already_decided(stored.status)
@@ -346,7 +363,19 @@ class ProposalService:
         instruction = parse_instruction(text)
         note = messages.revision_note(user, text)
         usage = proposal.llm
-        if instruction.kind == "unknown":
+        kind, restored = "instruction", None
+        if instruction.kind in ("undo", "revert"):
+            history = dict(self.approvals.revision_operations(proposal_id))
+            history.setdefault(proposal.revision, proposal.operations)
+            try:
+                restored = restore_target(instruction, list(history), proposal.revision)
+            except ValueError as exc:
+                return ActionResult(
+                    "not_understood", proposal, stored.status, text=messages.instruction_refused(str(exc))
+                )
+            ops = [dict(o) for o in history[restored]]
+            kind = instruction.kind
+        elif instruction.kind == "unknown":
             # Playbook parameters cannot express it: the LLM fixer, when configured, may.
             decision = self.scanner.fixer_revision(proposal, text)
             if decision is None:
@@ -373,24 +402,59 @@ class ProposalService:
                     "not_understood", proposal, stored.status, text=messages.instruction_refused(str(exc))
                 )
         revised = self.scanner.revise(proposal.model_copy(update={"llm": usage}), ops, note)
-        if not self.approvals.replace_revision(revised, proposal.revision_hash, self.clock.now()):
+        revised = revised.model_copy(
+            update={
+                "revision_note": self._what_changed(proposal, revised, kind, restored),
+                "revised_by": user,
+            }
+        )
+        fields: dict[str, object] = {
+            "previous_revision": proposal.revision,
+            "instruction": text[:500],
+            "kind": kind,
+            "operations": list(revised.operations),
+            "action": revised.action,
+            "guard_passed": revised.guard.passed if revised.guard else False,
+        }
+        if restored is not None:
+            fields["restored_revision"] = restored
+        if revised.action in ("blocked", "escalate"):
+            # Not adopted: audited against the revision that stays current, with what was tried.
+            failing = revised.guard.summary() if revised.guard is not None else revised.reason
+            self._audit(
+                "revision_refused", proposal, user, {**fields, "why": revised.action, "failing": failing}
+            )
+            why = (
+                messages.revision_blocked_why(failing)
+                if revised.action == "blocked"
+                else messages.revision_escalated_why(revised.reason)
+            )
+            return ActionResult(
+                "not_adopted",
+                proposal,
+                stored.status,
+                text=messages.revision_not_adopted(proposal.revision, why, proposal.action == "propose"),
+            )
+        if not self.approvals.adopt_revision(revised, proposal, kind=kind, user=user, now=self.clock.now()):
             return ActionResult(
                 "closed", proposal, stored.status, text=messages.already_decided(stored.status)
             )
-        self._audit(
-            "revision",
-            revised,
-            user,
-            {
-                "previous_revision": proposal.revision,
-                "instruction": text[:500],
-                "operations": list(revised.operations),
-                "action": revised.action,
-                "guard_passed": revised.guard.passed if revised.guard else False,
-            },
+        event = {"instruction": "revision", "undo": "revision_undo", "revert": "revision_revert"}[kind]
+        self._audit(event, revised, user, fields)
+        self.approvals.decide(
+            proposal_id, "revised", user, {"revision": revised.revision, "kind": kind}, self.clock.now()
         )
-        self.approvals.decide(proposal_id, "revised", user, {"revision": revised.revision}, self.clock.now())
         return ActionResult("revised", revised, "", previous_revision=proposal.revision)
+
+    @staticmethod
+    def _what_changed(before: Proposal, after: Proposal, kind: str, restored: int | None) -> str:
+        """The card's line saying what this revision changed."""
+        if kind == "undo" and restored is not None:
+            return messages.revision_undo_note(restored)
+        if kind == "revert" and restored is not None:
+            return messages.revision_revert_note(restored)
+        added, removed = changed_labels(before.operations, after.operations)
+        return messages.revision_change(added, removed)
 
     # --- App Home ----------------------------------------------------------------------------------------
 

@@ -222,7 +222,7 @@ def build_app(
     # --- thread instructions ---------------------------------------------------------------------------
 
     @app.event("app_mention")
-    def mentioned(event: dict[str, Any]) -> None:
+    def mentioned(event: dict[str, Any], client: WebClient) -> None:
         thread = event.get("thread_ts")
         user = event.get("user", "")
         text = _MENTION.sub("", event.get("text", "")).strip()
@@ -231,9 +231,12 @@ def build_app(
             poster.reply(event.get("thread_ts") or event["ts"], messages.instructions_help())
             return
         assert thread is not None
-        result = service.revise(proposal_id, user, text)
+        # Revising is deciding what Approve would do: the same approver check as Approve and Reject.
+        result = service.revise(proposal_id, user, text, authorized=is_approver(user))
         if result.kind == "revised" and result.proposal is not None:
             poster.show_revision(result.proposal, user)
+        elif result.kind == "not_authorized":
+            _thread_ephemeral(client, channel, thread, user, result.text)
         else:
             poster.reply(thread, kit.esc(result.text, 3000))  # may quote the LLM fixer or the instruction
 
@@ -262,6 +265,14 @@ def _ephemeral_response(text: str) -> BoltResponse:
         body=json.dumps({"response_type": "ephemeral", "text": text}),
         headers={"content-type": "application/json;charset=utf-8"},
     )
+
+
+def _thread_ephemeral(client: WebClient, channel: str, thread: str, user: str, text: str) -> None:
+    """A note only ``user`` sees, in the thread they wrote in."""
+    try:
+        client.chat_postEphemeral(channel=channel, user=user, thread_ts=thread, text=kit.esc(text, 3000))
+    except SlackApiError as exc:
+        log.warning("ephemeral to %s failed: %s", user, exc.response.get("error"))
 
 
 def _status_text(service: ProposalService, poster: Poster) -> str:
