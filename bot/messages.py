@@ -516,7 +516,7 @@ def slack_partly_approved(approvers: str, note: str) -> str:
 
 
 def slack_approved(approvers: str, at: str) -> str:
-    return f":white_check_mark: Approved by {approvers} at {at}"
+    return f":white_check_mark: Approved by {approvers} {at}"
 
 
 def slack_approved_published(user: str, where: str) -> str:
@@ -681,3 +681,135 @@ def revision_undo_note(restored: int) -> str:
 
 def revision_revert_note(restored: int) -> str:
     return f"Reverted to the changes of revision {restored}"
+
+
+# --- the card, escalations people can act on, App Home (issue 12) ----------------------------------------
+
+
+def card_action_block(cidrs: str, targets: str) -> str:
+    return f"Block {cidrs} on {targets}"
+
+
+def card_action_unblock(cidrs: str, targets: str) -> str:
+    return f"Unblock {cidrs} on {targets}"
+
+
+def card_action_change(files: int, targets: str) -> str:
+    return f"Change {files} file(s) on {targets}"
+
+
+def card_action_none(subject: str, targets: str) -> str:
+    return f"No change for {subject} on {targets}"
+
+
+def card_alert_count(count: int) -> str:
+    return "1 alert" if count == 1 else f"{count} alerts"
+
+
+def card_guard_blocked_headline(line: str) -> str:
+    return f":no_entry: Blocked · {line}"
+
+
+def card_guard_not_run() -> str:
+    return ":grey_question: Guard: not run"
+
+
+def card_guard_passed(passed: int, total: int) -> str:
+    return f":white_check_mark: Guard: {passed}/{total} checks passed (all in the thread)"
+
+
+def card_guard_failed(passed: int, total: int, failed: Sequence[str]) -> str:
+    return f":x: Guard: {passed}/{total} checks passed · failed: " + "; ".join(failed)
+
+
+def card_guard_list(revision: int) -> str:
+    return f"*Guard checks* (revision {revision}):"
+
+
+def card_reviewer_disagrees(model: str, reason: str) -> str:
+    return f":warning: *Reviewer {model} says REJECT.* {reason}"
+
+
+def card_confirm_despite_reviewer(model: str, reason: str) -> str:
+    return f"The reviewer {model} says REJECT: {reason}. Approve anyway?"
+
+
+def card_revision(revision: int, note: str, by: str | None) -> str:
+    asked = f" (asked by {by})" if by else ""
+    return f":pencil2: Revision {revision}: {note}{asked}"
+
+
+def card_pr_opened(number: int | None, url: str) -> str:
+    return f"<{url}|PR #{number}> opened" if number else f"<{url}|pull request> opened"
+
+
+def card_branch_pushed(branch: str) -> str:
+    return f"branch {branch} pushed, no pull request opened"
+
+
+def esc_owners(owners: str) -> str:
+    return f"*Owner:* {owners}"
+
+
+def esc_no_owner() -> str:
+    return "no owner in the inventory"
+
+
+def esc_acknowledged(user: str, at: str) -> str:
+    return f":eyes: Acknowledged by {user} {at}"
+
+
+def esc_assigned(user: str, at: str) -> str:
+    return f":bust_in_silhouette: Assigned to {user} {at}"
+
+
+def esc_muted(user: str, at: str, pairs: str, until: str) -> str:
+    return f":mute: Muted by {user} {at}: {pairs} not posted until {until}"
+
+
+def esc_mute_confirm(rules: str, hosts: str) -> str:
+    return f"Rule(s) {rules} on {hosts}: new escalations are not posted for 24 hours (they stay in the audit log)."
+
+
+def esc_not_an_escalation() -> str:
+    return "That message is not an escalation any more, so nothing was recorded."
+
+
+def esc_mute_refused() -> str:
+    return "Only approvers can mute: a mute hides alerts for 24 hours. Acknowledge or assign it instead."
+
+
+def esc_already(kind: str) -> str:
+    return f"You already {kind} this escalation."
+
+
+def home_pending_header(count: int) -> str:
+    return f"Waiting for approval ({count})"
+
+
+def home_escalations_header(count: int) -> str:
+    return f"Escalations ({count})"
+
+
+def home_no_escalations() -> str:
+    return "No open escalations."
+
+
+def home_more(count: int) -> str:
+    return f"… and {count} more (lowest severity, newest)."
+
+
+def home_not_posted() -> str:
+    return "not posted yet"
+
+
+def home_decision_verb(kind: str) -> str:
+    return {
+        "approved": "approved",
+        "published": "opened the PR for",
+        "rejected": "rejected",
+        "revised": "revised",
+        "acknowledged": "acknowledged",
+        "assigned": "took",
+        "muted": "muted",
+    }.get(kind, kind)

@@ -8,7 +8,8 @@ text goes through :func:`bot.core.sanitize.slack_escape` so it renders as text, 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+import re
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from bot import messages
@@ -20,7 +21,8 @@ MAX_BLOCKS = 50
 MAX_SECTION = 3000
 MAX_HEADER = 150
 MAX_BUTTON_VALUE = 2000
-DIFF_IN_MESSAGE = 2400
+DIFF_IN_MESSAGE = 1200  # characters; and at most DIFF_LINES_IN_MESSAGE lines
+DIFF_LINES_IN_MESSAGE = 15  # keeps Approve on a phone's first screen; the full diff goes to the thread
 
 Block = dict[str, Any]
 
@@ -80,14 +82,18 @@ def button_value(p: Proposal) -> str:
 def code_block(diff: str, limit: int = DIFF_IN_MESSAGE) -> tuple[str, bool]:
     """The diff as an escaped code block, truncated to ``limit`` characters; True when truncated."""
     body = slack_escape(code_safe(diff))
-    truncated = len(body) > limit
+    lines = body.splitlines()
+    truncated = len(body) > limit or len(lines) > DIFF_LINES_IN_MESSAGE
     if truncated:
-        body = body[:limit].rsplit("\n", 1)[0] + "\n…"
+        body = "\n".join(lines[:DIFF_LINES_IN_MESSAGE])
+        if len(body) > limit:
+            body = body[:limit].rsplit("\n", 1)[0]
+        body += "\n…"
     return f"```{body}```", truncated
 
 
 def title(p: Proposal) -> str:
-    """The one-line headline of a proposal: severity, attacker → targets."""
+    """The one-line headline of a proposal: severity, attacker → targets (App Home, status, modals)."""
     g = p.group
     emoji, sev = severity(g.max_level)
     targets = ", ".join(g.targets) or "?"
@@ -96,38 +102,128 @@ def title(p: Proposal) -> str:
     return plain(f"{emoji} {sev} · {who} {arrow} {targets}".replace("  ", " "), MAX_HEADER)
 
 
+def _listed(items: Sequence[str], shown: int) -> str:
+    head = ", ".join(items[:shown])
+    return head + (f" +{len(items) - shown} more" if len(items) > shown else "")
+
+
+def action_words(p: Proposal) -> str:
+    """What Approve does, in words: "Block 91.240.118.172/32 on web-01, web-02" (plain, not escaped)."""
+    g = p.group
+    left_open = {u.target for u in p.unfixed}
+    targets = _listed([t for t in g.targets if t not in left_open] or list(g.targets), 4) or "?"
+    adds = list(dict.fromkeys(str(o.get("value", "")) for o in p.operations if o.get("op") == "add_cidr"))
+    removes = list(
+        dict.fromkeys(str(o.get("value", "")) for o in p.operations if o.get("op") == "remove_cidr")
+    )
+    if adds:
+        return messages.card_action_block(_listed(adds, 3), targets)
+    if removes:
+        return messages.card_action_unblock(_listed(removes, 3), targets)
+    if p.files:
+        return messages.card_action_change(len(p.files), targets)
+    return messages.card_action_none(g.subject, targets)
+
+
+def _clock(ts: float | None) -> str:
+    if ts is None:
+        return "?"
+    from datetime import UTC, datetime
+
+    return f"<!date^{int(ts)}^{{time}}|{datetime.fromtimestamp(ts, UTC).strftime('%H:%M')}>"
+
+
+def risk_words(p: Proposal) -> str:
+    """Severity word, alert count and window: "CRITICAL · 5 alerts, 10:01-10:03" (mrkdwn, date tokens)."""
+    g = p.group
+    window = ""
+    if g.first_ts is not None:
+        window = f", {_clock(g.first_ts)}"
+        if g.last_ts is not None and int(g.last_ts) // 60 != int(g.first_ts) // 60:
+            window += f"-{_clock(g.last_ts)}"
+    return f"{severity(g.max_level)[1]} · {messages.card_alert_count(g.alert_count)}{window}"
+
+
+def headline(p: Proposal) -> str:
+    """The card's first line: the action in words, then the risk."""
+    emoji = severity(p.group.max_level)[0]
+    line = f"{emoji} *{esc(action_words(p), 300)}* · {risk_words(p)}"
+    return messages.card_guard_blocked_headline(line) if p.action == "blocked" else line
+
+
 def _facts(p: Proposal) -> str:
+    """The small print under the buttons: rules, MITRE ids, fixer and proposal id."""
     g = p.group
     rules = "; ".join(
-        f"{code(rid, 20)} {esc(desc, 120)}" for rid, desc in list(g.rule_descriptions.items())[:8]
+        f"{code(rid, 20)} {esc(desc, 80)}" for rid, desc in list(g.rule_descriptions.items())[:4]
     )
-    if len(g.rule_descriptions) > 8:
-        rules += f" … (+{len(g.rule_descriptions) - 8})"
-    lines = [
-        f"*Alerts:* {g.alert_count} · *Level:* {g.max_level} · *Window:* {date_token(g.first_ts)} → "
-        f"{date_token(g.last_ts, '{time}')}",
-        f"*Rules:* {rules}",
-    ]
+    if len(g.rule_descriptions) > 4:
+        rules += f" … (+{len(g.rule_descriptions) - 4})"
+    line = f"*Rules:* {rules}"
     if g.mitre:
-        lines.append("*MITRE:* " + ", ".join(esc(m, 20) for m in g.mitre[:10]))
-    lines.append(f"*Fixer:* {code(p.fixer, 80)} · *Proposal:* `{p.id}` r{p.revision}")
-    return "\n".join(lines)
+        line += " · *MITRE:* " + ", ".join(esc(m, 20) for m in g.mitre[:6])
+    return line + f" · *Fixer:* {code(p.fixer, 80)} · `{p.id}` r{p.revision}"
 
 
-def _guard_lines(p: Proposal) -> str:
+def guard_line(p: Proposal) -> str:
+    """The guard as one line: "13/13 checks passed", or the count and the failing checks."""
+    if p.guard is None or not p.guard.checks:
+        return messages.card_guard_not_run()
+    checks = p.guard.checks
+    passed = sum(1 for c in checks if c.passed)
+    failed = [f"{code(c.name, 60)} {esc(c.detail, 200)}" for c in checks if not c.passed]
+    if not failed and p.guard.passed:
+        return messages.card_guard_passed(passed, len(checks))
+    return messages.card_guard_failed(passed, len(checks), failed)
+
+
+def guard_list(p: Proposal) -> str:
+    """Every guard check, one per line (the first thread reply)."""
     if p.guard is None:
         return ""
     return "\n".join(
-        f"{':white_check_mark:' if c.passed else ':x:'} `{c.name}` {esc(c.detail, 240)}"
+        f"{':white_check_mark:' if c.passed else ':x:'} `{c.name}` {esc(c.detail, 160)}"
         for c in p.guard.checks
     )
+
+
+def _reviewer_disagrees(p: Proposal) -> bool:
+    return p.review is not None and p.review.verdict == "reject"
 
 
 def _review_line(p: Proposal) -> str:
     if p.review is None or not p.review.model:
         return messages.slack_no_reviewer()
+    if _reviewer_disagrees(p):
+        return messages.card_reviewer_disagrees(code(p.review.model, 60), esc(p.review.reason, 300))
     verdict = {"approve": "APPROVE", "reject": "REJECT", "none": "no verdict"}[p.review.verdict]
     return messages.slack_review(code(p.review.model, 60), verdict, esc(p.review.reason, 300))
+
+
+_USER_ID = re.compile(r"^[UW][A-Z0-9]{1,20}$")
+
+
+def _user(user: str) -> str:
+    """A Slack user id as a mention; anything else as inert text."""
+    return f"<@{user}>" if _USER_ID.match(user) else esc(user, 40)
+
+
+def _revision_line(p: Proposal) -> str | None:
+    if not p.revision_note:
+        return None
+    by = _user(p.revised_by) if p.revised_by else None
+    return messages.card_revision(p.revision, esc(p.revision_note, 300), by)
+
+
+def status_line(decision: str | None, publish: PublishResult | None) -> str | None:
+    """The decision at the top of a decided card: "Approved by @alice 10:42 · PR #12 opened"."""
+    parts = [decision] if decision else []
+    if publish is not None and publish.ok:
+        if publish.pr_url:
+            parts.append(messages.card_pr_opened(publish.pr_number, publish.pr_url))
+        else:
+            parts.append(messages.card_branch_pushed(code(publish.branch, 200)))
+    return " · ".join(parts) or None
 
 
 def proposal_blocks(
@@ -137,54 +233,68 @@ def proposal_blocks(
     decision: str | None = None,
     publish: PublishResult | None = None,
 ) -> tuple[str, list[Block]]:
-    """The channel message for a proposal (``propose`` or ``blocked``): fallback text and blocks."""
-    blocks: list[Block] = [header(title(p)), section(_facts(p))]
-    diff, truncated = code_block(p.diff)
-    blocks.append(section(f"*ConfigMap diff* ({len(p.files)} file(s)):\n{diff}"))
-    if truncated:
-        blocks.append(context(messages.slack_diff_truncated()))
-    blocks.append(section("*Guard checks*\n" + _guard_lines(p)))
+    """The channel message for a proposal (``propose`` or ``blocked``): fallback text and blocks.
+
+    Order, so that Approve stays on a phone's first screen: status (once decided), what Approve does and
+    the risk, the reviewer, what this revision changed, a short diff, the guard in one line, the targets
+    left open, the buttons; rules and ids last, in small print.
+    """
+    blocks: list[Block] = []
+    top = status_line(decision, publish)
+    if top:
+        blocks.append(section(top))
+    blocks.append(section(headline(p)))
+    blocks.append(section(_review_line(p)) if _reviewer_disagrees(p) else context(_review_line(p)))
+    revision = _revision_line(p)
+    if revision:
+        blocks.append(context(revision))
+    if p.diff:
+        diff, truncated = code_block(p.diff)
+        blocks.append(section(diff))
+        if truncated:
+            blocks.append(context(messages.slack_diff_truncated()))
+    blocks.append(context(guard_line(p)))
     if p.unfixed:  # targets this change leaves open, with the reason
         lines = [f"{code(u.target, 60)} {esc(u.reason, 300)}" for u in p.unfixed]
         blocks.append(section(messages.slack_unfixed(lines)))
-    notes = [_review_line(p)] + [f":card_index_dividers: {esc(n, 300)}" for n in p.notes]
-    blocks.append(context("\n".join(notes)))
     if p.action == "blocked":
         blocks.append(section(messages.slack_blocked(esc(p.reason, 1500))))
-    if decision:
-        blocks.append(section(decision))
-    if publish is not None and publish.ok:
-        target = publish.pr_url or f"branch {code(publish.branch, 200)}"
-        blocks.append(section(messages.slack_published(target)))
     if p.action == "propose" and status == "pending":
         blocks.append(_buttons(p))
-    text = slack_escape(f"{title(p)} ({p.action}, r{p.revision})")  # the fallback text is mrkdwn too
+    notes = [f":card_index_dividers: {esc(n, 200)}" for n in p.notes[:3]]
+    blocks.append(context("\n".join([_facts(p), *notes])))
+    risk = f"{severity(p.group.max_level)[1]} · {messages.card_alert_count(p.group.alert_count)}"
+    text = f"{action_words(p)} · {risk}"
+    if p.group.attacker and p.group.attacker not in text:
+        text += f" · {p.group.attacker}"
+    text = slack_escape(plain(f"{text} ({p.action}, r{p.revision})", 600))  # the fallback is mrkdwn too
     return text, blocks[:MAX_BLOCKS]
 
 
 def _buttons(p: Proposal) -> Block:
     value = button_value(p)
-    summary = f"{len(p.files)} file(s): " + ", ".join(p.files)
-    adds = [o.get("value", "") for o in p.operations if o.get("op") == "add_cidr"]
-    if adds:
-        summary = f"Block {', '.join(dict.fromkeys(adds))} in " + summary
+    summary = f"{action_words(p)} ({len(p.files)} file(s))"
+    if _reviewer_disagrees(p) and p.review is not None:
+        summary = messages.card_confirm_despite_reviewer(p.review.model, p.review.reason) + " " + summary
+    approve: Block = {
+        "type": "button",
+        "action_id": "approve",
+        "text": {"type": "plain_text", "text": "Approve"},
+        "value": value,
+        "confirm": {
+            "title": {"type": "plain_text", "text": "Open a pull request?"},
+            "text": {"type": "mrkdwn", "text": _fit(slack_escape(plain(summary, 600)), 300)},
+            "confirm": {"type": "plain_text", "text": "Approve"},
+            "deny": {"type": "plain_text", "text": "Cancel"},
+        },
+    }
+    if not _reviewer_disagrees(p):
+        approve["style"] = "primary"  # no green button under a reviewer's REJECT
     return {
         "type": "actions",
         "block_id": f"decide:{p.id}:r{p.revision}",
         "elements": [
-            {
-                "type": "button",
-                "action_id": "approve",
-                "style": "primary",
-                "text": {"type": "plain_text", "text": "Approve"},
-                "value": value,
-                "confirm": {
-                    "title": {"type": "plain_text", "text": "Open a pull request?"},
-                    "text": {"type": "mrkdwn", "text": _fit(slack_escape(summary), 300)},
-                    "confirm": {"type": "plain_text", "text": "Approve"},
-                    "deny": {"type": "plain_text", "text": "Cancel"},
-                },
-            },
+            approve,
             {
                 "type": "button",
                 "action_id": "reject",
@@ -196,24 +306,101 @@ def _buttons(p: Proposal) -> Block:
     }
 
 
-def escalation_blocks(p: Proposal) -> tuple[str, list[Block]]:
-    """An escalation: a human must look. No buttons: there is nothing to approve."""
+def escalation_blocks(
+    p: Proposal,
+    owners: Mapping[str, str | None] | None = None,
+    decisions: Sequence[Mapping[str, Any]] = (),
+) -> tuple[str, list[Block]]:
+    """An escalation: a human must look. Severity, the host owners, what people did, and buttons to act.
+
+    ``owners``: host → owner from the inventory (None: the host has no owner there). ``decisions``: this
+    escalation's acknowledgements, assignments and mutes, oldest first; each shows as a status line on top.
+    """
     g = p.group
+    sev = severity(g.max_level)[1]
     title = plain(
-        f":rotating_light: Needs a human · {g.attacker or g.family or '?'} on {', '.join(g.targets) or '?'}",
+        f":rotating_light: Needs a human · {sev} · {g.attacker or g.family or '?'} on "
+        f"{', '.join(g.targets) or '?'}",
         MAX_HEADER,
     )
-    blocks = [
-        header(title),
-        section(f"*Why:* {esc(p.reason, 1500)}"),
-        section(_facts(p)),
-        context(messages.slack_evidence_in_thread()),
+    blocks: list[Block] = [header(title)]
+    status = [escalation_status(d) for d in decisions]
+    if status:
+        blocks.append(section("\n".join(status[-5:])))
+    blocks.append(section(f"*Why:* {esc(p.reason, 1500)}"))
+    if owners is not None:
+        blocks.append(section(owner_line(g.targets, owners)))
+    blocks.append(context(f"{risk_words(p)} · {_facts(p)}"))
+    blocks.append(context(messages.slack_evidence_in_thread()))
+    muted = any(d.get("kind") == "muted" for d in decisions)
+    blocks.append(_escalation_buttons(p, muted))
+    return slack_escape(f"{title} (escalation)"), blocks[:MAX_BLOCKS]
+
+
+def owner_line(targets: Sequence[str], owners: Mapping[str, str | None]) -> str:
+    """Who owns each host, from the inventory."""
+    parts = []
+    for t in targets[:8]:
+        owner = owners.get(t)
+        parts.append(f"{code(t, 60)} {esc(owner, 80) if owner else messages.esc_no_owner()}")
+    return messages.esc_owners("; ".join(parts))
+
+
+def escalation_status(d: Mapping[str, Any]) -> str:
+    """One decision on an escalation as a status line ("Acknowledged by @alice 10:42")."""
+    who, at = _user(str(d.get("user", ""))), date_token(d.get("at"), "{time}")
+    kind = d.get("kind")
+    if kind == "acknowledged":
+        return messages.esc_acknowledged(who, at)
+    if kind == "assigned":
+        return messages.esc_assigned(who, at)
+    detail = d.get("detail") or {}
+    pairs = ", ".join(f"{code(r, 20)} on {code(h, 60)}" for r, h in detail.get("pairs", [])[:6])
+    return messages.esc_muted(who, at, pairs, date_token(detail.get("until")))
+
+
+def _escalation_buttons(p: Proposal, muted: bool) -> Block:
+    value = json.dumps({"p": p.id}, separators=(",", ":"))
+    elements: list[Block] = [
+        {
+            "type": "button",
+            "action_id": "esc_ack",
+            "style": "primary",
+            "text": {"type": "plain_text", "text": "Acknowledge"},
+            "value": value,
+        },
+        {
+            "type": "button",
+            "action_id": "esc_assign",
+            "text": {"type": "plain_text", "text": "Assign to me"},
+            "value": value,
+        },
     ]
-    return slack_escape(f"{title} (escalation)"), blocks
+    if not muted:
+        rules = ", ".join(p.group.rule_ids[:4])
+        hosts = ", ".join(p.group.targets[:4])
+        elements.append(
+            {
+                "type": "button",
+                "action_id": "esc_mute",
+                "text": {"type": "plain_text", "text": "Mute 24 h"},
+                "value": value,
+                "confirm": {
+                    "title": {"type": "plain_text", "text": "Mute for 24 hours?"},
+                    "text": {
+                        "type": "mrkdwn",
+                        "text": _fit(slack_escape(plain(messages.esc_mute_confirm(rules, hosts), 600)), 300),
+                    },
+                    "confirm": {"type": "plain_text", "text": "Mute"},
+                    "deny": {"type": "plain_text", "text": "Cancel"},
+                },
+            }
+        )
+    return {"type": "actions", "block_id": f"escalation:{p.id}", "elements": elements}
 
 
 def evidence_text(p: Proposal) -> str:
-    """The first thread reply: a few sanitised log lines and the alert ids."""
+    """The first thread reply: a few sanitised log lines, the alert ids, and every guard check."""
     g = p.group
     lines = [f"*Evidence* for `{p.id}` ({g.alert_count} alert(s)):"]
     for s in g.samples:
@@ -222,7 +409,10 @@ def evidence_text(p: Proposal) -> str:
         )
     ids = ", ".join(esc(a, 40) for a in g.alert_ids[:20])
     lines.append(f"Alert ids: {ids}" + (" …" if len(g.alert_ids) > 20 else ""))
-    return _fit("\n".join(lines), MAX_SECTION)
+    evidence = _fit("\n".join(lines), 1800 if p.guard else MAX_SECTION)
+    if p.guard is None or not p.guard.checks:
+        return evidence
+    return evidence + "\n" + _fit(messages.card_guard_list(p.revision) + "\n" + guard_list(p), 2000)
 
 
 def diff_chunks(diff: str, size: int = 2800) -> list[str]:
@@ -265,29 +455,86 @@ def reject_modal(p: Proposal, channel: str, ts: str) -> dict[str, Any]:
     }
 
 
+def human_duration(seconds: float) -> str:
+    """A duration as people say it: "45 s", "4 min", "2 h 5 min", "3 d", "1 d 22 h"."""
+    s = max(0, round(seconds))
+    if s < 60:
+        return f"{s} s"
+    minutes = s // 60
+    if minutes < 60:
+        return f"{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 24:
+        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+    days, hours = divmod(hours, 24)
+    return f"{days} d {hours} h" if hours else f"{days} d"
+
+
+def message_link(channel: str, ts: str) -> str:
+    """A message's address, without asking Slack: https://slack.com/archives/<channel>/p<ts without dot>."""
+    return f"https://slack.com/archives/{channel}/p{ts.replace('.', '')}"
+
+
+def triage_order(items: Sequence[tuple[Proposal, float]]) -> list[tuple[Proposal, float]]:
+    """Highest severity first (the Wazuh level), then the oldest first (it has waited longest)."""
+    return sorted(items, key=lambda item: (-item[0].group.max_level, item[1], item[0].id))
+
+
+def _queue_line(p: Proposal, link: str | None, note: str = "") -> str:
+    g = p.group
+    emoji, sev = severity(g.max_level)
+    attacker = code(g.attacker, 60) if g.attacker else esc(g.family or "?", 60)
+    targets = ", ".join(code(t, 40) for t in g.targets[:4]) + (" …" if len(g.targets) > 4 else "")
+    where = f"<{link}|open>" if link else messages.home_not_posted()
+    line = f"{emoji} *{sev}* · {attacker} → {targets or '?'} · {esc(action_words(p), 200)} · {where}"
+    return line + (f" · {note}" if note else "")
+
+
+def decision_line(d: Mapping[str, Any], p: Proposal | None) -> str:
+    """One recent decision: when, who, what, on which proposal."""
+    what = esc(action_words(p), 160) if p is not None else f"`{esc(str(d.get('proposal_id', '')), 40)}`"
+    kind = str(d.get("kind", ""))
+    verb = messages.home_decision_verb(kind)
+    return f"{date_token(d.get('at'))} · {_user(str(d.get('user', '')))} {verb} · {what}"
+
+
 def home_view(
     pending: Sequence[tuple[Proposal, str | None]],
     decisions: Sequence[dict[str, Any]],
     counts: dict[str, float],
     last_poll: float | None,
+    escalations: Sequence[tuple[Proposal, str | None, str]] = (),
+    decided: Mapping[str, Proposal] | None = None,
 ) -> dict[str, Any]:
-    """App Home: pending proposals (with links), the last 10 decisions, today's counts."""
-    blocks: list[Block] = [header("secops-bot"), section(f"*Last poll:* {date_token(last_poll)}")]
-    blocks.append(header(f"Pending proposals ({len(pending)})"))
+    """App Home as a triage queue: pending proposals and open escalations (callers sort them, see
+    :func:`triage_order`), each with attacker, targets and a link; the last decisions; today's counts.
+
+    ``escalations``: (proposal, link, status note such as "assigned to @alice"). ``decided``: the
+    proposals the decisions are about, by id, so a decision says what was decided.
+    """
+    blocks: list[Block] = [header("secops-bot"), context(f"*Last poll:* {date_token(last_poll)}")]
+    blocks.append(header(messages.home_pending_header(len(pending))))
     if not pending:
         blocks.append(section(messages.slack_nothing_pending()))
-    for p, link in list(pending)[:15]:
-        where = f"<{link}|open>" if link else "not posted yet"
-        blocks.append(section(f"{esc(title(p), 140)} · `{p.id}` r{p.revision} · {where}"))
+    for p, link in list(pending)[:12]:
+        blocks.append(section(_queue_line(p, link)))
+    if len(pending) > 12:
+        blocks.append(context(messages.home_more(len(pending) - 12)))
+    blocks.append(header(messages.home_escalations_header(len(escalations))))
+    if not escalations:
+        blocks.append(section(messages.home_no_escalations()))
+    for p, link, note in list(escalations)[:8]:
+        blocks.append(section(_queue_line(p, link, note)))
+    if len(escalations) > 8:
+        blocks.append(context(messages.home_more(len(escalations) - 8)))
     blocks.append(header("Last decisions"))
     if not decisions:
         blocks.append(section(messages.slack_no_decisions()))
-    for d in list(decisions)[:10]:
-        blocks.append(
-            context(f"{date_token(d['at'])} · *{d['kind']}* `{d['proposal_id']}` by <@{d['user']}>")
-        )
+    lines = [decision_line(d, (decided or {}).get(str(d.get("proposal_id")))) for d in list(decisions)[:10]]
+    if lines:
+        blocks.append(section("\n".join(lines)))
     mtta = counts.get("mean_time_to_approval_s", -1.0)
-    mtta_text = "n/a" if mtta < 0 else f"{mtta / 60:.0f} min"
+    mtta_text = "n/a" if mtta < 0 else human_duration(mtta)
     blocks.append(header("Today"))
     blocks.append(
         section(

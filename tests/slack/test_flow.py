@@ -28,16 +28,20 @@ def test_scan_posts_one_message_per_proposal_and_answers_ephemerally(slack):
     assert all(m["channel"] == CHANNEL for m in posted)
     web = slack.message_of("91.240.118.172")
     header = web["blocks"][0]["text"]["text"]
-    assert header == ":large_orange_circle: HIGH · 91.240.118.172 → web-01, web-02"
+    assert header == (
+        ":large_orange_circle: *Block 91.240.118.172/32 on web-01, web-02* · HIGH · 4 alerts, "
+        "<!date^1795165200^{time}|09:00>-<!date^1795165560^{time}|09:06>"
+    )
     text = json.dumps(web["blocks"])
     assert 'block-cidrs: \\"198.51.100.23/32,192.0.2.0/24,91.240.118.172/32\\"' in text
-    assert ":white_check_mark: `addresses_safe`" in text
+    assert "checks passed (all in the thread)" in text and "`addresses_safe`" not in text
     assert "Reviewer: no reviewer configured" in text
     # the evidence is the first thread reply
     ts = slack.ts_of("91.240.118.172")
     thread = slack.recorder.wait_for("chat.postMessage", lambda b: b.get("thread_ts") == ts)
     assert thread["text"].startswith("*Evidence* for `p-")
     assert "Alert ids: " in thread["text"]
+    assert ":white_check_mark: `addresses_safe`" in thread["text"]
 
 
 def test_blocked_and_escalated_messages_have_no_approve_button(slack):
@@ -47,7 +51,7 @@ def test_blocked_and_escalated_messages_have_no_approve_button(slack):
     assert "Blocked by the guard; cannot be approved." in json.dumps(blocked["blocks"])
     escalation = slack.message_of("10.20.3.44")
     assert escalation["blocks"][0]["text"]["text"].startswith(":rotating_light: Needs a human")
-    assert "actions" not in [b["type"] for b in escalation["blocks"]]
+    assert '"approve"' not in json.dumps(escalation["blocks"])
 
 
 def test_approve_updates_the_message_and_pushes_a_branch_to_the_remote(slack):
@@ -56,7 +60,9 @@ def test_approve_updates_the_message_and_pushes_a_branch_to_the_remote(slack):
     ts = slack.ts_of("91.240.118.172")
     status, _ = slack.click("approve", slack.approve_value(web), ALICE, ts)
     assert status == 200
-    update = slack.recorder.wait_for("chat.update", lambda b: "Published" in json.dumps(b.get("blocks", [])))
+    update = slack.recorder.wait_for(
+        "chat.update", lambda b: "pushed, no pull request" in json.dumps(b.get("blocks", []))
+    )
     assert update["ts"] == ts and update["channel"] == CHANNEL
     blocks = json.dumps(update["blocks"])
     assert f"Approved by <@{ALICE}>" in blocks and '"action_id": "approve"' not in blocks
@@ -84,7 +90,9 @@ def test_bob_after_alice_changes_nothing(slack):
     web = slack.message_of("91.240.118.172")
     ts = slack.ts_of("91.240.118.172")
     slack.click("approve", slack.approve_value(web), ALICE, ts)
-    slack.recorder.wait_for("chat.update", lambda b: "Published" in json.dumps(b.get("blocks", [])))
+    slack.recorder.wait_for(
+        "chat.update", lambda b: "pushed, no pull request" in json.dumps(b.get("blocks", []))
+    )
     slack.click("approve", slack.approve_value(web), BOB, ts)
     eph = slack.recorder.wait_for("chat.postEphemeral", lambda b: b["user"] == BOB)
     assert eph["text"] == "This proposal is already published; nothing changed."
@@ -95,14 +103,20 @@ def test_merge_note_from_sync_lands_in_the_thread_and_on_the_message(slack):
     web = slack.message_of("91.240.118.172")
     ts = slack.ts_of("91.240.118.172")
     slack.click("approve", slack.approve_value(web), ALICE, ts)
-    slack.recorder.wait_for("chat.update", lambda b: "Published" in json.dumps(b.get("blocks", [])))
+    slack.recorder.wait_for(
+        "chat.update", lambda b: "pushed, no pull request" in json.dumps(b.get("blocks", []))
+    )
     pid = json.loads(slack.approve_value(web))["p"]
     slack.runtime.poster.thread_note(
         pid, "Merged by octocat <!channel>: https://github.example/acme/gitops/pull/7"
     )
     update = slack.recorder.wait_for("chat.update", lambda b: "Merged by octocat" in json.dumps(b["blocks"]))
     text = json.dumps(update["blocks"])
-    assert "&lt;!channel&gt;" in text and "Published" in text and '"action_id": "approve"' not in text
+    assert (
+        "&lt;!channel&gt;" in text
+        and "pushed, no pull request" in text
+        and '"action_id": "approve"' not in text
+    )
     note = slack.recorder.wait_for(
         "chat.postMessage", lambda b: b.get("thread_ts") == ts and "Merged by" in b["text"]
     )

@@ -93,6 +93,8 @@ def test_bot_token_never_reaches_slack_text_or_audit(slack):
     slack.recorder.wait_for("respond", lambda b: b.get("text", "").startswith("Scan done"))
     web = slack.message_of("91.240.118.172")
     slack.click("approve", slack.approve_value(web), ALICE, slack.ts_of("91.240.118.172"))
-    slack.recorder.wait_for("chat.update", lambda b: "Published" in json.dumps(b.get("blocks", [])))
+    slack.recorder.wait_for(
+        "chat.update", lambda b: "pushed, no pull request" in json.dumps(b.get("blocks", []))
+    )
     assert "SecretBotToken" not in slack.recorder.all_text()
     assert "SecretBotToken" not in slack.runtime.settings.audit_path.read_text()
