@@ -53,3 +53,9 @@ eval: $(STAMP)
 llm-local: $(STAMP)
 	$(BIN)/python -m tests.bench.llm_local
 	@echo "serve it: .venv-llm/bin/python -m tests.bench.llama_shim  (then: OLLAMA_HOST=http://127.0.0.1:11435 make eval)"
+
+# Pictures of every Slack message type for docs/slack.md, from the real Block Kit (headless Chromium;
+# skipped with a message where it is absent). Re-run after changing bot/slack/blocks.py.
+.PHONY: slack-preview
+slack-preview: $(STAMP)
+	HF_HUB_OFFLINE=1 $(BIN)/python -m tools.slack_preview --out docs/slack-preview
