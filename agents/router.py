@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from agents.playbooks import Playbook
 from bot import messages
+from bot.core.checks import GuardPolicy
 from bot.core.grouping import AlertGroup
 from bot.core.inventory import Inventory
 from bot.core.network import host_cidr, is_global_unicast, parse_cidr, protected_by
@@ -41,6 +42,8 @@ class RouteDecision:
     # Playbook fixes: each fixable target's operations (``operations`` is their concatenation), so that a
     # target whose file cannot be edited can be left out while the others are still fixed.
     per_target: dict[str, list[dict[str, str]]] = field(default_factory=dict)
+    #: A campaign's note for the card: how many addresses, and the ``use /24`` it offers or why it blocks the /24.
+    campaign: str | None = None
 
 
 class LongTailFixer(Protocol):
@@ -75,8 +78,13 @@ def route(
     catalog: Sequence[Playbook],
     long_tail: LongTailFixer | None = None,
     workspace: Workspace | None = None,
+    policy: GuardPolicy | None = None,
 ) -> RouteDecision:
-    """Decide how to answer one alert group."""
+    """Decide how to answer one alert group.
+
+    A campaign (``group.attackers``) is fixed by playbooks only: one entry per attacker, or its network
+    itself when one entry each would exceed ``policy``'s entry budget or diff size (the reason says so).
+    """
     if not group.targets:
         return RouteDecision(fixer="router", escalation=messages.esc_no_targets())
     known = [t for t in group.targets if inventory.server(t) is not None]
@@ -86,7 +94,8 @@ def route(
     notes = [messages.note_unknown_hosts(unknown)] if unknown else []
     unfixed = [UnfixedTarget(target=t, reason=messages.unfixed_not_in_inventory()) for t in unknown]
     attacker_cidr: str | None = None
-    if group.attacker:
+    # A campaign's members were checked when it was formed (bot.core.campaigns); its attacker is a network.
+    if group.attacker and not group.attackers:
         attacker_cidr = host_cidr(group.attacker)
         net = parse_cidr(attacker_cidr) if attacker_cidr else None
         if net is None:
@@ -98,7 +107,7 @@ def route(
             return RouteDecision(fixer="router", escalation=messages.esc_not_global(group.attacker))
     applicable = [pb for pb in catalog if pb.applies_to(group)]  # the catalog is sorted by priority
     if not applicable:
-        if long_tail is not None and workspace is not None:
+        if long_tail is not None and workspace is not None and not group.attackers:
             decision = long_tail.fix(group, inventory, workspace)
             decision.notes = notes + decision.notes
             decision.unfixed = unfixed + decision.unfixed
@@ -109,10 +118,57 @@ def route(
             escalation=messages.esc_no_playbook(group.rule_ids, group.family, bool(group.attacker)),
             notes=notes,
         )
+    cidrs = [attacker_cidr] if attacker_cidr else []
+    if group.attackers:
+        return _route_campaign(group, inventory, known, applicable, notes, unfixed, policy or GuardPolicy())
+    return _playbook_fix(inventory, known, applicable, cidrs, notes, unfixed)
+
+
+def _route_campaign(
+    group: AlertGroup,
+    inventory: Inventory,
+    known: Sequence[str],
+    applicable: Sequence[Playbook],
+    notes: list[str],
+    unfixed: list[UnfixedTarget],
+    policy: GuardPolicy,
+) -> RouteDecision:
+    """A campaign's fix: one entry per attacker address, or the network when that is over the guard's budget."""
+    network = str(group.attacker)
+    n = len(group.attackers)
+    cidrs = [c for c in (host_cidr(a) for a in group.attackers) if c]
+    why: str | None = None
+    if n > policy.max_added_entries:
+        why = messages.campaign_over_entries(n, policy.max_added_entries)
+    else:
+        decision = _playbook_fix(inventory, known, applicable, cidrs, notes, list(unfixed))
+        styles = list_styles(inventory, known)
+        lines = sum(1 for o in decision.operations if styles.get(o.get("file", "")) == "lines")
+        if lines > policy.max_changed_lines:
+            why = messages.campaign_over_lines(lines, policy.max_changed_lines)
+        else:
+            decision.campaign = messages.campaign_each(n, network)
+            decision.notes = [decision.campaign, *decision.notes]
+            return decision
+    decision = _playbook_fix(inventory, known, applicable, [network], notes, unfixed)
+    decision.campaign = messages.campaign_whole(n, network, why)
+    decision.notes = [decision.campaign, *decision.notes]
+    return decision
+
+
+def _playbook_fix(
+    inventory: Inventory,
+    known: Sequence[str],
+    applicable: Sequence[Playbook],
+    cidrs: Sequence[str],
+    notes: list[str],
+    unfixed: list[UnfixedTarget],
+) -> RouteDecision:
+    """Each known target's fix by the first applicable playbook for its configs, blocking ``cidrs``."""
     per_target: dict[str, list[dict[str, str]]] = {}
     used: list[Playbook] = []
     for target in known:
-        pb, ops = _fix_for(target, inventory, applicable, attacker_cidr)
+        pb, ops = _fix_for(target, inventory, applicable, cidrs)
         if pb is None:
             kinds = sorted({cfg.kind for _server, cfg in inventory.allowed_configs([target]).values()})
             wanted = list(dict.fromkeys(p.config_kind for p in applicable))
@@ -141,17 +197,19 @@ def route(
 
 
 def _fix_for(
-    target: str, inventory: Inventory, applicable: Sequence[Playbook], attacker_cidr: str | None
+    target: str, inventory: Inventory, applicable: Sequence[Playbook], cidrs: Sequence[str]
 ) -> tuple[Playbook | None, list[dict[str, str]]]:
-    """The first applicable playbook whose config kind the target has (with a block key), rendered for it."""
+    """The first applicable playbook whose config kind the target has (with a block key), rendered for it
+    once per CIDR to block (one for an attacker, one per address for a campaign)."""
     server = inventory.server(target)
-    if server is None or attacker_cidr is None:
+    if server is None or not cidrs:
         return None, []
     for pb in applicable:
         ops: list[dict[str, str]] = []
         for cfg in server.configs:
             if cfg.kind == pb.config_kind and cfg.block_key:
-                ops.extend(pb.render(cfg.path, cfg.block_key, attacker_cidr))
+                for cidr in cidrs:
+                    ops.extend(pb.render(cfg.path, cfg.block_key, cidr))
         if ops:
             return pb, ops
     return None, []

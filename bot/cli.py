@@ -337,6 +337,7 @@ def build_scanner(settings: Settings, state: Any, audit: Any, clock: Clock) -> A
         policy=GuardPolicy(max_changed_lines=settings.max_changed_lines),
         window_s=settings.window,
         min_level=settings.min_level,
+        campaign_min_attackers=settings.campaign_min_attackers,
         long_tail=long_tail,
         reviewer=reviewer,
         dedup=build_dedup(settings, state, inventory, settings.repo, clock),

@@ -24,6 +24,7 @@ from bot.audit_log import AuditLog
 from bot.change import TriedChange, describe_unchanged, try_operations
 from bot.clock import Clock
 from bot.core.alert import Alert
+from bot.core.campaigns import DEFAULT_MIN_ATTACKERS, find_campaigns
 from bot.core.errors import StorageError
 from bot.core.grouping import AlertGroup, group_alerts
 from bot.core.guard import GuardPolicy
@@ -99,6 +100,7 @@ class Scanner:
         reviewer: Reviewer | None = None,
         dedup: DedupGate | None = None,
         read_file: ReadFile | None = None,
+        campaign_min_attackers: int = DEFAULT_MIN_ATTACKERS,
     ) -> None:
         self.inventory = inventory
         self.repo_root = repo_root
@@ -113,6 +115,7 @@ class Scanner:
         self.reviewer = reviewer
         self.dedup = dedup
         self.read_file = read_file or repo_reader(repo_root)
+        self.campaign_min_attackers = campaign_min_attackers
 
     # --- one group ---------------------------------------------------------------------------------
 
@@ -130,7 +133,9 @@ class Scanner:
             return self._failed(group, pid, "router", exc)
 
     def _build(self, group: AlertGroup, pid: str) -> Proposal:
-        decision = route(group, self.inventory, self.catalog, self.long_tail, self._workspace(group))
+        decision = route(
+            group, self.inventory, self.catalog, self.long_tail, self._workspace(group), self.policy
+        )
         notes = " ".join(decision.notes)
         usage = LlmUsage(calls=decision.llm_calls, tokens=decision.llm_tokens)
         unfixed = list(decision.unfixed)
@@ -188,6 +193,7 @@ class Scanner:
                 fixer=decision.fixer,
                 llm=usage,
                 unfixed=tuple(unfixed),
+                notes=(decision.campaign,) if decision.campaign else (),  # shown on the card
                 **fields,
             )
 
@@ -311,7 +317,7 @@ class Scanner:
             targets=group.targets,
             read_file=self.read_file,
             policy=self.policy,
-            attacker=group.attacker,
+            attacker=None if group.attackers else group.attacker,  # a campaign's attacker is a network
             list_styles=list_styles(self.inventory, group.targets),
         )
 
@@ -328,6 +334,13 @@ class Scanner:
         reader, self.read_file = self.read_file, _read_once(self.read_file)
         try:
             groups = group_alerts(alerts, window_s=self.window_s, min_level=self.min_level)
+            # Many attackers of one /24 or /48 at once: one group (one card, one PR) instead of one each.
+            groups = find_campaigns(
+                groups,
+                min_attackers=self.campaign_min_attackers,
+                window_s=self.window_s,
+                protected=self.inventory.protected,
+            )
             report.groups = len(groups)
             self._decide_groups(groups, report)
         finally:

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, SecretStr, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from bot.core.errors import ConfigError
 from bot.core.redact import register_secret
@@ -41,6 +41,7 @@ ENV_NAMES: dict[str, str] = {
     "window": "SECOPS_WINDOW",
     "min_level": "SECOPS_MIN_LEVEL",
     "max_changed_lines": "SECOPS_MAX_CHANGED_LINES",
+    "campaign_min_attackers": "SECOPS_CAMPAIGN_MIN_ATTACKERS",
     "log_level": "SECOPS_LOG_LEVEL",
     # Slack (issue: Slack app)
     "slack_bot_token": "SLACK_BOT_TOKEN",
@@ -94,6 +95,8 @@ class Settings(BaseModel):
     window: float = 15 * 60
     min_level: int = 7
     max_changed_lines: int = 20
+    #: Attackers of one /24 (IPv4) or /48 (IPv6) within the window that make one campaign proposal.
+    campaign_min_attackers: int = Field(default=5, ge=2)
     log_level: str = "WARNING"
 
     slack_bot_token: SecretStr | None = None

@@ -286,3 +286,34 @@ def test_a_scan_reads_each_config_once_and_the_next_scan_reads_it_again(gitops, 
     assert reads.count(ING1) == 2
     new = [p for p in report.proposals if p.group.attacker == "203.0.113.10"]
     assert "192.0.2.0/25" in new[0].diff
+
+
+def test_thirty_attackers_of_one_24_are_one_guarded_proposal(gitops, inventory, tmp_path):
+    ips = [f"91.240.118.{i}" for i in range(10, 40)]
+    (p,) = _scanner(gitops, inventory, tmp_path).scan_file(_alerts_file(tmp_path, *ips)).proposals
+    assert p.action == "propose" and p.group.attacker == "91.240.118.0/24"
+    assert [o["value"] for o in p.operations] == [f"{ip}/32" for ip in ips]
+    assert all(f"{ip}/32" in p.diff for ip in ips)
+    assert "Campaign: 30 attackers from 91.240.118.0/24 within the window, one entry each." in p.reason
+
+
+def test_campaign_over_the_entry_budget_proposes_the_24_and_says_why(gitops, inventory, tmp_path):
+    ips = [f"91.240.118.{i}" for i in range(10, 50)]
+    (p,) = _scanner(gitops, inventory, tmp_path).scan_file(_alerts_file(tmp_path, *ips)).proposals
+    assert p.action == "propose" and p.guard is not None and p.guard.passed
+    assert "91.240.118.0/24" in p.diff and "91.240.118.10/32" not in p.diff
+    assert "more than the guard's 32 entries per proposal" in p.reason
+
+
+def test_three_attackers_of_one_24_are_three_proposals(gitops, inventory, tmp_path):
+    ips = ["91.240.118.10", "91.240.118.11", "91.240.118.12"]
+    report = _scanner(gitops, inventory, tmp_path).scan_file(_alerts_file(tmp_path, *ips))
+    assert sorted(p.group.attacker or "" for p in report.proposals) == ips
+    assert {p.action for p in report.proposals} == {"propose"}
+
+
+def test_ipv6_attackers_of_one_48_are_one_proposal(gitops, inventory, tmp_path):
+    ips = [f"2a0e:1c80:1:{i:x}::45" for i in range(1, 7)]
+    (p,) = _scanner(gitops, inventory, tmp_path).scan_file(_alerts_file(tmp_path, *ips)).proposals
+    assert p.action == "propose" and p.group.attacker == "2a0e:1c80:1::/48"
+    assert len(p.operations) == 6 and "2a0e:1c80:1:6::45/128" in p.diff

@@ -69,6 +69,9 @@ class AlertGroup(BaseModel):
     alert_ids: tuple[str, ...]
     samples: tuple[AlertSample, ...]
     source: str = "wazuh"
+    #: A campaign (:mod:`bot.core.campaigns`): the addresses of its attackers, and ``attacker`` is their
+    #: network (``91.240.118.0/24``). Empty for a group of one attacker or of no attacker.
+    attackers: tuple[str, ...] = ()
 
     @property
     def subject(self) -> str:

@@ -3,7 +3,8 @@
 Understood (case-insensitive, anywhere in the message):
 
 * ``also block 45.155.205.0/24`` / ``block 45.155.205.7`` — add more addresses to the same block lists;
-* ``use /24`` — widen the attacker's own entry to its /24 (or any prefix the guard then judges);
+* ``use /24`` — widen the attacker's own entry to its /24 (or any prefix the guard then judges); for a
+  campaign (the attacker is a network), block that network itself instead of its addresses, never wider;
 * ``refresh`` — recompute the fix against the repository as it is now (also renews an expired proposal);
 * ``undo`` — back to the adopted revision before the current one (an undo is itself undone by ``undo``);
 * ``revert to r2`` — back to any earlier adopted revision.
@@ -78,6 +79,8 @@ def apply_instruction(
             for file, key in sorted(targets):
                 ops.append({"op": "add_cidr", "file": file, "key": key, "value": address})
         return ops
+    if instruction.kind == "prefix" and attacker and "/" in attacker:
+        return use_campaign_network(instruction.prefix, ops, attacker)
     if instruction.kind == "prefix":
         if not attacker or not cidr_ops:
             raise ValueError("this proposal blocks no attacker address to widen")

@@ -96,3 +96,40 @@ def test_target_without_a_playbook_kind_is_listed_as_unfixed(inventory):
             "no playbook for its config kinds (has: ingress-nginx; the alert's playbooks edit denylist)",
         ),
     ]
+
+
+def _campaign(inventory, srcips, **kw):
+    from bot.core.campaigns import find_campaigns
+
+    alerts = [
+        make_alert(srcip=ip, ts=1_700_000_000.0 + i, alert_id=f"a{i}", **kw) for i, ip in enumerate(srcips)
+    ]
+    (g,) = find_campaigns(group_alerts(alerts, min_level=0), min_attackers=5, window_s=900.0)
+    return route(g, inventory, CATALOG)
+
+
+def test_campaign_blocks_each_address_and_offers_its_24(inventory):
+    d = _campaign(inventory, [f"91.240.118.{i}" for i in range(10, 40)])
+    assert [o["value"] for o in d.operations] == [f"91.240.118.{i}/32" for i in range(10, 40)]
+    assert d.notes == [
+        "Campaign: 30 attackers from 91.240.118.0/24 within the window, one entry each. "
+        "Reply `use /24` in the thread to block 91.240.118.0/24 itself."
+    ]
+
+
+def test_campaign_over_the_entry_budget_blocks_the_24_itself(inventory):
+    d = _campaign(inventory, [f"91.240.118.{i}" for i in range(10, 50)])
+    assert [o["value"] for o in d.operations] == ["91.240.118.0/24"]
+    assert d.notes == [
+        "Campaign: 40 attackers from 91.240.118.0/24 within the window; this blocks 91.240.118.0/24 itself: "
+        "40 entries, one per address, are more than the guard's 32 entries per proposal."
+    ]
+
+
+def test_campaign_over_the_diff_size_in_a_denylist_blocks_the_24_itself(inventory):
+    ips = [f"91.240.118.{i}" for i in range(10, 31)]
+    d = _campaign(inventory, ips, agent="bastion-01", rule_id="5712", groups=SSH)
+    assert [o["value"] for o in d.operations] == ["91.240.118.0/24"]
+    assert d.notes[0].endswith(
+        "itself: one entry per address would change 21 lines, more than the guard's 20."
+    )
