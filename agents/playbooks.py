@@ -18,6 +18,7 @@ from bot.core.errors import InputError
 from bot.core.grouping import AlertGroup
 
 _TEMPLATE_VARS = ("{block_key}", "{attacker_cidr}")
+DEFAULT_BAN_DAYS = 30.0
 
 
 class MatchAlternative(BaseModel):
@@ -65,6 +66,9 @@ class Playbook(BaseModel):
     match: Match
     config_kind: str
     operations: tuple[OperationTemplate, ...] = Field(min_length=1)
+    #: How long an entry this playbook adds stays blocked before the bot proposes removing it (days;
+    #: a thread's ``keep`` makes it permanent).
+    ban_time: float = Field(default=DEFAULT_BAN_DAYS, gt=0, le=3650)
 
     def applies_to(self, group: AlertGroup) -> bool:
         if self.match.requires_attacker and not group.attacker:
@@ -116,6 +120,16 @@ def load_catalog(directory: Path | None = None) -> list[Playbook]:
         catalog.append(pb)
     catalog.sort(key=lambda p: (p.priority, p.name))
     return catalog
+
+
+def ban_days(catalog: Sequence[Playbook], fixer: str) -> float:
+    """The ban time (days) of a proposal's fixer (``playbook:a+b``: the shortest of them; any other
+    fixer, e.g. the LLM: the default)."""
+    if not fixer.startswith("playbook:"):
+        return DEFAULT_BAN_DAYS
+    names = set(fixer.removeprefix("playbook:").split("+"))
+    times = [pb.ban_time for pb in catalog if pb.name in names]
+    return min(times, default=DEFAULT_BAN_DAYS)
 
 
 def find_playbook(catalog: Sequence[Playbook], group: AlertGroup) -> Playbook | None:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.change import try_operations
-from bot.core.edits import AddCidr, Escalate, SetKey
+from bot.core.edits import AddCidr, AnyOp
 from bot.core.errors import DocumentError
 from bot.core.guard import GuardPolicy, GuardReport, check_change
 from bot.core.inventory import ConfigRef, Inventory, Server
@@ -85,7 +85,7 @@ class Workspace:
             )
         return Attempt(accepted=True, diff=tried.diff, guard=report, operations=tried.operations)
 
-    def _scope_problem(self, ops: Sequence[AddCidr | SetKey | Escalate]) -> str | None:
+    def _scope_problem(self, ops: Sequence[AnyOp]) -> str | None:
         """The fixer may block only the attacker it was asked about (at most its /24 or /48)."""
         attacker = ipaddress.ip_address(self.attacker) if self.attacker else None
         for o in ops:

@@ -44,10 +44,18 @@ class BranchOutcome:
 class BranchBuilder:
     """Re-applies a proposal's operations on ``origin/<default>`` and pushes the bot's branch for it."""
 
-    def __init__(self, repo: GitRepo, inventory: Inventory, policy: GuardPolicy | None = None) -> None:
+    def __init__(
+        self,
+        repo: GitRepo,
+        inventory: Inventory,
+        policy: GuardPolicy | None = None,
+        removable: Callable[[Proposal], frozenset[tuple[str, str, str]]] | None = None,
+    ) -> None:
         self.repo = repo
         self.inventory = inventory
         self.policy = policy or GuardPolicy()
+        # The recorded entries a proposal may remove (expired blocks: bot.expiry.removable_for); none without.
+        self.removable = removable
 
     def branch_for(self, proposal: Proposal) -> str:
         return branch_name(proposal.group.attacker or proposal.group.subject, proposal.id, proposal.revision)
@@ -75,7 +83,10 @@ class BranchBuilder:
                 return BranchOutcome(
                     "applied", branch, base, detail=messages.publish_already_applied(default)
                 )
-            report = check_change(changes, ops, self.inventory, proposal.group.targets, self.policy)
+            policy = self.policy
+            if self.removable is not None:
+                policy = policy.model_copy(update={"removable": self.removable(proposal)})
+            report = check_change(changes, ops, self.inventory, proposal.group.targets, policy)
             if not report.passed:
                 detail = messages.publish_guard_refused(report.summary())
                 return BranchOutcome("refused", branch, base, guard=report, detail=detail)

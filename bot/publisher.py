@@ -276,8 +276,13 @@ def build_publisher(
     pulls: PullRequests | None = None,
 ) -> LocalPublisher:
     """The publisher the settings ask for: GitHub pull requests when GITHUB_REPOSITORY is set, else local."""
+    from bot.expiry import removable_for
+
     builder = BranchBuilder(
-        build_git_repo(settings), inventory, GuardPolicy(max_changed_lines=settings.max_changed_lines)
+        build_git_repo(settings),
+        inventory,
+        GuardPolicy(max_changed_lines=settings.max_changed_lines),
+        removable=removable_for(state),
     )
     if settings.github_repository:
         from tools.github import github_pulls

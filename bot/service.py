@@ -336,6 +336,16 @@ class ProposalService:
         self._audit("rejection", proposal, user, {"reason": reason})
         return ActionResult("rejected", proposal, "rejected", (user,), text=reason)
 
+    # --- blocks that expire ----------------------------------------------------------------------------
+
+    def keep(self, proposal: Proposal, user: str, status: str) -> ActionResult:
+        """``keep`` from an approver: the proposal's block entries never expire (bot/expiry.py)."""
+        from bot.expiry import keep
+
+        entries = keep(self.state, proposal.id)
+        self._audit("block_kept", proposal, user, {"entries": entries})
+        return ActionResult("kept", proposal, status, text=messages.blocks_kept(entries))
+
     # --- revisions -------------------------------------------------------------------------------------
 
     def revise(self, proposal_id: str, user: str, text: str, *, authorized: bool) -> ActionResult:
@@ -356,6 +366,8 @@ class ProposalService:
             return ActionResult(
                 "not_authorized", proposal, stored.status, text=messages.revise_not_authorized()
             )
+        if parse_instruction(text).kind == "keep":  # also after a merge: that is when entries are recorded
+            return self.keep(proposal, user, stored.status)
         if stored.status not in ("pending", "blocked", "escalated", "publish_failed"):
             return ActionResult(
                 "closed", proposal, stored.status, text=messages.already_decided(stored.status)

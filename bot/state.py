@@ -83,6 +83,22 @@ CREATE TABLE IF NOT EXISTS publications (
     PRIMARY KEY (proposal_id, revision)
 );
 CREATE INDEX IF NOT EXISTS publications_status ON publications(status);
+-- block-list entries the bot added (recorded when their pull request merged): the only entries a
+-- remove_cidr may take out; each expires (a removal is proposed) unless a `keep` made it permanent
+CREATE TABLE IF NOT EXISTS blocks (
+    file TEXT NOT NULL,
+    key TEXT NOT NULL,
+    entry TEXT NOT NULL,
+    proposal_id TEXT NOT NULL,
+    pr_number INTEGER,
+    added_at REAL NOT NULL,
+    expires_at REAL,
+    permanent INTEGER NOT NULL DEFAULT 0,
+    removal_id TEXT,
+    PRIMARY KEY (file, key, entry)
+);
+CREATE INDEX IF NOT EXISTS blocks_expiry ON blocks(expires_at) WHERE permanent = 0 AND removal_id IS NULL;
+CREATE INDEX IF NOT EXISTS blocks_proposal ON blocks(proposal_id);
 """
 
 #: SQLite's words for a full disk or a file it may not write (sqlite3.OperationalError text)
@@ -132,6 +148,24 @@ class Publication:
 
 
 _PUBLICATION_COLUMNS = "proposal_id, revision, branch, commit_sha, pr_number, pr_url, status, updated_at"
+
+
+@dataclass(frozen=True)
+class Block:
+    """A block-list entry the bot added, and when it expires (None or ``permanent``: never)."""
+
+    file: str
+    key: str
+    entry: str
+    proposal_id: str
+    pr_number: int | None
+    added_at: float
+    expires_at: float | None
+    permanent: bool
+    removal_id: str | None  # the proposal that removes it, once one was made
+
+
+_BLOCK_COLUMNS = "file, key, entry, proposal_id, pr_number, added_at, expires_at, permanent, removal_id"
 
 
 @dataclass(frozen=True)
@@ -496,6 +530,74 @@ class StateStore:
                 statuses,
             ).fetchall()
         return tuple(Publication(*r) for r in rows)
+
+    # --- blocks the bot added (expiry) ---------------------------------------------------------------
+
+    def record_blocks(
+        self,
+        proposal_id: str,
+        entries: Sequence[tuple[str, str, str]],
+        *,
+        added_at: float,
+        expires_at: float | None,
+        pr_number: int | None = None,
+    ) -> None:
+        """Record (file, key, entry) as added by the bot for ``proposal_id``; an entry already recorded
+        keeps its first record (its expiry and any ``keep``)."""
+        permanent = 1 if expires_at is None else 0
+        with self.transaction() as db:
+            db.executemany(
+                "INSERT OR IGNORE INTO blocks(file, key, entry, proposal_id, pr_number, added_at, expires_at, "
+                "permanent) VALUES (?,?,?,?,?,?,?,?)",
+                [(f, k, e, proposal_id, pr_number, added_at, expires_at, permanent) for f, k, e in entries],
+            )
+
+    def blocks_of(self, proposal_id: str) -> tuple[Block, ...]:
+        """The entries recorded for one proposal (the one that added them)."""
+        return self._blocks("WHERE proposal_id = ? ORDER BY file, key, entry", (proposal_id,))
+
+    def blocks_removed_by(self, removal_id: str) -> tuple[Block, ...]:
+        """The entries a removal proposal takes out."""
+        return self._blocks("WHERE removal_id = ? ORDER BY file, key, entry", (removal_id,))
+
+    def expired_blocks(self, now: float) -> tuple[Block, ...]:
+        """Entries whose ban time has passed, not kept and not yet in a removal proposal."""
+        return self._blocks(
+            "WHERE permanent = 0 AND removal_id IS NULL AND expires_at IS NOT NULL AND expires_at <= ? "
+            "ORDER BY expires_at, file, key, entry",
+            (now,),
+        )
+
+    def keep_blocks(self, proposal_id: str) -> int:
+        """Make a proposal's entries permanent (``keep``); returns how many were not already."""
+        with self.transaction() as db:
+            cur = db.execute(
+                "UPDATE blocks SET permanent = 1 WHERE proposal_id = ? AND permanent = 0", (proposal_id,)
+            )
+            return cur.rowcount
+
+    def mark_removal(self, removal_id: str, entries: Sequence[tuple[str, str, str]]) -> None:
+        """Tie entries to the proposal that removes them (so the next pass does not propose them again)."""
+        with self.transaction() as db:
+            db.executemany(
+                "UPDATE blocks SET removal_id = ? WHERE file = ? AND key = ? AND entry = ?",
+                [(removal_id, f, k, e) for f, k, e in entries],
+            )
+
+    def release_removal(self, removal_id: str) -> None:
+        """A removal that was rejected or closed: its entries stay blocked and are no longer due."""
+        with self.transaction() as db:
+            db.execute("UPDATE blocks SET permanent = 1 WHERE removal_id = ?", (removal_id,))
+
+    def forget_blocks(self, removal_id: str) -> None:
+        """A removal merged: its entries are gone from the repository and from the record."""
+        with self.transaction() as db:
+            db.execute("DELETE FROM blocks WHERE removal_id = ?", (removal_id,))
+
+    def _blocks(self, where: str, args: tuple[Any, ...]) -> tuple[Block, ...]:
+        with self._lock:
+            rows = self._db.execute(f"SELECT {_BLOCK_COLUMNS} FROM blocks {where}", args).fetchall()  # noqa: S608
+        return tuple(Block(r[0], r[1], r[2], r[3], r[4], r[5], r[6], bool(r[7]), r[8]) for r in rows)
 
     @staticmethod
     def _row(row: tuple[str, str, float, float]) -> StoredProposal:

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot import messages
+from bot import expiry, messages
 from bot.audit_log import AuditLog
 from bot.bot_branch import BranchBuilder
 from bot.clock import Clock
@@ -45,6 +45,7 @@ class SyncReport:
     rejected: int = 0
     rebased: int = 0
     closed: int = 0
+    expired: int = 0  # removal proposals made for expired blocks
     errors: list[str] = field(default_factory=list)
 
 
@@ -60,6 +61,7 @@ class Syncer:
         audit: AuditLog,
         clock: Clock,
         notifier: Notifier | None = None,
+        ban_days: Callable[[str], float] | None = None,
     ) -> None:
         self.pulls = pulls
         self.builder = builder
@@ -67,6 +69,9 @@ class Syncer:
         self.audit = audit
         self.clock = clock
         self.notifier = notifier or NullNotifier()
+        #: A fixer's ban time in days (the playbook's ban_time); 30 without a catalog.
+        self.ban_days = ban_days or (lambda fixer: expiry.DEFAULT_BAN_DAYS)
+        self.expiry = expiry.ExpiryJob(state=state, builder=builder, audit=audit, clock=clock)
 
     def sync(self) -> SyncReport:
         """One pass over every open bot pull request; one failing pull request does not stop the others."""
@@ -82,6 +87,10 @@ class Syncer:
                 self.audit.append(
                     "sync_error", {"proposal": pub.proposal_id, "pr_number": pub.pr_number, "error": str(exc)}
                 )
+        try:
+            report.expired = len(self.expiry.run())
+        except PublishError as exc:
+            report.errors.append(f"expiry: {exc}")
         return report
 
     def on_pull_request(self, number: int) -> SyncReport:
@@ -112,6 +121,10 @@ class Syncer:
         by = plain(pr.merged_by or "someone", 60)
         self.state.record_outcome(pub.proposal_id, "merged", at=now, pr_url=pr.url, by=by)
         self._set(pub, "merged", now)
+        stored = self.state.get(pub.proposal_id)
+        if stored is not None:  # what it blocked is now the bot's to lift when its ban time passes
+            p = stored.proposal
+            expiry.record_merged(self.state, p, pr_number=pr.number, now=now, ban_days=self.ban_days(p.fixer))
         self.audit.append("pr_merged", self._fields(pub, pr, by=by))
         self.notifier.thread_note(pub.proposal_id, messages.pr_merged(by, pr.url))
 
@@ -121,6 +134,7 @@ class Syncer:
         who, reason = plain(who, 60), plain(comment, 500)
         self.state.record_outcome(pub.proposal_id, "rejected", at=now, pr_url=pr.url, reason=reason, by=who)
         self._set(pub, "rejected", now)
+        self.state.release_removal(pub.proposal_id)  # a lift people refused: those entries stay blocked
         self.audit.append("pr_closed", self._fields(pub, pr, by=who, reason=reason))
         self.notifier.thread_note(pub.proposal_id, messages.pr_rejected(who, reason, pr.url))
 
@@ -216,6 +230,7 @@ def build_syncer(
     """The syncer the settings allow: None unless GitHub pull requests are configured."""
     if not settings.github_repository or settings.cmdb is None:
         return None
+    from agents.playbooks import ban_days, load_catalog
     from bot.publisher import build_git_repo
     from tools.cmdb import load_inventory
     from tools.github import github_pulls
@@ -224,7 +239,9 @@ def build_syncer(
         build_git_repo(settings),
         load_inventory(settings.cmdb),
         GuardPolicy(max_changed_lines=settings.max_changed_lines),
+        removable=expiry.removable_for(state),
     )
+    catalog = load_catalog()
     return Syncer(
         pulls=pulls or github_pulls(settings),
         builder=builder,
@@ -232,6 +249,7 @@ def build_syncer(
         audit=audit,
         clock=clock,
         notifier=notifier,
+        ban_days=lambda fixer: ban_days(catalog, fixer),
     )
 
 

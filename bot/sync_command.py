@@ -84,4 +84,6 @@ def cmd_sync(args: argparse.Namespace, out: TextIO, err: TextIO, env: dict[str, 
         )
         + "\n"
     )
+    if report.expired:
+        out.write(messages.cli_sync_expired(report.expired) + "\n")
     return 1 if report.errors else 0

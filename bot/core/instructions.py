@@ -6,6 +6,7 @@ Understood (case-insensitive, anywhere in the message):
 * ``use /24`` — widen the attacker's own entry to its /24 (or any prefix the guard then judges); for a
   campaign (the attacker is a network), block that network itself instead of its addresses, never wider;
 * ``refresh`` — recompute the fix against the repository as it is now (also renews an expired proposal);
+* ``keep`` — the entries this proposal adds (or an expiry proposal would lift) never expire;
 * ``undo`` — back to the adopted revision before the current one (an undo is itself undone by ``undo``);
 * ``revert to r2`` — back to any earlier adopted revision.
 
@@ -30,6 +31,7 @@ _BLOCK = re.compile(
 _ADDR = re.compile(r"[0-9a-fA-F:.]+(?:/\d{1,3})?")
 _USE_PREFIX = re.compile(r"\buse\s+/(\d{1,3})\b", re.I)
 _REFRESH = re.compile(r"\brefresh\b", re.I)
+_KEEP = re.compile(r"^\W*keep\b", re.I)  # the message starts with it: "keep", "keep it blocked"
 _UNDO = re.compile(r"\bundo\b", re.I)
 _REVERT = re.compile(r"\brevert\s+(?:to\s+)?(?:r(?:evision)?\s*)?(\d{1,6})\b", re.I)
 
@@ -60,6 +62,8 @@ def parse_instruction(text: str) -> Instruction:
         return Instruction(kind="block", addresses=tuple(_ADDR.findall(m.group(1))))
     if _REFRESH.search(text):
         return Instruction(kind="refresh")
+    if _KEEP.search(text):
+        return Instruction(kind="keep")
     return Instruction(kind="unknown")
 
 
