@@ -869,3 +869,117 @@ def blocks_kept(entries: Sequence[str]) -> str:
 
 def cli_sync_expired(count: int) -> str:
     return f"Proposed lifting {count} expired block(s); they are posted for approval."
+
+
+# --- flood control: the digest, inventory problems, /secops-scan queue (issue 12) -------------------------
+
+
+def _count(n: int, one: str, many: str) -> str:
+    return f"{n:,} {one if n == 1 else many}"
+
+
+def slack_digest(approvable: int, blocked: int, escalations: int) -> str:
+    """The one digest message for held-back proposals (updated in place each poll)."""
+    total = approvable + blocked + escalations
+    if total == 0:
+        return ":white_check_mark: No proposals held back: every one is in the channel."
+    parts = [
+        text
+        for n, text in (
+            (approvable, f"{approvable:,} to approve"),
+            (blocked, f"{blocked:,} blocked"),
+            (escalations, _count(escalations, "escalation", "escalations")),
+        )
+        if n
+    ]
+    what = "proposal" if total == 1 else "proposals"
+    return f"{total:,} more {what} held back: {', '.join(parts)} · `/secops-scan queue`"
+
+
+def slack_inventory_problem(server: str, path: str, reason: str, held: int) -> str:
+    """One escalation for many blocked proposals caused by one inventory entry (``reason`` as the guard said)."""
+    joined = f" {reason}" if reason.startswith("is ") else f": {reason}"
+    return (
+        f"{server}: its listed config {path}{joined}; "
+        f"{_count(held, 'proposal', 'proposals')} held: fix the CMDB"
+    )
+
+
+def slack_inventory_problem_header(severity: str) -> str:
+    return f":rotating_light: Inventory problem · {severity}"
+
+
+def queue_help() -> str:
+    return (
+        "`/secops-scan queue` lists held-back proposals · `/secops-scan queue next [N]` posts the next N "
+        "(default 5, at most 20)."
+    )
+
+
+def queue_empty() -> str:
+    return "Nothing is held back: every proposal is in the channel."
+
+
+def queue_header(approvable: int, blocked: int, escalations: int) -> str:
+    total = approvable + blocked + escalations
+    return (
+        f"{_count(total, 'proposal', 'proposals')} held back ({approvable:,} to approve, {blocked:,} blocked, "
+        f"{_count(escalations, 'escalation', 'escalations')}), highest severity first:"
+    )
+
+
+def queue_more(count: int) -> str:
+    return f"… and {count:,} more · `/secops-scan queue next` posts the next ones."
+
+
+def queue_problems_header() -> str:
+    return "Held behind inventory problems (fix the CMDB, then they are proposed again):"
+
+
+def queue_posting(count: int) -> str:
+    return f"Posting the next {_count(count, 'held-back proposal', 'held-back proposals')}…"
+
+
+def queue_posted(posted: int, left: int) -> str:
+    return f"Posted {_count(posted, 'proposal', 'proposals')}; {left:,} still held back."
+
+
+def queue_bad_count(text: str) -> str:
+    return f"`{text}` is not a number: use `/secops-scan queue next 5` (at most 20)."
+
+
+def status_escalations(count: int) -> str:
+    return f"{_count(count, 'open escalation', 'open escalations')}:"
+
+
+# --- blocks that expire (bot/expiry.py, `keep`) --------------------------------------------------------
+
+
+def block_expired(entries: Sequence[str], days: int, pr_number: int | None, proposal_id: str) -> str:
+    """The reason of a removal proposal: which entries expired, after how long, and where they came from."""
+    shown = ", ".join(list(dict.fromkeys(entries))[:5]) + (
+        f" (+{len(set(entries)) - 5} more)" if len(set(entries)) > 5 else ""
+    )
+    word = "Block" if len(set(entries)) == 1 else "Blocks"
+    source = f"PR #{pr_number}" if pr_number is not None else f"proposal {proposal_id}"
+    return f"{word} of {shown} expired after {days} day{'' if days == 1 else 's'} (added by {source})"
+
+
+def block_removal_impossible(reason: str, detail: str) -> str:
+    """An expired block the bot cannot remove exactly: people decide."""
+    return f"{reason}, but the bot cannot remove it exactly: {detail}"
+
+
+def blocks_kept(entries: Sequence[str]) -> str:
+    """The thread's answer to ``keep``."""
+    if not entries:
+        return (
+            "Kept: the entries this proposal adds will never expire once merged; "
+            "the bot will not propose lifting them."
+        )
+    shown = ", ".join(list(dict.fromkeys(entries))[:10])
+    return f"Kept: {shown} will stay blocked (no expiry); the bot will not propose lifting them."
+
+
+def cli_sync_expired(count: int) -> str:
+    return f"Proposed lifting {count} expired block(s); they are posted for approval."

@@ -54,6 +54,8 @@ ENV_NAMES: dict[str, str] = {
     "approvals_required": "SECOPS_APPROVALS_REQUIRED",
     "proposal_expiry": "SECOPS_PROPOSAL_EXPIRY",
     "reject_period": "SECOPS_REJECT_PERIOD",
+    "slack_posts_per_poll": "SECOPS_SLACK_POSTS_PER_POLL",
+    "slack_posts_per_hour": "SECOPS_SLACK_POSTS_PER_HOUR",
     # LLM fixer and reviewer (issue: LangChain + Ollama)
     "ollama_host": "OLLAMA_HOST",
     "fixer_model": "SECOPS_FIXER_MODEL",
@@ -109,6 +111,10 @@ class Settings(BaseModel):
     approvals_required: int = 1
     proposal_expiry: float = 24 * 3600
     reject_period: float = 30 * 86400
+    # Flood control: channel messages the bot posts on its own per poll and per sliding hour (the rest is
+    # held back, stored, summed up in one digest message and posted on request with `/secops-scan queue next`)
+    slack_posts_per_poll: int = Field(default=20, ge=1)
+    slack_posts_per_hour: int = Field(default=100, ge=1)
 
     ollama_host: str = "http://127.0.0.1:11434"
     fixer_model: str | None = None

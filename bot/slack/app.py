@@ -24,6 +24,7 @@ from slack_sdk.errors import SlackApiError
 from bot import messages
 from bot.service import ActionResult, ProposalService
 from bot.slack import blocks as kit
+from bot.slack import digest
 from bot.slack.poster import Poster
 
 log = logging.getLogger(__name__)
@@ -175,8 +176,20 @@ def build_app(
             )
         elif sub == "status":
             ack(response_type="ephemeral", text=_status_text(service, poster))
+        elif sub == "queue":
+            ack(response_type="ephemeral", text=_queue_text(poster))
+        elif sub.split()[:2] in (["queue", "next"], ["queue", "more"]):
+            count = _queue_count(sub.split()[2:])
+            if count is None:
+                ack(response_type="ephemeral", text=messages.queue_bad_count(" ".join(sub.split()[2:])[:40]))
+                return
+            ack(response_type="ephemeral", text=messages.queue_posting(count))
+            posted, left = poster.post_next(count)  # after the ack: posting N cards takes longer than 3 s
+            respond(
+                response_type="ephemeral", replace_original=False, text=messages.queue_posted(posted, left)
+            )
         else:
-            ack(response_type="ephemeral", text=messages.command_help())
+            ack(response_type="ephemeral", text=messages.command_help() + " " + messages.queue_help())
 
     # --- Approve / Reject ------------------------------------------------------------------------------
 
@@ -240,17 +253,37 @@ def build_app(
         else:
             poster.reply(thread, kit.esc(result.text, 3000))  # may quote the LLM fixer or the instruction
 
+    # --- escalation buttons (issue 12) ----------------------------------------------------------------
+
+    poster.escalation_card = lambda p: kit.escalation_blocks(  # owners and decisions on every rendering
+        p, service.host_owners(p), service.escalation_decisions(p.id)
+    )
+
+    def on_escalation(what: str) -> Callable[..., None]:
+        def listener(ack: Any, body: dict[str, Any], action: dict[str, Any]) -> None:
+            ack()
+            user = body["user"]["id"]
+            result = service.act_on_escalation(
+                json.loads(action["value"])["p"], what, user, authorized=is_approver(user)
+            )
+            if result.kind != "escalation" or result.proposal is None:
+                poster.ephemeral(user, result.text)
+                return
+            _show_escalation(result.proposal, service, poster)
+
+        return listener
+
+    app.action("esc_ack")(on_escalation("acknowledge"))
+    app.action("esc_assign")(on_escalation("assign"))
+    app.action("esc_mute")(on_escalation("mute"))
+
     # --- App Home --------------------------------------------------------------------------------------
 
     @app.event("app_home_opened")
     def home(event: dict[str, Any], client: WebClient) -> None:
         if event.get("tab", "home") != "home":
             return
-        pending = [(s.proposal, poster.link_for(s.proposal.id)) for s in service.pending()]
-        view = kit.home_view(
-            pending, service.approvals.decisions(10), service.today_counts(), service.last_poll()
-        )
-        client.views_publish(user_id=event["user"], view=view)
+        client.views_publish(user_id=event["user"], view=_home(service, poster))
 
     @app.event("message")
     def ignore_messages() -> None:
@@ -286,7 +319,36 @@ def _status_text(service: ProposalService, poster: Poster) -> str:
         lines.append(
             f"• {title} `{s.proposal.id}` r{s.proposal.revision}" + (f" <{link}|open>" if link else "")
         )
+    # Open escalations, highest severity first: each needs a person, not an Approve click.
+    escalated = sorted(
+        service.state.list("escalated", limit=500),
+        key=lambda s: (-s.proposal.group.max_level, s.created_at),
+    )
+    if escalated:
+        lines.append(messages.status_escalations(len(escalated)))
+    for s in escalated[:10]:
+        link = poster.link_for(s.proposal.id)
+        title = kit.esc(kit.title(s.proposal), 140)
+        lines.append(f"• {title} `{s.proposal.id}`" + (f" <{link}|open>" if link else ""))
     return "\n".join(lines)
+
+
+QUEUE_NEXT_DEFAULT, QUEUE_NEXT_MAX = 5, 20
+
+
+def _queue_count(words: list[str]) -> int | None:
+    """``queue next [N]``: N (default 5, at most 20); None when N is not a positive number."""
+    if not words:
+        return QUEUE_NEXT_DEFAULT
+    if len(words) != 1 or not words[0].isdigit() or int(words[0]) < 1:
+        return None
+    return min(int(words[0]), QUEUE_NEXT_MAX)
+
+
+def _queue_text(poster: Poster) -> str:
+    """``/secops-scan queue``: held-back proposals by severity then age, and inventory problems."""
+    queue = poster.queue
+    return digest.queue_text(queue.counts(), queue.next(digest.QUEUE_LINES), queue.problems())
 
 
 def _after_decision(result: ActionResult, user: str, poster: Poster) -> None:
@@ -295,3 +357,45 @@ def _after_decision(result: ActionResult, user: str, poster: Poster) -> None:
         poster.show_decision(result, user)
     else:
         poster.ephemeral(user, result.text)
+
+
+def _show_escalation(p: Any, service: ProposalService, poster: Poster) -> None:
+    """An escalation decision: the card shows it on top (updated in place), the thread says it too."""
+    ref = service.approvals.message_for(p.id)
+    if ref is None:
+        return
+    decisions = service.escalation_decisions(p.id)
+    text, blocks = kit.escalation_blocks(p, service.host_owners(p), decisions)
+    try:
+        poster.client.chat_update(channel=ref.channel, ts=ref.ts, text=text, blocks=blocks)
+    except SlackApiError as exc:
+        log.warning("updating %s failed: %s", p.id, exc.response.get("error"))
+    if decisions:
+        poster.reply(ref.ts, kit.escalation_status(decisions[-1]))
+
+
+def _home(service: ProposalService, poster: Poster) -> dict[str, Any]:
+    """App Home as a triage queue: severity first, then age; links only for what is shown."""
+    all_pending = service.pending()
+    pending = kit.triage_order([(s.proposal, s.created_at) for s in all_pending])[:12]
+    open_escalations = service.open_escalations()
+    notes = {s.proposal.id: d for s, d in open_escalations}
+    escalations = kit.triage_order([(s.proposal, s.created_at) for s, _ in open_escalations])
+    recent = service.recent_decisions(10)
+    return kit.home_view(
+        [(p, poster.link_for(p.id)) for p, _ in pending],
+        [d for d, _ in recent],
+        service.today_counts(),
+        service.last_poll(),
+        escalations=[
+            (p, poster.link_for(p.id), _escalation_note(notes[p.id])) for p, _ in escalations[:8]
+        ],
+        decided={p.id: p for _, p in recent if p is not None},
+        pending_total=len(all_pending),
+        escalations_total=len(open_escalations),
+    )
+
+
+def _escalation_note(decisions: list[dict[str, Any]]) -> str:
+    """The latest decision on an escalation, short: "assigned to @alice"."""
+    return kit.escalation_status(decisions[-1]) if decisions else ""

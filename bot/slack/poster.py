@@ -7,7 +7,8 @@ could not be posted stays in the state store and is retried by the next poll.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from slack_sdk import WebClient
@@ -20,52 +21,134 @@ from bot.core.proposal import Proposal
 from bot.publishing import PublishResult
 from bot.service import ActionResult
 from bot.slack import blocks as kit
+from bot.slack import digest
+from bot.slack.flood import HeldQueue
 from bot.state import StateStore
 
 log = logging.getLogger(__name__)
+
+MAX_FAILURES_IN_A_ROW = 3
 
 
 class Poster:
     """Posts to the one configured channel."""
 
     def __init__(
-        self, client: WebClient, channel: str, state: StateStore, approvals: ApprovalStore, clock: Clock
+        self,
+        client: WebClient,
+        channel: str,
+        state: StateStore,
+        approvals: ApprovalStore,
+        clock: Clock,
+        *,
+        per_poll: int = 20,
+        per_hour: int = 100,
     ) -> None:
         self.client = client
         self.channel = channel
         self.state = state
         self.approvals = approvals
         self.clock = clock
+        self.per_poll = per_poll
+        self.per_hour = per_hour
+        self.queue = HeldQueue(state)
         self._permalinks: dict[str, str] = {}
+        # how an escalation renders; the app sets it to one with host owners and decisions (issue 12)
+        self.escalation_card: Callable[[Proposal], tuple[str, list[dict[str, Any]]]] = kit.escalation_blocks
+        self._posting = threading.Lock()  # the poller and `/secops-scan queue next` never post the same one
 
-    # --- new proposals ---------------------------------------------------------------------------------
+    # --- new proposals, within the flood budget ---------------------------------------------------------
 
     def post_new(self, proposals: Sequence[Proposal]) -> int:
-        """Post each proposal not yet in the channel; returns how many were posted."""
-        posted = 0
-        for p in proposals:
-            if self.approvals.message_for(p.id) is not None:
-                continue
-            try:
-                self._post(p)
-                posted += 1
-            except SlackApiError as exc:
-                log.warning("posting %s failed: %s", p.id, exc.response.get("error"))
-        return posted
+        """One poll's posting; returns how many channel messages were posted.
+
+        ``proposals`` (this scan's new ones) are already stored, so they are among the held-back proposals:
+        those are posted highest severity first, then oldest first, within the budget (``per_poll``, and what
+        is left of ``per_hour`` in the last hour). Blocked proposals caused by one inventory problem become one
+        message; the digest message then says how many are still held back. A proposal that could not be
+        posted (Slack down) stays held back and is retried by the next poll.
+        """
+        with self._posting:
+            now = self.clock.now()
+            hour_ago = now - 3600
+            budget = max(0, min(self.per_poll, self.per_hour - len(self.queue.posts_since(hour_ago))))
+            posted = self._post_problems(budget)
+            failures = 0
+            for stored in self.queue.next(budget - posted) if budget > posted else []:
+                try:
+                    self._post(stored.proposal)
+                    posted, failures = posted + 1, 0
+                except SlackApiError as exc:
+                    log.warning("posting %s failed: %s", stored.proposal.id, exc.response.get("error"))
+                    failures += 1
+                    if failures >= MAX_FAILURES_IN_A_ROW:
+                        break  # Slack is down or refusing: the next poll retries
+            self.queue.record_posts([now] * posted, hour_ago)
+            self._refresh_digest()
+            return posted
 
     def post_unposted(self) -> int:
-        """Retry proposals whose message never made it to Slack (Slack down during a poll)."""
-        todo = [
-            s.proposal
-            for status in ("pending", "blocked", "escalated")
-            for s in self.state.list(status, limit=200)
-            if self.approvals.message_for(s.proposal.id) is None
-        ]
-        return self.post_new(list(reversed(todo)))
+        """Kept for the poller: :meth:`post_new` already retried unposted proposals within this poll's budget."""
+        return 0
+
+    def post_next(self, count: int) -> tuple[int, int]:
+        """``/secops-scan queue next``: post the next ``count`` held-back proposals (outside the budget: a
+        person asked for them); returns (posted, still held back)."""
+        with self._posting:
+            posted = 0
+            for stored in self.queue.next(count):
+                try:
+                    self._post(stored.proposal)
+                    posted += 1
+                except SlackApiError as exc:
+                    log.warning("posting %s failed: %s", stored.proposal.id, exc.response.get("error"))
+                    break
+            left = self._refresh_digest()
+            return posted, left
+
+    def _post_problems(self, budget: int) -> int:
+        """Post new inventory problems (within ``budget``), update the count on those already posted."""
+        posted = 0
+        for problem in self.queue.collapse():
+            text, blocks = digest.problem_blocks(problem)
+            try:
+                if problem.ts is None and posted < budget:
+                    resp = self.client.chat_postMessage(
+                        channel=self.channel, text=text, blocks=blocks, unfurl_links=False
+                    )
+                    self.queue.problem_posted(problem.cluster, self.channel, resp["ts"], problem.count)
+                    posted += 1
+                elif problem.ts is not None and problem.channel and problem.count != problem.posted_count:
+                    self.client.chat_update(channel=problem.channel, ts=problem.ts, text=text, blocks=blocks)
+                    self.queue.problem_posted(problem.cluster, problem.channel, problem.ts, problem.count)
+            except SlackApiError as exc:
+                log.warning("inventory problem %s: %s", problem.cluster, exc.response.get("error"))
+        return posted
+
+    def _refresh_digest(self) -> int:
+        """Post the digest once, then update it in place when its counts change; returns the held-back count."""
+        counts = self.queue.counts()
+        held = sum(counts.values())
+        text, blocks = digest.digest_blocks(counts)
+        current = self.queue.digest()
+        try:
+            if current is None and held:
+                resp = self.client.chat_postMessage(
+                    channel=self.channel, text=text, blocks=blocks, unfurl_links=False
+                )
+                self.queue.save_digest(self.channel, resp["ts"], text)
+            elif current is not None and current.get("text") != text:
+                self.client.chat_update(
+                    channel=current["channel"], ts=current["ts"], text=text, blocks=blocks
+                )
+                self.queue.save_digest(current["channel"], current["ts"], text)
+        except SlackApiError as exc:
+            log.warning("digest: %s", exc.response.get("error"))
+        return held
 
     def _post(self, p: Proposal) -> None:
         if p.action == "escalate":
-            text, blocks = kit.escalation_blocks(p)
+            text, blocks = self.escalation_card(p)
         else:
             text, blocks = kit.proposal_blocks(p)
         resp = self.client.chat_postMessage(
@@ -127,7 +210,7 @@ class Poster:
                 continue
             p = stored.proposal
             if p.action == "escalate":
-                text, blocks = kit.escalation_blocks(p)
+                text, blocks = self.escalation_card(p)
             else:
                 text, blocks = kit.proposal_blocks(p, status=stored.status)
             try:
@@ -143,7 +226,7 @@ class Poster:
             return
         status = "pending" if p.action == "propose" else p.action
         if p.action == "escalate":
-            text, blocks = kit.escalation_blocks(p)
+            text, blocks = self.escalation_card(p)
         else:
             text, blocks = kit.proposal_blocks(p, status=status)
         try:

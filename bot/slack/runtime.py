@@ -12,6 +12,11 @@ from typing import Any
 
 from slack_bolt import App
 from slack_sdk import WebClient
+from slack_sdk.http_retry.builtin_handlers import (
+    ConnectionErrorRetryHandler,
+    RateLimitErrorRetryHandler,
+    ServerErrorRetryHandler,
+)
 
 from bot.approvals import ApprovalStore
 from bot.audit_log import AuditLog
@@ -29,6 +34,9 @@ from bot.state import StateStore
 log = logging.getLogger(__name__)
 
 WEB_API_TIMEOUT_S = 10
+RATE_LIMIT_RETRIES = 3  # each waits Slack's Retry-After (plus up to 1 s of jitter)
+SERVER_ERROR_RETRIES = 2  # 500/503 from Slack: exponential backoff from 0.5 s
+CONNECTION_RETRIES = 2
 SHUTDOWN_WAIT_S = 30.0  # how long a stop waits for a publication in flight before leaving it to the outbox
 
 
@@ -127,6 +135,24 @@ def _within(timeout: float, fn: Callable[[], Any]) -> bool:
     return not t.is_alive()
 
 
+def web_client(settings: Settings) -> WebClient:
+    """The Web API client, with Slack's retry handlers: 429 (waits Retry-After), 5xx, dropped connections.
+
+    Without them a busy night's ``ratelimited`` answers lost messages until the next poll retried them.
+    """
+    assert settings.slack_bot_token is not None
+    return WebClient(
+        token=settings.slack_bot_token.get_secret_value(),
+        base_url=settings.slack_api_url,
+        timeout=WEB_API_TIMEOUT_S,
+        retry_handlers=[
+            ConnectionErrorRetryHandler(max_retry_count=CONNECTION_RETRIES),
+            RateLimitErrorRetryHandler(max_retry_count=RATE_LIMIT_RETRIES),
+            ServerErrorRetryHandler(max_retry_count=SERVER_ERROR_RETRIES),
+        ],
+    )
+
+
 def require_slack(settings: Settings, *, http: bool) -> None:
     """Fail at start with the variable's name when a Slack setting is missing."""
     missing = []
@@ -166,11 +192,7 @@ def build_runtime(
     """Everything wired: Web API client, state, service, Bolt app, poller (not started)."""
     require_slack(settings, http=http)
     assert settings.slack_bot_token is not None and settings.slack_channel and settings.alerts
-    client = WebClient(
-        token=settings.slack_bot_token.get_secret_value(),
-        base_url=settings.slack_api_url,
-        timeout=WEB_API_TIMEOUT_S,
-    )
+    client = web_client(settings)
     state = StateStore(settings.state_path)
     audit = AuditLog(settings.audit_path, clock)
     approvals = ApprovalStore(state)
@@ -185,7 +207,15 @@ def build_runtime(
         alerts_path=settings.alerts,
         before_scan=before_scan,
     )
-    poster = Poster(client, settings.slack_channel, state, approvals, clock)
+    poster = Poster(
+        client,
+        settings.slack_channel,
+        state,
+        approvals,
+        clock,
+        per_poll=settings.slack_posts_per_poll,
+        per_hour=settings.slack_posts_per_hour,
+    )
     secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else ""
     listeners = ThreadPoolExecutor(max_workers=5, thread_name_prefix="secops-listener")
     app = build_app(
@@ -209,9 +239,5 @@ def build_notifier(settings: Settings, state: StateStore, clock: Clock) -> Poste
     """The Slack side of ``secops-bot sync``: proposal threads and messages (None without Slack settings)."""
     if settings.slack_bot_token is None or not settings.slack_channel:
         return None
-    client = WebClient(
-        token=settings.slack_bot_token.get_secret_value(),
-        base_url=settings.slack_api_url,
-        timeout=WEB_API_TIMEOUT_S,
-    )
+    client = web_client(settings)
     return Poster(client, settings.slack_channel, state, ApprovalStore(state), clock)

@@ -22,6 +22,8 @@ class SlackRecorder:
         self.socket_url = socket_url
         self.requests: list[tuple[str, dict[str, Any], dict[str, str]]] = []
         self.fail: dict[str, str] = {}
+        # method → HTTP statuses answered before the normal reply, one per call (429 carries Retry-After: 1)
+        self.http_errors: dict[str, list[int]] = {}
         self._ts = itertools.count(1)
         self._lock = threading.RLock()
         self._changed = threading.Condition(self._lock)
@@ -45,12 +47,15 @@ class SlackRecorder:
                             body[k] = json.loads(body[k])
                 method = self.path.rsplit("/", 1)[-1]
                 headers = {k.lower(): v for k, v in self.headers.items()}
-                reply = recorder._answer(method, body)
+                status = recorder._http_error(method)
+                reply = recorder._answer(method, body) if status == 200 else {"ok": False, "error": "ratelimited"}
                 with recorder._changed:
                     recorder.requests.append((method, body, headers))
                     recorder._changed.notify_all()
                 data = json.dumps(reply).encode()
-                self.send_response(200)
+                self.send_response(status)
+                if status == 429:
+                    self.send_header("Retry-After", "1")
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
@@ -69,6 +74,11 @@ class SlackRecorder:
     @property
     def response_url(self) -> str:
         return f"http://127.0.0.1:{self.server.server_address[1]}/respond"
+
+    def _http_error(self, method: str) -> int:
+        with self._lock:
+            queued = self.http_errors.get(method)
+            return queued.pop(0) if queued else 200
 
     def _answer(self, method: str, body: dict[str, Any]) -> dict[str, Any]:
         if method in self.fail:
