@@ -15,6 +15,7 @@ A case file::
         symlinks: {path: target}   # optional: symlinks created in the copy
         cmdb: {...}                # optional: a whole inventory instead of fixtures/cmdb.yaml
         policy: {max_changed_lines: 5}   # optional: GuardPolicy fields
+        removable: [[file, key, entry]]  # optional: entries the bot added and recorded (remove_cidr)
         after_contains: ["..."]    # optional (passed): substrings the edited file must hold
 
 ``error`` means the operations are bad input or cannot be applied exactly (the file is named); ``unchanged``
@@ -89,7 +90,10 @@ def test_guard_case(case: dict[str, Any], tmp_path: Path) -> None:
         read_file=repo_reader(root),
         inventory=inventory,
         targets=targets,
-        policy=GuardPolicy(**(case.get("policy") or {})),
+        policy=GuardPolicy(
+            **(case.get("policy") or {}),
+            removable=frozenset(tuple(e) for e in case.get("removable") or ()),
+        ),
         list_styles=list_styles(inventory, targets),
     )
     expect = case["expect"]
