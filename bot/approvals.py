@@ -14,6 +14,7 @@ click). The row counts attempts and keeps the last error; ``done`` marks the one
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,6 +49,14 @@ CREATE TABLE IF NOT EXISTS outbox (
     PRIMARY KEY (proposal_id, revision_hash)
 );
 CREATE INDEX IF NOT EXISTS outbox_state ON outbox(state);
+CREATE TABLE IF NOT EXISTS mutes (
+    rule_id TEXT NOT NULL,
+    host TEXT NOT NULL,
+    until REAL NOT NULL,
+    proposal_id TEXT NOT NULL,
+    by_user TEXT NOT NULL,
+    PRIMARY KEY (rule_id, host)
+);
 CREATE TABLE IF NOT EXISTS decisions (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     at REAL NOT NULL,
@@ -357,3 +366,36 @@ class ApprovalStore:
                 "SELECT proposal_id FROM messages WHERE channel = ? AND ts = ?", (channel, thread_ts)
             ).fetchone()
         return row[0] if row else None
+
+    # --- escalations: decisions and mutes (issue 12) --------------------------------------------------
+
+    def decisions_for(self, proposal_id: str) -> list[dict[str, Any]]:
+        """Every decision on one proposal, oldest first (an escalation card shows them as status lines)."""
+        with self.state.transaction() as db:
+            rows = db.execute(
+                "SELECT at, proposal_id, kind, user, detail FROM decisions WHERE proposal_id = ? ORDER BY seq",
+                (proposal_id,),
+            ).fetchall()
+        return [
+            {"at": r[0], "proposal_id": r[1], "kind": r[2], "user": r[3], "detail": json.loads(r[4])}
+            for r in rows
+        ]
+
+    def mute(
+        self, proposal_id: str, pairs: Sequence[tuple[str, str]], until: float, user: str
+    ) -> None:
+        """Mute each (rule id, host) pair until ``until``; a later mute of the same pair replaces it."""
+        with self.state.transaction() as db:
+            db.executemany(
+                "INSERT OR REPLACE INTO mutes(rule_id, host, until, proposal_id, by_user) VALUES (?,?,?,?,?)",
+                [(rule, host, until, proposal_id, user) for rule, host in pairs],
+            )
+
+    def is_muted(self, rule_ids: Sequence[str], hosts: Sequence[str], now: float) -> bool:
+        """True when every (rule, host) pair of a group is muted at ``now`` (a group with none is not)."""
+        pairs = {(r, h) for r in rule_ids for h in hosts}
+        if not pairs:
+            return False
+        with self.state.transaction() as db:
+            rows = db.execute("SELECT rule_id, host FROM mutes WHERE until > ?", (now,)).fetchall()
+        return pairs <= {(r[0], r[1]) for r in rows}

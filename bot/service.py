@@ -38,6 +38,10 @@ POSTED_ACTIONS = ("propose", "blocked", "escalate")
 # Failures of the bot's own storage (full disk, unwritable audit log): a publication hit by one stays queued in
 # the outbox and is retried on the next pass instead of sending the proposal back to pending.
 STORAGE_ERRORS: tuple[type[BaseException], ...] = (AuditError, StateError, sqlite3.Error, OSError)
+# Escalation buttons (issue 12): the action id's verb → the decision recorded; a mute lasts 24 hours.
+ESCALATION_DECISIONS = {"acknowledge": "acknowledged", "assign": "assigned", "mute": "muted"}
+ESCALATION_KINDS = tuple(ESCALATION_DECISIONS.values())
+MUTE_SECONDS = 24 * 3600
 
 
 @dataclass
@@ -129,6 +133,7 @@ class ProposalService:
                 return ScanOutcome(report=None, error=messages.scan_failed(str(exc)))
             self.state.set_meta("last_poll", {"at": self.clock.now(), "trigger": trigger})
             new = [p for p in report.proposals if p.id in report.new_ids and p.action in POSTED_ACTIONS]
+            new = self._without_muted(new)  # escalation mutes (issue 12)
             folded = [p for p in report.proposals if p.id in report.new_ids and p.folded_into]
             return ScanOutcome(report=report, new=new, folded=folded)
 
@@ -467,6 +472,72 @@ class ProposalService:
             return messages.revision_revert_note(restored)
         added, removed = changed_labels(before.operations, after.operations)
         return messages.revision_change(added, removed)
+
+    # --- escalations people can act on (issue 12) -------------------------------------------------------
+
+    def act_on_escalation(self, proposal_id: str, what: str, user: str, *, authorized: bool) -> ActionResult:
+        """Acknowledge, assign to ``user``, or mute (approvers only) an escalation; audited, shown on its card.
+
+        A mute covers each (rule, host) pair of the escalation for :data:`MUTE_SECONDS`; later escalations
+        whose pairs are all muted are not posted (:meth:`_without_muted`, at scan time, on this clock).
+        """
+        kind = ESCALATION_DECISIONS[what]
+        stored = self.state.get(proposal_id)
+        if stored is None:
+            return ActionResult("unknown", text=messages.unknown_proposal(proposal_id))
+        p, now = stored.proposal, self.clock.now()
+        if p.action != "escalate":
+            return ActionResult("closed", p, stored.status, text=messages.esc_not_an_escalation())
+        if kind == "muted" and not authorized:
+            self._audit("escalation_refused", p, user, {"why": "not an approver", "wanted": kind})
+            return ActionResult("not_authorized", p, stored.status, text=messages.esc_mute_refused())
+        earlier = self.approvals.decisions_for(proposal_id)
+        if any(d["kind"] == kind and (d["user"] == user or kind == "muted") for d in earlier):
+            return ActionResult("duplicate", p, stored.status, text=messages.esc_already(kind))
+        detail: dict[str, object] = {}
+        if kind == "muted":
+            pairs = [(r, h) for r in p.group.rule_ids for h in p.group.targets]
+            until = now + MUTE_SECONDS
+            self.approvals.mute(proposal_id, pairs, until, user)
+            detail = {"pairs": [list(pair) for pair in pairs], "until": until}
+        self._audit(f"escalation_{kind}", p, user, detail)
+        self.approvals.decide(proposal_id, kind, user, detail, now)
+        return ActionResult("escalation", p, stored.status)
+
+    def escalation_decisions(self, proposal_id: str) -> list[dict[str, object]]:
+        """Acknowledgements, assignments and mutes of one escalation, oldest first."""
+        return [d for d in self.approvals.decisions_for(proposal_id) if d["kind"] in ESCALATION_KINDS]
+
+    def host_owners(self, proposal: Proposal) -> dict[str, str | None]:
+        """Each target's owner from the inventory (None: not in it, or no owner there)."""
+        owners: dict[str, str | None] = {}
+        for target in proposal.group.targets:
+            server = self.scanner.inventory.server(target)
+            owners[target] = server.owner if server is not None else None
+        return owners
+
+    def open_escalations(self, limit: int = 500) -> list[tuple[StoredProposal, list[dict[str, object]]]]:
+        """Escalations still open (posted or held back), each with its decisions so far."""
+        return [(s, self.escalation_decisions(s.proposal.id)) for s in self.state.list("escalated", limit)]
+
+    def recent_decisions(self, limit: int = 10) -> list[tuple[dict[str, object], Proposal | None]]:
+        """The last decisions, newest first, each with the proposal it is about (None: no longer stored)."""
+        out: list[tuple[dict[str, object], Proposal | None]] = []
+        for d in self.approvals.decisions(limit):
+            stored = self.state.get(str(d["proposal_id"]))
+            out.append((d, stored.proposal if stored else None))
+        return out
+
+    def _without_muted(self, proposals: list[Proposal]) -> list[Proposal]:
+        """This scan's new escalations that a mute covers are not posted: status "muted", audited."""
+        now, kept = self.clock.now(), []
+        for p in proposals:
+            if p.action == "escalate" and self.approvals.is_muted(p.group.rule_ids, p.group.targets, now):
+                self.state.set_status(p.id, "muted", now)
+                self._audit("escalation_muted_repeat", p, "", {"rules": list(p.group.rule_ids)})
+            else:
+                kept.append(p)
+        return kept
 
     # --- App Home ----------------------------------------------------------------------------------------
 

@@ -505,28 +505,33 @@ def home_view(
     last_poll: float | None,
     escalations: Sequence[tuple[Proposal, str | None, str]] = (),
     decided: Mapping[str, Proposal] | None = None,
+    pending_total: int | None = None,
+    escalations_total: int | None = None,
 ) -> dict[str, Any]:
     """App Home as a triage queue: pending proposals and open escalations (callers sort them, see
     :func:`triage_order`), each with attacker, targets and a link; the last decisions; today's counts.
 
     ``escalations``: (proposal, link, status note such as "assigned to @alice"). ``decided``: the
-    proposals the decisions are about, by id, so a decision says what was decided.
+    proposals the decisions are about, by id, so a decision says what was decided. ``*_total``: how many
+    there are when the caller passes only the first ones.
     """
+    n_pending = len(pending) if pending_total is None else pending_total
+    n_escalations = len(escalations) if escalations_total is None else escalations_total
     blocks: list[Block] = [header("secops-bot"), context(f"*Last poll:* {date_token(last_poll)}")]
-    blocks.append(header(messages.home_pending_header(len(pending))))
+    blocks.append(header(messages.home_pending_header(n_pending)))
     if not pending:
         blocks.append(section(messages.slack_nothing_pending()))
     for p, link in list(pending)[:12]:
         blocks.append(section(_queue_line(p, link)))
-    if len(pending) > 12:
-        blocks.append(context(messages.home_more(len(pending) - 12)))
-    blocks.append(header(messages.home_escalations_header(len(escalations))))
+    if n_pending > 12:
+        blocks.append(context(messages.home_more(n_pending - 12)))
+    blocks.append(header(messages.home_escalations_header(n_escalations)))
     if not escalations:
         blocks.append(section(messages.home_no_escalations()))
     for p, link, note in list(escalations)[:8]:
         blocks.append(section(_queue_line(p, link, note)))
-    if len(escalations) > 8:
-        blocks.append(context(messages.home_more(len(escalations) - 8)))
+    if n_escalations > 8:
+        blocks.append(context(messages.home_more(n_escalations - 8)))
     blocks.append(header("Last decisions"))
     if not decisions:
         blocks.append(section(messages.slack_no_decisions()))

@@ -24,7 +24,8 @@ def test_app_home_shows_pending_decisions_and_counts(slack):
     assert view["view"]["type"] == "home"
     assert "Waiting for approval (2)" in text
     assert "https://example.slack.com/archives/C0SECOPS/p" in text
-    assert f"<@{ALICE}> approved · `p-" in text and f"<@{ALICE}> opened the PR for · `p-" in text
+    assert f"<@{ALICE}> approved · Block 91.240.118.172/32 on web-01, web-02" in text
+    assert f"<@{ALICE}> opened the PR for · Block 91.240.118.172/32" in text
     assert "*Alerts:* 19" in text and "*Approvals:* 1" in text and "*Escalations:* 4" in text
     assert "*Suppressed repeats:* 1" in text
     assert "Mean time first alert" in text
