@@ -23,6 +23,7 @@ class Approval(BaseModel):
     revision: int
     revision_hash: str
     approvers: tuple[str, ...]  # Slack user ids (or CLI user names)
+    approver_names: tuple[str, ...] = ()  # their Slack display names, same order; "": unknown
     approved_at: float
     thread_url: str | None = None  # permalink to the Slack thread
     audit_hash: str = ""  # line hash of the approval's audit record, quoted in the commit (optional)

@@ -133,8 +133,7 @@ def body(
         "",
         f"**Reviewer:** {verdict}",
         "",
-        f"**Approved by:** {', '.join(md(a, 40) for a in approval.approvers)} at {iso(approval.approved_at)}"
-        f" · {thread}",
+        f"**Approved by:** {approvers(approval)} at {iso(approval.approved_at)} · {thread}",
         "",
         f"Proposal `{proposal.id}` revision {proposal.revision} (`{proposal.revision_hash}`), "
         f"audit hash `{audit_hash}`.",
@@ -145,6 +144,16 @@ def body(
         marker(proposal.id, proposal.revision),
     ]
     return redact("\n".join(parts)) + "\n"
+
+
+def approvers(approval: Approval) -> str:
+    """The approvers as people know them: Slack display name and id ("alice (U0ALICE)"), else the id."""
+    names = approval.approver_names
+    shown = []
+    for i, user in enumerate(approval.approvers):
+        name = names[i] if i < len(names) else ""
+        shown.append(f"{md(name, 60)} ({md(user, 40)})" if name.strip() else md(user, 40))
+    return ", ".join(shown)
 
 
 def _checks(guard: GuardReport) -> Sequence[str]:

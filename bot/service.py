@@ -112,6 +112,8 @@ class ProposalService:
         self._inflight: set[tuple[str, str]] = set()
         self._inflight_changed = threading.Condition()
         self._closing = False
+        # approver ids → Slack display names for PR bodies; the Slack app sets it (users.info)
+        self.display_names: Callable[[tuple[str, ...]], tuple[str, ...]] = lambda ids: ()
 
     # --- scanning --------------------------------------------------------------------------------------
 
@@ -272,6 +274,7 @@ class ProposalService:
             revision=proposal.revision,
             revision_hash=proposal.revision_hash,
             approvers=approvers,
+            approver_names=self.display_names(approvers),
             approved_at=entry.approved_at,
             thread_url=entry.thread_url,
         )

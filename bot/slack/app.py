@@ -74,6 +74,37 @@ class Approvers:
             return user in self._members
 
 
+class DisplayNames:
+    """Slack user ids → display names (``users.info``, needs the ``users:read`` scope), cached per process.
+
+    A failed lookup gives "" for that user, so the pull request names the id instead; publishing never waits
+    on it for long (the Web API client's timeout) and never fails because of it.
+    """
+
+    def __init__(self, client: WebClient) -> None:
+        self.client = client
+        self._names: dict[str, str] = {}
+        self._lock = threading.Lock()
+
+    def __call__(self, ids: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(self.name(i) for i in ids)
+
+    def name(self, user: str) -> str:
+        with self._lock:
+            if user in self._names:
+                return self._names[user]
+        try:
+            found: Any = self.client.users_info(user=user).get("user")
+            profile: dict[str, Any] = (found or {}).get("profile") or {}
+        except SlackApiError as exc:
+            log.warning("users.info %s failed: %s", user, exc.response.get("error"))
+            return ""
+        name = str(profile.get("display_name") or profile.get("real_name") or "")
+        with self._lock:
+            self._names[user] = name
+        return name
+
+
 class _SeenEvents:
     """Event ids already handled (Slack retries deliver the same event again)."""
 
@@ -255,6 +286,7 @@ def build_app(
 
     # --- escalation buttons (issue 12) ----------------------------------------------------------------
 
+    service.display_names = DisplayNames(client)  # approvers by name in PR bodies
     poster.escalation_card = lambda p: kit.escalation_blocks(  # owners and decisions on every rendering
         p, service.host_owners(p), service.escalation_decisions(p.id)
     )
