@@ -15,6 +15,7 @@ def test_slack_manifest_has_the_command_events_and_least_scopes():
         "chat:write",
         "commands",
         "usergroups:read",
+        "users:read",
     ]
     assert manifest["settings"]["event_subscriptions"]["bot_events"] == ["app_mention", "app_home_opened"]
     assert manifest["settings"]["socket_mode_enabled"] is True
