@@ -381,9 +381,7 @@ class ApprovalStore:
             for r in rows
         ]
 
-    def mute(
-        self, proposal_id: str, pairs: Sequence[tuple[str, str]], until: float, user: str
-    ) -> None:
+    def mute(self, proposal_id: str, pairs: Sequence[tuple[str, str]], until: float, user: str) -> None:
         """Mute each (rule id, host) pair until ``until``; a later mute of the same pair replaces it."""
         with self.state.transaction() as db:
             db.executemany(

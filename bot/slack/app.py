@@ -419,9 +419,7 @@ def _home(service: ProposalService, poster: Poster) -> dict[str, Any]:
         [d for d, _ in recent],
         service.today_counts(),
         service.last_poll(),
-        escalations=[
-            (p, poster.link_for(p.id), _escalation_note(notes[p.id])) for p, _ in escalations[:8]
-        ],
+        escalations=[(p, poster.link_for(p.id), _escalation_note(notes[p.id])) for p, _ in escalations[:8]],
         decided={p.id: p for _, p in recent if p is not None},
         pending_total=len(all_pending),
         escalations_total=len(open_escalations),
