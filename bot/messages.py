@@ -838,39 +838,6 @@ def campaign_whole(count: int, network: str, why: str) -> str:
     return f"Campaign: {count} attackers from {network} within the window; this blocks {network} itself: {why}."
 
 
-# --- blocks that expire (bot/expiry.py, `keep`) --------------------------------------------------------
-
-
-def block_expired(entries: Sequence[str], days: int, pr_number: int | None, proposal_id: str) -> str:
-    """The reason of a removal proposal: which entries expired, after how long, and where they came from."""
-    shown = ", ".join(list(dict.fromkeys(entries))[:5]) + (
-        f" (+{len(set(entries)) - 5} more)" if len(set(entries)) > 5 else ""
-    )
-    word = "Block" if len(set(entries)) == 1 else "Blocks"
-    source = f"PR #{pr_number}" if pr_number is not None else f"proposal {proposal_id}"
-    return f"{word} of {shown} expired after {days} day{'' if days == 1 else 's'} (added by {source})"
-
-
-def block_removal_impossible(reason: str, detail: str) -> str:
-    """An expired block the bot cannot remove exactly: people decide."""
-    return f"{reason}, but the bot cannot remove it exactly: {detail}"
-
-
-def blocks_kept(entries: Sequence[str]) -> str:
-    """The thread's answer to ``keep``."""
-    if not entries:
-        return (
-            "Kept: the entries this proposal adds will never expire once merged; "
-            "the bot will not propose lifting them."
-        )
-    shown = ", ".join(list(dict.fromkeys(entries))[:10])
-    return f"Kept: {shown} will stay blocked (no expiry); the bot will not propose lifting them."
-
-
-def cli_sync_expired(count: int) -> str:
-    return f"Proposed lifting {count} expired block(s); they are posted for approval."
-
-
 # --- flood control: the digest, inventory problems, /secops-scan queue (issue 12) -------------------------
 
 
@@ -982,4 +949,4 @@ def blocks_kept(entries: Sequence[str]) -> str:
 
 
 def cli_sync_expired(count: int) -> str:
-    return f"Proposed lifting {count} expired block(s); they are posted for approval."
+    return f"Proposed lifting {count} expired block(s); serve posts them for approval."

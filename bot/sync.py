@@ -124,7 +124,13 @@ class Syncer:
         stored = self.state.get(pub.proposal_id)
         if stored is not None:  # what it blocked is now the bot's to lift when its ban time passes
             p = stored.proposal
-            expiry.record_merged(self.state, p, pr_number=pr.number, now=now, ban_days=self.ban_days(p.fixer))
+            days = self.ban_days(p.fixer)
+            entries = expiry.record_merged(self.state, p, pr_number=pr.number, now=now, ban_days=days)
+            if entries:
+                self.audit.append(
+                    "blocks_recorded",
+                    self._fields(pub, pr, entries=[e for _, _, e in entries], ban_days=days),
+                )
         self.audit.append("pr_merged", self._fields(pub, pr, by=by))
         self.notifier.thread_note(pub.proposal_id, messages.pr_merged(by, pr.url))
 

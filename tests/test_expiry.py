@@ -149,3 +149,26 @@ def test_entry_people_removed_already_is_forgotten_without_a_proposal(world, gh)
     world.clock.advance(31 * DAY_S)
     assert _sync(world, gh).sync().expired == 0
     assert world.state.blocks_of(p.id) == ()
+
+
+def test_merge_is_audited_with_the_recorded_entries(world, gh):
+    import json
+
+    _merged_block(world, gh)
+    lines = (world.tmp / "data" / "audit.jsonl").read_text().splitlines()
+    (event,) = [e for e in map(json.loads, lines) if e["event"] == "blocks_recorded"]
+    assert (event["entries"], event["ban_days"]) == ([f"{ATTACKER}/32"], 30.0)
+
+
+def test_expiry_texts_name_the_entries_the_age_and_the_source():
+    from bot import messages
+
+    assert messages.block_expired(["203.0.113.7/32", "203.0.113.8/32"], 30, None, "p-1") == (
+        "Blocks of 203.0.113.7/32, 203.0.113.8/32 expired after 30 days (added by proposal p-1)"
+    )
+    assert messages.blocks_kept(["203.0.113.7/32"]) == (
+        "Kept: 203.0.113.7/32 will stay blocked (no expiry); the bot will not propose lifting them."
+    )
+    assert (
+        messages.cli_sync_expired(2) == "Proposed lifting 2 expired block(s); serve posts them for approval."
+    )
