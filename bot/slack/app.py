@@ -215,10 +215,13 @@ def build_app(
                 ack(response_type="ephemeral", text=messages.queue_bad_count(" ".join(sub.split()[2:])[:40]))
                 return
             ack(response_type="ephemeral", text=messages.queue_posting(count))
-            posted, left = poster.post_next(count)  # after the ack: posting N cards takes longer than 3 s
-            respond(
-                response_type="ephemeral", replace_original=False, text=messages.queue_posted(posted, left)
-            )
+
+            def posted(count: int, left: int) -> None:
+                respond(
+                    response_type="ephemeral", replace_original=False, text=messages.queue_posted(count, left)
+                )
+
+            poster.post_next_later(count, posted)  # posting N cards takes longer than Slack's 3 s
         else:
             ack(response_type="ephemeral", text=messages.command_help() + " " + messages.queue_help())
 
@@ -379,8 +382,7 @@ def _queue_count(words: list[str]) -> int | None:
 
 def _queue_text(poster: Poster) -> str:
     """``/secops-scan queue``: held-back proposals by severity then age, and inventory problems."""
-    queue = poster.queue
-    return digest.queue_text(queue.counts(), queue.next(digest.QUEUE_LINES), queue.problems())
+    return digest.queue_text(*poster.queue_view(digest.QUEUE_LINES))
 
 
 def _after_decision(result: ActionResult, user: str, poster: Poster) -> None:

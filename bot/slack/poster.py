@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from slack_sdk import WebClient
@@ -22,12 +23,13 @@ from bot.publishing import PublishResult
 from bot.service import ActionResult
 from bot.slack import blocks as kit
 from bot.slack import digest
-from bot.slack.flood import HeldQueue
-from bot.state import StateStore
+from bot.slack.flood import HeldQueue, InventoryProblem
+from bot.state import StateStore, StoredProposal
 
 log = logging.getLogger(__name__)
 
 MAX_FAILURES_IN_A_ROW = 3
+QUEUE_VIEW = 15  # held-back items kept for `/secops-scan queue` between posting passes
 
 
 class Poster:
@@ -56,6 +58,9 @@ class Poster:
         # how an escalation renders; the app sets it to one with host owners and decisions (issue 12)
         self.escalation_card: Callable[[Proposal], tuple[str, list[dict[str, Any]]]] = kit.escalation_blocks
         self._posting = threading.Lock()  # the poller and `/secops-scan queue next` never post the same one
+        # `queue next` posts here, not in Bolt's listener threads: a burst of requests must not delay acks
+        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="secops-queue")
+        self._snapshot: tuple[dict[str, int], list[StoredProposal], list[InventoryProblem]] | None = None
 
     # --- new proposals, within the flood budget ---------------------------------------------------------
 
@@ -106,6 +111,39 @@ class Poster:
             left = self._refresh_digest()
             return posted, left
 
+    def post_next_later(self, count: int, then: Callable[[int, int], None]) -> None:
+        """:meth:`post_next` in the poster's worker thread; ``then(posted, left)`` runs there afterwards."""
+
+        def work() -> None:
+            try:
+                then(*self.post_next(count))
+            except Exception as exc:  # a worker error must not vanish silently, nor kill the worker
+                log.warning("queue next failed: %s", exc.__class__.__name__)
+
+        self._worker.submit(work)
+
+    def queue_view(self, limit: int) -> tuple[dict[str, int], list[StoredProposal], list[InventoryProblem]]:
+        """What `/secops-scan queue` shows: counts, the first ``limit`` items, inventory problems.
+
+        As of the last posting pass (every poll, scan and `queue next` ends with one): held-back proposals
+        only change there, and reading 20,000 of them in every ack would not fit Slack's 3 s under load.
+        """
+        snapshot = self._snapshot
+        if snapshot is None or len(snapshot[1]) < limit <= sum(snapshot[0].values()):
+            snapshot = self._take_snapshot(limit)
+        return snapshot[0], snapshot[1][:limit], snapshot[2]
+
+    def _take_snapshot(
+        self, limit: int = QUEUE_VIEW
+    ) -> tuple[dict[str, int], list[StoredProposal], list[InventoryProblem]]:
+        snapshot = (self.queue.counts(), self.queue.next(limit), self.queue.problems())
+        self._snapshot = snapshot
+        return snapshot
+
+    def close(self) -> None:
+        """Wait for `queue next` posting in flight (shutdown)."""
+        self._worker.shutdown(wait=True)
+
     def _post_problems(self, budget: int) -> int:
         """Post new inventory problems (within ``budget``), update the count on those already posted."""
         posted = 0
@@ -127,7 +165,7 @@ class Poster:
 
     def _refresh_digest(self) -> int:
         """Post the digest once, then update it in place when its counts change; returns the held-back count."""
-        counts = self.queue.counts()
+        counts, _, _ = self._take_snapshot()
         held = sum(counts.values())
         text, blocks = digest.digest_blocks(counts)
         current = self.queue.digest()

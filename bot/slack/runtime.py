@@ -119,6 +119,7 @@ class SlackRuntime:
         for loop in self.loops:
             loop.join(timeout)
             clean &= not loop.is_alive()
+        clean &= _within(timeout, self.poster.close)  # `/secops-scan queue next` posting in flight
         clean &= self.service.drain(timeout)
         if clean:
             self.state.close()

@@ -53,7 +53,10 @@ def test_poll_posts_its_budget_highest_severity_first_and_one_digest(small_flood
     texts = _top_level(small_flood)
     assert len(texts) == 4  # 3 within the budget + the digest
     assert texts[0].startswith(":rotating_light: Inventory problem · HIGH: web-03: its listed config ")
-    assert "web-03/ingress-nginx-controller.yaml is a Deployment, not a ConfigMap; 4 proposals held: fix the CMDB" in texts[0]
+    assert (
+        "web-03/ingress-nginx-controller.yaml is a Deployment, not a ConfigMap; 4 proposals held: fix the CMDB"
+        in texts[0]
+    )
     assert all("db-01" in t for t in texts[1:3])  # the two HIGH escalations next, before the MEDIUM proposals
     assert texts[3] == "6 more proposals held back: 6 to approve · `/secops-scan queue`"
 
@@ -91,10 +94,14 @@ def test_queue_lists_held_back_by_severity_then_age(small_flood):
     status, body = small_flood.command("queue")
     assert status == 200
     lines = json.loads(body)["text"].splitlines()
-    assert lines[0] == "6 proposals held back (6 to approve, 0 blocked, 0 escalations), highest severity first:"
+    assert (
+        lines[0] == "6 proposals held back (6 to approve, 0 blocked, 0 escalations), highest severity first:"
+    )
     assert all(line.startswith("• :large_yellow_circle: MEDIUM · 45.") for line in lines[1:7])
     assert lines[7] == "Held behind inventory problems (fix the CMDB, then they are proposed again):"
-    assert lines[8].startswith("• web-03: its listed config ") and lines[8].endswith("; 4 proposals held: fix the CMDB")
+    assert lines[8].startswith("• web-03: its listed config ") and lines[8].endswith(
+        "; 4 proposals held: fix the CMDB"
+    )
 
 
 def test_queue_next_posts_the_next_ones_after_the_ack(small_flood):
