@@ -48,7 +48,9 @@ class SlackRecorder:
                 method = self.path.rsplit("/", 1)[-1]
                 headers = {k.lower(): v for k, v in self.headers.items()}
                 status = recorder._http_error(method)
-                reply = recorder._answer(method, body) if status == 200 else {"ok": False, "error": "ratelimited"}
+                reply = (
+                    recorder._answer(method, body) if status == 200 else {"ok": False, "error": "ratelimited"}
+                )
                 with recorder._changed:
                     recorder.requests.append((method, body, headers))
                     recorder._changed.notify_all()
