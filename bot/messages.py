@@ -683,6 +683,31 @@ def revision_revert_note(restored: int) -> str:
     return f"Reverted to the changes of revision {restored}"
 
 
+# --- campaigns (many attackers from one /24 or /48) -------------------------------------------------------
+
+
+def campaign_each(count: int, network: str) -> str:
+    prefix = network.rsplit("/", 1)[-1]
+    return (
+        f"Campaign: {count} attackers from {network} within the window, one entry each. "
+        f"Reply `use /{prefix}` in the thread to block {network} itself."
+    )
+
+
+def campaign_over_entries(count: int, limit: int) -> str:
+    return f"{count} entries, one per address, are more than the guard's {limit} entries per proposal"
+
+
+def campaign_over_lines(lines: int, limit: int) -> str:
+    return f"one entry per address would change {lines} lines, more than the guard's {limit}"
+
+
+def campaign_whole(count: int, network: str, why: str) -> str:
+    return (
+        f"Campaign: {count} attackers from {network} within the window; this blocks {network} itself: {why}."
+    )
+
+
 # --- the card, escalations people can act on, App Home (issue 12) ----------------------------------------
 
 
@@ -813,29 +838,6 @@ def home_decision_verb(kind: str) -> str:
         "assigned": "took",
         "muted": "muted",
     }.get(kind, kind)
-
-
-# --- campaigns (many attackers from one /24 or /48) -------------------------------------------------------
-
-
-def campaign_each(count: int, network: str) -> str:
-    prefix = network.rsplit("/", 1)[-1]
-    return (
-        f"Campaign: {count} attackers from {network} within the window, one entry each. "
-        f"Reply `use /{prefix}` in the thread to block {network} itself."
-    )
-
-
-def campaign_over_entries(count: int, limit: int) -> str:
-    return f"{count} entries, one per address, are more than the guard's {limit} entries per proposal"
-
-
-def campaign_over_lines(lines: int, limit: int) -> str:
-    return f"one entry per address would change {lines} lines, more than the guard's {limit}"
-
-
-def campaign_whole(count: int, network: str, why: str) -> str:
-    return f"Campaign: {count} attackers from {network} within the window; this blocks {network} itself: {why}."
 
 
 # --- flood control: the digest, inventory problems, /secops-scan queue (issue 12) -------------------------
