@@ -29,9 +29,7 @@ def test_cli_texts():
 
 
 def test_slack_decision_texts():
-    assert (
-        messages.slack_approved("<@UALICE>", "10:42") == ":white_check_mark: Approved by <@UALICE> 10:42"
-    )
+    assert messages.slack_approved("<@UALICE>", "10:42") == ":white_check_mark: Approved by <@UALICE> 10:42"
     assert (
         messages.slack_rejected("UBOB", "10:43", "CDN") == ":no_entry_sign: Rejected by <@UBOB> at 10:43: CDN"
     )
