@@ -491,10 +491,6 @@ def slack_blocked(reason: str) -> str:
     return f":no_entry: *Blocked by the guard; cannot be approved.* {reason}"
 
 
-def slack_published(target: str) -> str:
-    return f":rocket: Published: {target}"
-
-
 def slack_evidence_in_thread() -> str:
     return "Evidence (sanitised log lines and alert ids) is in the thread."
 
@@ -519,8 +515,11 @@ def slack_approved(approvers: str, at: str) -> str:
     return f":white_check_mark: Approved by {approvers} {at}"
 
 
-def slack_approved_published(user: str, where: str) -> str:
-    return f":rocket: Approved by <@{user}>. Published: {where}"
+def slack_approved_published(user: str, pr_url: str | None, branch: str) -> str:
+    """The thread reply once an approved revision is out: a pull request (or a pushed branch), never "deployed"."""
+    if pr_url:
+        return f":white_check_mark: Approved by <@{user}>. PR opened: {pr_url} (nothing changes until it is merged)"
+    return f":white_check_mark: Approved by <@{user}>. Branch {branch} pushed; no pull request opened"
 
 
 def slack_revision(revision: int, user: str, action: str) -> str:

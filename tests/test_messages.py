@@ -41,3 +41,13 @@ def test_slack_decision_texts():
         "Publishing failed and nothing was pushed: the guard refused it. If the repository changed, mention me "
         "with `refresh` to recompute the fix; otherwise approve again to retry once the cause is fixed."
     )
+
+
+def test_approved_reply_says_a_pr_was_opened_never_published():
+    assert messages.slack_approved_published("UA", "https://github.example/pr/12", "`b`") == (
+        ":white_check_mark: Approved by <@UA>. PR opened: https://github.example/pr/12 "
+        "(nothing changes until it is merged)"
+    )
+    assert messages.slack_approved_published("UA", None, "`secops/p-1-r1`") == (
+        ":white_check_mark: Approved by <@UA>. Branch `secops/p-1-r1` pushed; no pull request opened"
+    )

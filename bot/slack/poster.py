@@ -227,8 +227,8 @@ class Poster:
         if result.kind == "published" and result.publish is not None and result.text:
             self.reply(ref.ts, ":arrows_counterclockwise: " + kit.esc(result.text, 1000))  # resumed
         elif result.kind == "published" and result.publish is not None:
-            where = result.publish.pr_url or f"branch `{kit.esc(result.publish.branch, 200)}`"
-            self.reply(ref.ts, messages.slack_approved_published(user, where))
+            branch = f"`{kit.esc(result.publish.branch, 200)}`"
+            self.reply(ref.ts, messages.slack_approved_published(user, result.publish.pr_url, branch))
         elif result.kind in ("rejected", "publish_failed", "approved"):
             self.reply(ref.ts, decision)
 

@@ -78,7 +78,8 @@ def test_double_click_and_slack_retry_publish_once(slack):
         headers={"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"},
     )
     slack.recorder.wait_for(
-        "chat.postMessage", lambda b: b.get("thread_ts") == ts and "Published" in b["text"]
+        "chat.postMessage",
+        lambda b: b.get("thread_ts") == ts and ":white_check_mark: Approved by" in b["text"],
     )
     assert len(_bot_branches(slack)) == 1
     audit = slack.runtime.settings.audit_path.read_text().splitlines()
@@ -96,10 +97,15 @@ def test_two_approvers_at_once_publish_once(slack):
     for t in threads:
         t.join()
     slack.recorder.wait_for(
-        "chat.postMessage", lambda b: b.get("thread_ts") == ts and "Published" in b["text"]
+        "chat.postMessage",
+        lambda b: b.get("thread_ts") == ts and ":white_check_mark: Approved by" in b["text"],
     )
     assert len(_bot_branches(slack)) == 1
-    published = [c for c in slack.recorder.calls("chat.postMessage") if "Published" in c.get("text", "")]
+    published = [
+        c
+        for c in slack.recorder.calls("chat.postMessage")
+        if ":white_check_mark: Approved by" in c.get("text", "")
+    ]
     assert len(published) == 1
 
 
@@ -132,7 +138,8 @@ def test_stale_revision_is_refused_after_a_thread_revision(slack):
     assert _bot_branches(slack) == []
     slack.click("approve", new_value, ALICE, ts)
     slack.recorder.wait_for(
-        "chat.postMessage", lambda b: b.get("thread_ts") == ts and "Published" in b["text"]
+        "chat.postMessage",
+        lambda b: b.get("thread_ts") == ts and ":white_check_mark: Approved by" in b["text"],
     )
     (branch,) = _bot_branches(slack)
     assert branch.endswith("-r2")
@@ -219,7 +226,8 @@ def test_two_distinct_approvals_are_required_when_configured(two_approvals):
     assert _bot_branches(slack) == []
     slack.click("approve", value, BOB, ts)
     slack.recorder.wait_for(
-        "chat.postMessage", lambda b: b.get("thread_ts") == ts and "Published" in b["text"]
+        "chat.postMessage",
+        lambda b: b.get("thread_ts") == ts and ":white_check_mark: Approved by" in b["text"],
     )
     assert len(_bot_branches(slack)) == 1
 
@@ -240,7 +248,8 @@ def test_expired_proposal_must_be_refreshed(slack):
     fresh = _approve_value_in(update)
     slack.click("approve", fresh, ALICE, ts)
     slack.recorder.wait_for(
-        "chat.postMessage", lambda b: b.get("thread_ts") == ts and "Published" in b["text"]
+        "chat.postMessage",
+        lambda b: b.get("thread_ts") == ts and ":white_check_mark: Approved by" in b["text"],
     )
 
 

@@ -67,9 +67,10 @@ def test_approve_updates_the_message_and_pushes_a_branch_to_the_remote(slack):
     blocks = json.dumps(update["blocks"])
     assert f"Approved by <@{ALICE}>" in blocks and '"action_id": "approve"' not in blocks
     note = slack.recorder.wait_for(
-        "chat.postMessage", lambda b: b.get("thread_ts") == ts and "Published" in b["text"]
+        "chat.postMessage",
+        lambda b: b.get("thread_ts") == ts and ":white_check_mark: Approved by" in b["text"],
     )
-    branch = note["text"].split("branch `")[1].split("`")[0]
+    branch = note["text"].split("Branch `")[1].split("`")[0]
     assert branch.startswith("secops/") and branch.endswith("-r1")
     assert branch in git("branch", "--list", "secops/*", cwd=slack.remote)
     diff = git("diff", "main", branch, cwd=slack.remote)
