@@ -544,6 +544,12 @@ class ProposalService:
 
     # --- App Home ----------------------------------------------------------------------------------------
 
+    def suppressed_today(self) -> int:
+        """Repeats and already-fixed groups since midnight UTC (counted in the store, nothing parsed)."""
+        now = self.clock.now()
+        start = datetime.fromtimestamp(now, UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+        return self.state.count_since("suppressed", start.timestamp())
+
     def today_counts(self) -> dict[str, float]:
         now = self.clock.now()
         start = (

@@ -328,6 +328,32 @@ class StateStore:
             rows = self._db.execute(query, (*args, limit)).fetchall()
         return [self._row(r) for r in rows]
 
+    def count(self, status: str) -> int:
+        """How many proposals have ``status`` (an index lookup; nothing is parsed)."""
+        with self._lock:
+            row = self._db.execute("SELECT COUNT(*) FROM proposals WHERE status = ?", (status,)).fetchone()
+        return int(row[0])
+
+    def count_since(self, action: str, since: float) -> int:
+        """How many proposals of ``action`` were created at or after ``since``."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT COUNT(*) FROM proposals WHERE action = ? AND created_at >= ?", (action, since)
+            ).fetchone()
+        return int(row[0])
+
+    def most_severe(self, status: str, limit: int) -> list[StoredProposal]:
+        """The ``limit`` proposals of ``status`` with the highest alert level, oldest first among equals
+        (only those are parsed, so a status answer stays fast with thousands stored)."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT payload, status, created_at, updated_at FROM proposals WHERE status = ? "
+                "ORDER BY CAST(json_extract(payload, '$.group.max_level') AS INTEGER) DESC, created_at, id "
+                "LIMIT ?",
+                (status, limit),
+            ).fetchall()
+        return [self._row(r) for r in rows]
+
     def set_status(self, proposal_id: str, status: str, now: float) -> None:
         with self.transaction() as db:
             db.execute(

@@ -28,3 +28,23 @@ def test_outer_transaction_error_undoes_the_inner_writes_too(tmp_path):
         store.set_meta("inner", 2)
         raise RuntimeError("the scan stopped")
     assert _metas(store) == {"outer": None, "inner": None, "after": None}
+
+
+def test_most_severe_orders_by_level_then_age_and_counts_without_parsing(tmp_path):
+    from bot.core.grouping import group_alerts
+    from bot.core.proposal import Proposal, proposal_id
+    from tests.conftest import make_alert
+
+    store = StateStore(tmp_path / "state.db")
+    for i, level in enumerate([7, 12, 10, 12]):
+        (group,) = group_alerts([make_alert(srcip=f"203.0.113.{i + 1}", level=level)], min_level=0)
+        p = Proposal(id=proposal_id(group), group=group, action="escalate", fixer="router", reason="r")
+        store.add_proposal(p, now=1000.0 + i)
+    top = store.most_severe("escalated", 3)
+    assert [(s.proposal.group.max_level, s.created_at) for s in top] == [
+        (12, 1001.0),
+        (12, 1003.0),
+        (10, 1002.0),
+    ]
+    assert store.count("escalated") == 4 and store.count("pending") == 0
+    assert store.count_since("escalate", 1002.0) == 2

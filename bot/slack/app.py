@@ -344,24 +344,23 @@ def _thread_ephemeral(client: WebClient, channel: str, thread: str, user: str, t
 
 
 def _status_text(service: ProposalService, poster: Poster) -> str:
-    pending = service.pending()
+    # Counted and ordered in the store; only the lines shown are parsed (fast with thousands stored).
+    pending = service.state.most_severe("pending", 10)
     last = service.last_poll()
-    suppressed = int(service.today_counts().get("suppressed", 0))
-    lines = [messages.status_text(len(pending), kit.date_token(last), suppressed)]
-    for s in pending[:10]:
+    lines = [
+        messages.status_text(service.state.count("pending"), kit.date_token(last), service.suppressed_today())
+    ]
+    for s in pending:
         link = poster.link_for(s.proposal.id)
         title = kit.esc(kit.title(s.proposal), 140)
         lines.append(
             f"• {title} `{s.proposal.id}` r{s.proposal.revision}" + (f" <{link}|open>" if link else "")
         )
     # Open escalations, highest severity first: each needs a person, not an Approve click.
-    escalated = sorted(
-        service.state.list("escalated", limit=500),
-        key=lambda s: (-s.proposal.group.max_level, s.created_at),
-    )
+    escalated = service.state.most_severe("escalated", 10)
     if escalated:
-        lines.append(messages.status_escalations(len(escalated)))
-    for s in escalated[:10]:
+        lines.append(messages.status_escalations(service.state.count("escalated")))
+    for s in escalated:
         link = poster.link_for(s.proposal.id)
         title = kit.esc(kit.title(s.proposal), 140)
         lines.append(f"• {title} `{s.proposal.id}`" + (f" <{link}|open>" if link else ""))
