@@ -57,10 +57,9 @@ class _FileOp(BaseModel):
         return value
 
 
-class AddCidr(_FileOp):
-    """Add an address or CIDR to a block list held in a ConfigMap data key (idempotent)."""
+class _CidrOp(_FileOp):
+    """An operation on one entry of a block list: ``value`` is one address or CIDR."""
 
-    op: Literal["add_cidr"] = "add_cidr"
     value: str
 
     @field_validator("value")
@@ -72,7 +71,13 @@ class AddCidr(_FileOp):
         return value
 
 
-class RemoveCidr(_FileOp):
+class AddCidr(_CidrOp):
+    """Add an address or CIDR to a block list held in a ConfigMap data key (idempotent)."""
+
+    op: Literal["add_cidr"] = "add_cidr"
+
+
+class RemoveCidr(_CidrOp):
     """Remove one entry from a block list held in a ConfigMap data key.
 
     The guard allows it only for an entry the bot itself added and recorded (an expired block); an entry
@@ -80,15 +85,6 @@ class RemoveCidr(_FileOp):
     """
 
     op: Literal["remove_cidr"] = "remove_cidr"
-    value: str
-
-    @field_validator("value")
-    @classmethod
-    def _value_is_one_entry(cls, value: str) -> str:
-        value = str(value).strip()
-        if not value or any(c in value for c in ",\n #"):
-            raise ValueError(f"value {value!r} must be one address or CIDR")
-        return value
 
 
 class SetKey(_FileOp):
