@@ -374,7 +374,7 @@ def _queue_count(words: list[str]) -> int | None:
     """``queue next [N]``: N (default 5, at most 20); None when N is not a positive number."""
     if not words:
         return QUEUE_NEXT_DEFAULT
-    if len(words) != 1 or not words[0].isdigit() or int(words[0]) < 1:
+    if len(words) != 1 or not (words[0].isascii() and words[0].isdigit()) or int(words[0]) < 1:
         return None
     return min(int(words[0]), QUEUE_NEXT_MAX)
 

@@ -119,6 +119,8 @@ def test_queue_next_posts_the_next_ones_after_the_ack(small_flood):
 def test_queue_next_refuses_a_count_that_is_not_a_number(small_flood):
     _, body = small_flood.command("queue next lots")
     assert json.loads(body)["text"] == "`lots` is not a number: use `/secops-scan queue next 5` (at most 20)."
+    _, body = small_flood.command("queue next ²")  # a Unicode digit: str.isdigit() says yes, int() says no
+    assert json.loads(body)["text"] == "`²` is not a number: use `/secops-scan queue next 5` (at most 20)."
 
 
 def test_empty_queue_says_so(slack):
