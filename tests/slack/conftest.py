@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import itertools
 import json
 import time
 import urllib.error
@@ -22,11 +23,13 @@ from bot.settings import Settings, load_settings
 from bot.slack.runtime import SlackRuntime, build_runtime
 from tests.conftest import FIXTURES, git
 from tests.slack.recorder import SlackRecorder
+from tools.git_repo import slug
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 BOT_TOKEN = "xoxb-1111-2222-SecretBotToken"
 CHANNEL = "C0SECOPS"
 ALICE, BOB, MALLORY, CAROL = "UALICE", "UBOB", "UMALLORY", "UCAROL"
+_mentions = itertools.count(1)  # a fresh event id and message ts for every mention in a run
 
 
 @dataclass
@@ -113,6 +116,20 @@ class SlackEnv:
         body = {"type": "event_callback", "team_id": "T1", "event_id": event_id, "event": event}
         return self.post(json.dumps(body), "application/json", **kw)
 
+    def scan(self) -> dict[str, Any]:
+        """`/secops-scan` and wait for its summary (returned), so the proposals' cards are posted."""
+        self.command("")
+        return self.recorder.wait_for("respond", lambda b: b.get("text", "").startswith("Scan done"))
+
+    def mention(self, user: str, text: str, thread_ts: str) -> tuple[int, str]:
+        """``user`` writes ``@bot <text>`` in the thread of the card at ``thread_ts``."""
+        n = next(_mentions)
+        event = {
+            "type": "app_mention", "user": user, "text": f"<@UBOT> {text}", "channel": CHANNEL,
+            "ts": f"1795000900.{n:06d}", "thread_ts": thread_ts,
+        }  # fmt: skip
+        return self.event(event, event_id=f"EvMention{n}")
+
     # --- reading what Slack was told -------------------------------------------------------------------
 
     def posted(self) -> list[dict[str, Any]]:
@@ -139,6 +156,20 @@ class SlackEnv:
 
     def thread(self, ts: str) -> list[str]:
         return [c["text"] for c in self.recorder.calls("chat.postMessage") if c.get("thread_ts") == ts]
+
+    def bot_branches(self) -> list[str]:
+        """The bot's branches on the remote."""
+        return git("branch", "--list", "secops/*", cwd=self.remote).split()
+
+    def published_branch(self, proposal_id: str, timeout: float = 20.0) -> str:
+        """Wait until ``proposal_id`` is published (publishing runs on a worker), then name its branch."""
+        deadline = time.monotonic() + timeout
+        while (status := self.service.state.get(proposal_id).status) != "published":
+            assert time.monotonic() < deadline, f"{proposal_id} not published within {timeout} s: {status}"
+            time.sleep(0.05)
+        revision = self.service.state.get(proposal_id).proposal.revision
+        (branch,) = [b for b in self.bot_branches() if b.endswith(f"-{slug(proposal_id, 64)}-r{revision}")]
+        return branch
 
 
 def settings_for(

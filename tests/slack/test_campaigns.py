@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.slack.conftest import ALICE, CHANNEL, SlackEnv, start
+from tests.slack.conftest import ALICE, SlackEnv, start
 
 NET = "91.240.118.0/24"
 IPS = [f"91.240.118.{i}" for i in range(10, 40)]
@@ -36,13 +36,8 @@ def campaign(tmp_path: Path, bare_remote: tuple[Path, Path]) -> Iterator[SlackEn
     yield from start(tmp_path, bare_remote, alerts_text=_alerts())
 
 
-def _scan(slack: SlackEnv) -> None:
-    slack.command("")
-    slack.recorder.wait_for("respond", lambda b: b.get("text", "").startswith("Scan done"))
-
-
 def test_thirty_attackers_of_one_24_post_one_card(campaign):
-    _scan(campaign)
+    campaign.scan()
     (card,) = campaign.posted()
     assert NET in card["text"]
     said = json.dumps(card["blocks"]) + " ".join(campaign.thread(campaign.ts_of(NET)))
@@ -50,13 +45,9 @@ def test_thirty_attackers_of_one_24_post_one_card(campaign):
 
 
 def test_use_24_in_the_thread_blocks_the_24_and_the_guard_passes(campaign):
-    _scan(campaign)
+    campaign.scan()
     ts = campaign.ts_of(NET)
-    campaign.event(
-        {"type": "app_mention", "user": ALICE, "text": "<@UBOT> use /24", "channel": CHANNEL,
-         "ts": "1795000300.000001", "thread_ts": ts},
-        event_id="EvCampaign1",
-    )  # fmt: skip
+    campaign.mention(ALICE, "use /24", ts)
     campaign.recorder.wait_for("chat.update", lambda b: b["ts"] == ts and NET in json.dumps(b["blocks"]))
     revised = campaign.proposal_of(NET)
     assert revised.revision == 2 and revised.action == "propose"

@@ -13,20 +13,6 @@ from tests.slack.conftest import ALICE, BOB, CAROL, MALLORY, start
 WEB = "91.240.118.172"
 
 
-def _scan(slack):
-    slack.command("")
-    slack.recorder.wait_for("respond", lambda b: b.get("text", "").startswith("Scan done"))
-
-
-def _approve_value_in(message) -> str:
-    return next(
-        el["value"]
-        for b in message["blocks"]
-        for el in b.get("elements", [])
-        if el.get("action_id") == "approve"
-    )
-
-
 def _attacker_returns(slack, count: int, minute: int) -> None:
     """The web attacker's first ``count`` alerts again, over an hour later (a new group, the same fix)."""
     docs = [json.loads(line) for line in slack.alerts.read_text().splitlines()[:count]]
@@ -37,12 +23,8 @@ def _attacker_returns(slack, count: int, minute: int) -> None:
         f.writelines(json.dumps(d) + "\n" for d in docs)
 
 
-def _bot_branches(slack) -> list[str]:
-    return git("branch", "--list", "secops/*", cwd=slack.remote).split()
-
-
 def test_unauthorized_approve_gets_an_ephemeral_and_nothing_happens(slack):
-    _scan(slack)
+    slack.scan()
     value = slack.approve_value(slack.message_of(WEB))
     status, _ = slack.click("approve", value, MALLORY, slack.ts_of(WEB))
     assert status == 200
@@ -52,21 +34,21 @@ def test_unauthorized_approve_gets_an_ephemeral_and_nothing_happens(slack):
         == "You are not an approver for secops-bot proposals, so nothing happened. Ask a SOC lead."
     )
     assert slack.recorder.calls("chat.update") == []
-    assert _bot_branches(slack) == []
+    assert slack.bot_branches() == []
     assert slack.service.state.get(slack.proposal_of(WEB).id).status == "pending"
     audit = (slack.runtime.settings.audit_path).read_text()
     assert '"event":"approval_refused"' in audit and MALLORY in audit
 
 
 def test_user_group_member_may_approve(slack):
-    _scan(slack)
+    slack.scan()
     slack.click("approve", slack.approve_value(slack.message_of(WEB)), CAROL, slack.ts_of(WEB))
     slack.recorder.wait_for("chat.update", lambda b: f"Approved by <@{CAROL}>" in json.dumps(b["blocks"]))
-    assert len(_bot_branches(slack)) == 1
+    assert len(slack.bot_branches()) == 1
 
 
 def test_double_click_and_slack_retry_publish_once(slack):
-    _scan(slack)
+    slack.scan()
     value, ts = slack.approve_value(slack.message_of(WEB)), slack.ts_of(WEB)
     slack.click("approve", value, ALICE, ts)
     slack.click("approve", value, ALICE, ts)
@@ -81,13 +63,13 @@ def test_double_click_and_slack_retry_publish_once(slack):
         "chat.postMessage",
         lambda b: b.get("thread_ts") == ts and ":white_check_mark: Approved by" in b["text"],
     )
-    assert len(_bot_branches(slack)) == 1
+    assert len(slack.bot_branches()) == 1
     audit = slack.runtime.settings.audit_path.read_text().splitlines()
     assert sum('"event":"publish"' in line for line in audit) == 1
 
 
 def test_two_approvers_at_once_publish_once(slack):
-    _scan(slack)
+    slack.scan()
     value, ts = slack.approve_value(slack.message_of(WEB)), slack.ts_of(WEB)
     threads = [
         threading.Thread(target=slack.click, args=("approve", value, u, ts)) for u in (ALICE, BOB, CAROL)
@@ -100,7 +82,7 @@ def test_two_approvers_at_once_publish_once(slack):
         "chat.postMessage",
         lambda b: b.get("thread_ts") == ts and ":white_check_mark: Approved by" in b["text"],
     )
-    assert len(_bot_branches(slack)) == 1
+    assert len(slack.bot_branches()) == 1
     published = [
         c
         for c in slack.recorder.calls("chat.postMessage")
@@ -110,7 +92,7 @@ def test_two_approvers_at_once_publish_once(slack):
 
 
 def test_stale_revision_is_refused_after_a_thread_revision(slack):
-    _scan(slack)
+    slack.scan()
     ts = slack.ts_of(WEB)
     old_value = slack.approve_value(slack.message_of(WEB))
     # A /25: with the attacker's /32, a /24 would exceed the proposal's 256-address budget.
@@ -135,19 +117,19 @@ def test_stale_revision_is_refused_after_a_thread_revision(slack):
     slack.click("approve", old_value, ALICE, ts)
     eph = slack.recorder.wait_for("chat.postEphemeral", lambda b: b["user"] == ALICE)
     assert eph["text"].startswith("This button belongs to an earlier revision; revision 2 is current.")
-    assert _bot_branches(slack) == []
+    assert slack.bot_branches() == []
     slack.click("approve", new_value, ALICE, ts)
     slack.recorder.wait_for(
         "chat.postMessage",
         lambda b: b.get("thread_ts") == ts and ":white_check_mark: Approved by" in b["text"],
     )
-    (branch,) = _bot_branches(slack)
+    (branch,) = slack.bot_branches()
     assert branch.endswith("-r2")
     assert "45.155.205.0/25" in git("diff", "main", branch, cwd=slack.remote)
 
 
 def test_thread_instruction_widening_past_the_guard_is_blocked(slack):
-    _scan(slack)
+    slack.scan()
     ts = slack.ts_of(WEB)
     slack.event(
         {"type": "app_mention", "user": BOB, "text": "<@UBOT> use /16", "channel": "C0SECOPS",
@@ -163,7 +145,7 @@ def test_thread_instruction_widening_past_the_guard_is_blocked(slack):
 
 
 def test_unknown_thread_instruction_gets_help_and_retried_events_run_once(slack):
-    _scan(slack)
+    slack.scan()
     ts = slack.ts_of(WEB)
     event = {"type": "app_mention", "user": BOB, "text": "<@UBOT> please make it better", "channel": "C0SECOPS",
              "ts": "1795000100.000003", "thread_ts": ts}  # fmt: skip
@@ -180,7 +162,7 @@ def test_unknown_thread_instruction_gets_help_and_retried_events_run_once(slack)
 
 
 def test_reject_opens_a_modal_and_records_the_reason(slack):
-    _scan(slack)
+    slack.scan()
     ts = slack.ts_of(WEB)
     slack.click("reject", slack.approve_value(slack.message_of(WEB)), BOB, ts)
     opened = slack.recorder.wait_for("views.open")
@@ -203,7 +185,7 @@ def test_reject_opens_a_modal_and_records_the_reason(slack):
 
 
 def test_reject_by_a_non_approver_opens_nothing(slack):
-    _scan(slack)
+    slack.scan()
     slack.click("reject", slack.approve_value(slack.message_of(WEB)), MALLORY, slack.ts_of(WEB))
     slack.recorder.wait_for("chat.postEphemeral", lambda b: b["user"] == MALLORY)
     assert slack.recorder.calls("views.open") == []
@@ -216,24 +198,24 @@ def two_approvals(tmp_path, bare_remote):
 
 def test_two_distinct_approvals_are_required_when_configured(two_approvals):
     slack = two_approvals
-    _scan(slack)
+    slack.scan()
     value, ts = slack.approve_value(slack.message_of(WEB)), slack.ts_of(WEB)
     slack.click("approve", value, ALICE, ts)
     slack.recorder.wait_for("chat.update", lambda b: "1 more approver(s) needed" in json.dumps(b["blocks"]))
     slack.click("approve", value, ALICE, ts)
     eph = slack.recorder.wait_for("chat.postEphemeral", lambda b: b["user"] == ALICE)
     assert eph["text"] == "Your approval was already recorded."
-    assert _bot_branches(slack) == []
+    assert slack.bot_branches() == []
     slack.click("approve", value, BOB, ts)
     slack.recorder.wait_for(
         "chat.postMessage",
         lambda b: b.get("thread_ts") == ts and ":white_check_mark: Approved by" in b["text"],
     )
-    assert len(_bot_branches(slack)) == 1
+    assert len(slack.bot_branches()) == 1
 
 
 def test_expired_proposal_must_be_refreshed(slack):
-    _scan(slack)
+    slack.scan()
     value, ts = slack.approve_value(slack.message_of(WEB)), slack.ts_of(WEB)
     slack.clock.advance(25 * 3600)
     slack.click("approve", value, ALICE, ts)
@@ -245,7 +227,7 @@ def test_expired_proposal_must_be_refreshed(slack):
         event_id="Ev4",
     )  # fmt: skip
     update = slack.recorder.wait_for("chat.update", lambda b: b["ts"] == ts)
-    fresh = _approve_value_in(update)
+    fresh = slack.approve_value(update)
     slack.click("approve", fresh, ALICE, ts)
     slack.recorder.wait_for(
         "chat.postMessage",
@@ -254,7 +236,7 @@ def test_expired_proposal_must_be_refreshed(slack):
 
 
 def test_rejected_fix_is_not_proposed_again_for_that_attacker(slack):
-    _scan(slack)
+    slack.scan()
     ts = slack.ts_of(WEB)
     slack.click("reject", slack.approve_value(slack.message_of(WEB)), BOB, ts)
     view = slack.recorder.wait_for("views.open")["view"]
@@ -278,7 +260,7 @@ def test_rejected_fix_is_not_proposed_again_for_that_attacker(slack):
 
 
 def test_repeat_of_a_pending_proposal_updates_its_message_instead_of_posting_again(slack):
-    _scan(slack)
+    slack.scan()
     ts = slack.ts_of(WEB)
     _attacker_returns(slack, 2, minute=40)
     before = len(slack.posted())

@@ -7,11 +7,6 @@ import json
 from tests.slack.conftest import ALICE, BOB, MALLORY
 
 
-def _scan(slack) -> None:
-    slack.command("")
-    slack.recorder.wait_for("respond", lambda b: b.get("text", "").startswith("Scan done"))
-
-
 def _escalation(slack) -> dict:
     """The first escalation card posted to the channel that has an attacker address."""
     return next(m for m in slack.posted() if m["text"].endswith("(escalation)") and "10.20.3.44" in m["text"])
@@ -36,7 +31,7 @@ def _audit_events(slack) -> list[str]:
 
 
 def test_escalation_card_has_severity_owner_and_buttons(slack):
-    _scan(slack)
+    slack.scan()
     card = _escalation(slack)
     assert (
         card["blocks"][0]["text"]["text"]
@@ -48,7 +43,7 @@ def test_escalation_card_has_severity_owner_and_buttons(slack):
 
 
 def test_acknowledge_shows_who_on_the_card_and_is_audited(slack):
-    _scan(slack)
+    slack.scan()
     card = _escalation(slack)
     ts = _ts(slack, card)
     slack.click("esc_ack", _value(card, "esc_ack"), BOB, ts)
@@ -62,7 +57,7 @@ def test_acknowledge_shows_who_on_the_card_and_is_audited(slack):
 
 
 def test_assign_to_me_by_anyone_in_the_channel(slack):
-    _scan(slack)
+    slack.scan()
     card = _escalation(slack)
     ts = _ts(slack, card)
     slack.click("esc_assign", _value(card, "esc_assign"), MALLORY, ts)
@@ -72,7 +67,7 @@ def test_assign_to_me_by_anyone_in_the_channel(slack):
 
 
 def test_mute_by_a_non_approver_is_refused(slack):
-    _scan(slack)
+    slack.scan()
     card = _escalation(slack)
     slack.click("esc_mute", _value(card, "esc_mute"), MALLORY, _ts(slack, card))
     eph = slack.recorder.wait_for("chat.postEphemeral", lambda b: b["user"] == MALLORY)
@@ -101,7 +96,7 @@ def _again(slack, alert_ids: list[str], hour: int) -> None:
 
 
 def test_mute_hides_the_same_rule_on_the_same_host_for_24_hours(slack):
-    _scan(slack)
+    slack.scan()
     card = _escalation(slack)
     pid = json.loads(_value(card, "esc_mute"))["p"]
     ts = _ts(slack, card)
@@ -122,7 +117,7 @@ def test_mute_hides_the_same_rule_on_the_same_host_for_24_hours(slack):
 
 
 def test_app_home_lists_escalations_and_sorts_by_severity(slack):
-    _scan(slack)
+    slack.scan()
     card = _escalation(slack)
     slack.click("esc_assign", _value(card, "esc_assign"), BOB, _ts(slack, card))
     slack.recorder.wait_for("chat.update")

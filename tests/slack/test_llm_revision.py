@@ -49,8 +49,7 @@ def with_fixer(tmp_path, bare_remote):
 
 def test_free_text_instruction_is_revised_by_the_llm_fixer_and_guarded(with_fixer):
     slack, seen = with_fixer
-    slack.command("")
-    slack.recorder.wait_for("respond", lambda b: b.get("text", "").startswith("Scan done"))
+    slack.scan()
     ts = slack.ts_of(WEB)
     slack.event(
         {"type": "app_mention", "user": BOB, "text": "<@UBOT> also turn on HSTS on web-01",

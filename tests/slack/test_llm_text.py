@@ -31,8 +31,7 @@ def declining_fixer(tmp_path, bare_remote):
 
 def test_fixer_reason_in_a_thread_reply_cannot_ping_or_link(declining_fixer):
     slack = declining_fixer
-    slack.command("")
-    slack.recorder.wait_for("respond", lambda b: b.get("text", "").startswith("Scan done"))
+    slack.scan()
     ts = slack.ts_of(WEB)
     slack.event(
         {"type": "app_mention", "user": BOB, "text": "<@UBOT> also turn on HSTS on web-01",
@@ -55,8 +54,7 @@ def test_llm_reason_verdict_and_notes_in_cards_are_escaped(slack):
     from bot.core.proposal import Review
     from bot.slack import blocks as kit
 
-    slack.command("")
-    slack.recorder.wait_for("respond", lambda b: b.get("text", "").startswith("Scan done"))
+    slack.scan()
     review = Review(model="reviewer:1b", verdict="approve", reason=HOSTILE)
     proposal = slack.proposal_of(WEB).model_copy(
         update={"reason": HOSTILE, "notes": (HOSTILE,), "review": review}

@@ -16,11 +16,6 @@ RESUMED = (
 )
 
 
-def _scan(slack):
-    slack.command("")
-    slack.recorder.wait_for("respond", lambda b: b.get("text", "").startswith("Scan done"))
-
-
 def _approved_then_crashed(slack) -> str:
     """Alice's vote is committed (the claim) but the process died before publishing: what a crash leaves."""
     p = slack.proposal_of(WEB)
@@ -29,35 +24,31 @@ def _approved_then_crashed(slack) -> str:
     return p.id
 
 
-def _branches(slack) -> list[str]:
-    return git("branch", "--list", "secops/*", cwd=slack.remote).split()
-
-
 def test_interrupted_approval_is_published_on_the_next_start(slack):
-    _scan(slack)
+    slack.scan()
     pid = _approved_then_crashed(slack)
     slack.runtime.stop()
     restarted = runtime_for(slack.runtime.settings, slack.clock, http=True)
     try:
         restarted.poller.run_once()  # the first thing a started poller does
-        (branch,) = _branches(slack)
+        (branch,) = slack.bot_branches()
         assert restarted.state.get(pid).status == "published"
         assert RESUMED.format(branch=branch) in slack.thread(restarted.service.approvals.message_for(pid).ts)
         restarted.poller.run_once()
-        assert _branches(slack) == [branch]
+        assert slack.bot_branches() == [branch]
     finally:
         restarted.stop()
 
 
 def test_next_click_after_an_interrupted_publish_finishes_it(slack):
-    _scan(slack)
+    slack.scan()
     pid = _approved_then_crashed(slack)
     ts = slack.ts_of(WEB)
     slack.click("approve", slack.approve_value(slack.message_of(WEB)), ALICE, ts)
     note = slack.recorder.wait_for(
         "chat.postMessage", lambda b: b.get("thread_ts") == ts and "interrupted" in b["text"]
     )
-    (branch,) = _branches(slack)
+    (branch,) = slack.bot_branches()
     assert note["text"] == RESUMED.format(branch=branch)
     assert "already" not in json.dumps(slack.recorder.calls("chat.postEphemeral"))
     entry = slack.service.approvals.outbox_entry(pid, slack.proposal_of(WEB).revision_hash)
@@ -65,7 +56,7 @@ def test_next_click_after_an_interrupted_publish_finishes_it(slack):
 
 
 def test_publish_failure_returns_to_pending_and_the_outbox_keeps_the_error(slack):
-    _scan(slack)
+    slack.scan()
     p = slack.proposal_of(WEB)
     git("update-ref", "-d", "refs/heads/main", cwd=slack.remote)  # the remote lost its default branch
     slack.click("approve", slack.approve_value(slack.message_of(WEB)), ALICE, slack.ts_of(WEB))
@@ -77,15 +68,15 @@ def test_publish_failure_returns_to_pending_and_the_outbox_keeps_the_error(slack
 
 
 def test_resume_skips_a_revision_already_being_published(slack):
-    _scan(slack)
+    slack.scan()
     p = slack.proposal_of(WEB)
     _approved_then_crashed(slack)
     service = slack.service
     assert service._hold((p.id, p.revision_hash), wait=False)  # a click is publishing it right now
-    assert service.resume_publications() == [] and _branches(slack) == []
+    assert service.resume_publications() == [] and slack.bot_branches() == []
     service._release((p.id, p.revision_hash))
     (result,) = service.resume_publications()
-    assert result.kind == "published" and len(_branches(slack)) == 1
+    assert result.kind == "published" and len(slack.bot_branches()) == 1
 
 
 class FullDiskOnce:
@@ -107,20 +98,22 @@ class FullDiskOnce:
 def test_full_disk_during_publish_keeps_the_approval_queued_for_the_next_pass(slack):
     from bot.core.errors import AuditError
 
-    _scan(slack)
+    slack.scan()
     pid = _approved_then_crashed(slack)
     slack.service.publisher = FullDiskOnce(slack.service.publisher)
     with pytest.raises(AuditError):
         slack.service.resume_publications()
-    assert slack.service.state.get(pid).status == "approved" and _branches(slack) == []
+    assert slack.service.state.get(pid).status == "approved" and slack.bot_branches() == []
     (result,) = slack.service.resume_publications()  # the next pass, once there is room again
-    assert result.kind == "published" and len(_branches(slack)) == 1
+    assert result.kind == "published" and len(slack.bot_branches()) == 1
 
 
 def test_click_during_shutdown_changes_nothing_and_says_so(slack):
-    _scan(slack)
+    slack.scan()
     assert slack.service.drain(timeout=1)
     slack.click("approve", slack.approve_value(slack.message_of(WEB)), ALICE, slack.ts_of(WEB))
     eph = slack.recorder.wait_for("chat.postEphemeral", lambda b: b["user"] == ALICE)
     assert eph["text"] == "secops-bot is restarting, so nothing happened. Click again in a minute."
-    assert slack.service.state.get(slack.proposal_of(WEB).id).status == "pending" and _branches(slack) == []
+    assert (
+        slack.service.state.get(slack.proposal_of(WEB).id).status == "pending" and slack.bot_branches() == []
+    )

@@ -2,29 +2,12 @@
 
 from __future__ import annotations
 
-import itertools
 import json
-import time
 
 from tests.conftest import git
-from tests.slack.conftest import ALICE, BOB, CHANNEL, MALLORY
+from tests.slack.conftest import ALICE, BOB, MALLORY
 
 WEB = "91.240.118.172"
-_ids = itertools.count(1)
-
-
-def _scan(slack):
-    slack.command("")
-    slack.recorder.wait_for("respond", lambda b: b.get("text", "").startswith("Scan done"))
-
-
-def _say(slack, user: str, text: str, ts: str) -> None:
-    n = next(_ids)
-    slack.event(
-        {"type": "app_mention", "user": user, "text": f"<@UBOT> {text}", "channel": CHANNEL,
-         "ts": f"1795000200.{n:06d}", "thread_ts": ts},
-        event_id=f"EvRev{n}",
-    )  # fmt: skip
 
 
 def _revision(slack, ts: str, number: int) -> dict:
@@ -42,26 +25,8 @@ def _buttons_revision(message) -> int | None:
     return json.loads(values[0])["r"] if values else None
 
 
-def _approve_value(message) -> str:
-    return next(
-        el["value"]
-        for b in message["blocks"]
-        for el in b.get("elements", [])
-        if el.get("action_id") == "approve"
-    )
-
-
 def _stored(slack):
     return slack.service.state.get(slack.proposal_of(WEB).id)
-
-
-def _published_branch(slack) -> str:
-    deadline = time.monotonic() + 20
-    while _stored(slack).status != "published":
-        assert time.monotonic() < deadline, f"not published: {_stored(slack).status}"
-        time.sleep(0.05)
-    (branch,) = git("branch", "--list", "secops/*", cwd=slack.remote).split()
-    return branch
 
 
 def _audit_events(slack) -> list[dict]:
@@ -69,9 +34,9 @@ def _audit_events(slack) -> list[dict]:
 
 
 def test_revision_by_a_non_approver_is_refused_with_an_ephemeral(slack):
-    _scan(slack)
+    slack.scan()
     ts = slack.ts_of(WEB)
-    _say(slack, MALLORY, "use /24", ts)
+    slack.mention(MALLORY, "use /24", ts)
     eph = slack.recorder.wait_for("chat.postEphemeral", lambda b: b["user"] == MALLORY)
     assert (
         eph["text"] == "Only approvers can revise secops-bot proposals, so nothing changed. Ask a SOC lead."
@@ -83,10 +48,10 @@ def test_revision_by_a_non_approver_is_refused_with_an_ephemeral(slack):
 
 
 def test_blocked_revision_is_not_adopted_and_the_old_approve_still_works(slack):
-    _scan(slack)
+    slack.scan()
     ts = slack.ts_of(WEB)
     value = slack.approve_value(slack.message_of(WEB))
-    _say(slack, BOB, "use /16", ts)
+    slack.mention(BOB, "use /16", ts)
     reply = slack.recorder.wait_for(
         "chat.postMessage", lambda b: b.get("thread_ts") == ts and "Not adopted" in b["text"]
     )
@@ -97,19 +62,21 @@ def test_blocked_revision_is_not_adopted_and_the_old_approve_still_works(slack):
     )
     assert _stored(slack).proposal.revision == 1 and slack.recorder.calls("chat.update") == []
     slack.click("approve", value, ALICE, ts)
-    assert f"{WEB}/32" in git("diff", "main", _published_branch(slack), cwd=slack.remote)
+    assert f"{WEB}/32" in git(
+        "diff", "main", slack.published_branch(slack.proposal_of(WEB).id), cwd=slack.remote
+    )
     refused = next(e for e in _audit_events(slack) if e["event"] == "revision_refused")
     assert refused["why"] == "blocked" and refused["revision"] == 1
 
 
 def test_undo_makes_a_new_revision_with_the_previous_operations(slack):
-    _scan(slack)
+    slack.scan()
     ts = slack.ts_of(WEB)
     first = _stored(slack).proposal
-    _say(slack, BOB, "also block 45.155.205.0/25", ts)
-    r2 = _approve_value(_revision(slack, ts, 2))
-    _say(slack, ALICE, "undo", ts)
-    r3 = _approve_value(_revision(slack, ts, 3))
+    slack.mention(BOB, "also block 45.155.205.0/25", ts)
+    r2 = slack.approve_value(_revision(slack, ts, 2))
+    slack.mention(ALICE, "undo", ts)
+    r3 = slack.approve_value(_revision(slack, ts, 3))
     current = _stored(slack).proposal
     assert current.revision == 3 and current.operations == first.operations
     assert current.revision_note == "Undo: back to the changes of revision 1" and current.revised_by == ALICE
@@ -117,33 +84,33 @@ def test_undo_makes_a_new_revision_with_the_previous_operations(slack):
     eph = slack.recorder.wait_for("chat.postEphemeral", lambda b: b["user"] == ALICE)
     assert eph["text"].startswith("This button belongs to an earlier revision; revision 3 is current.")
     slack.click("approve", r3, ALICE, ts)
-    branch = _published_branch(slack)
+    branch = slack.published_branch(slack.proposal_of(WEB).id)
     assert branch.endswith("-r3") and "45.155.205.0/25" not in git("diff", "main", branch, cwd=slack.remote)
     assert [e["restored_revision"] for e in _audit_events(slack) if e["event"] == "revision_undo"] == [1]
 
 
 def test_revert_goes_back_to_any_earlier_revision(slack):
-    _scan(slack)
+    slack.scan()
     ts = slack.ts_of(WEB)
-    _say(slack, BOB, "also block 45.155.205.0/25", ts)
+    slack.mention(BOB, "also block 45.155.205.0/25", ts)
     _revision(slack, ts, 2)
-    _say(slack, BOB, "also block 45.155.206.0/26", ts)
+    slack.mention(BOB, "also block 45.155.206.0/26", ts)
     _revision(slack, ts, 3)
     assert _stored(slack).proposal.revision_note == "Added 45.155.206.0/26"
-    _say(slack, BOB, "revert to r2", ts)
-    r4 = _approve_value(_revision(slack, ts, 4))
+    slack.mention(BOB, "revert to r2", ts)
+    r4 = slack.approve_value(_revision(slack, ts, 4))
     current = _stored(slack).proposal
     assert current.revision_note == "Reverted to the changes of revision 2" and current.revised_by == BOB
     slack.click("approve", r4, ALICE, ts)
-    diff = git("diff", "main", _published_branch(slack), cwd=slack.remote)
+    diff = git("diff", "main", slack.published_branch(slack.proposal_of(WEB).id), cwd=slack.remote)
     assert "45.155.205.0/25" in diff and "45.155.206.0/26" not in diff
     assert [e["restored_revision"] for e in _audit_events(slack) if e["event"] == "revision_revert"] == [2]
 
 
 def test_undo_of_the_first_revision_says_there_is_nothing_to_undo(slack):
-    _scan(slack)
+    slack.scan()
     ts = slack.ts_of(WEB)
-    _say(slack, BOB, "undo", ts)
+    slack.mention(BOB, "undo", ts)
     reply = slack.recorder.wait_for(
         "chat.postMessage", lambda b: b.get("thread_ts") == ts and "undo" in b["text"]
     )
