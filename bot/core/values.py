@@ -382,6 +382,8 @@ _PATTERN_CHARS = re.compile(r"[A-Za-z0-9._/*|()^+?~,\- ]")
 _PATTERN = re.compile(r"(~\*?)?([A-Za-z0-9._/*|()^+?-]{1,128})")
 #: Words that mean something to an nginx ``map`` block: ``default`` as a pattern would block everyone.
 _MAP_WORDS = frozenset({"default", "hostnames", "include", "volatile"})
+#: Strings a pattern must not match: a regex matching one of them matches (nearly) every client.
+_EVERY_CLIENT_PROBES = ("", "x", "0", "-", "/", ".", " ")
 
 
 def map_patterns() -> Grammar:
@@ -410,9 +412,13 @@ def map_patterns() -> Grammar:
                 return f"{part!r} would match every client"
             if m.group(1):
                 try:
-                    re.compile(body)
+                    rx = re.compile(body, re.IGNORECASE if m.group(1) == "~*" else 0)
                 except re.error:
                     return f"{part!r} is not a valid regular expression"
+                # A regex that matches the empty string or any one character (``a?``, ``.|a``) matches
+                # every request, whatever letters it also holds.
+                if any(rx.search(probe) for probe in _EVERY_CLIENT_PROBES):
+                    return f"{part!r} would match every client"
         return None
 
     return Grammar(

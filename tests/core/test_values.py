@@ -171,3 +171,12 @@ def test_security_doc_lists_the_grammar_of_every_key():
     for kind, table in GRAMMARS.items():
         for key, grammar in table.items():
             assert f"| `{kind}` | `{key}` | {grammar.describe.replace('|', chr(92) + '|')} |" in section, key
+
+
+@pytest.mark.parametrize("pattern", ["~*a?", "~*(curl|.*)", "~.+|a", "~*x*", "~^|bot"])
+def test_map_pattern_that_matches_every_client_is_refused(pattern):
+    assert value_problem("block-user-agents", pattern, None, NGINX) == f"{pattern!r} would match every client"
+
+
+def test_map_pattern_that_matches_some_clients_is_accepted():
+    assert value_problem("block-user-agents", "~*(sqlmap|nikto),~curl/7?", None, NGINX) is None
