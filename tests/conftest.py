@@ -62,3 +62,21 @@ def make_alert(
         log=log,
         line=1,
     )
+
+
+@pytest.fixture
+def world(tmp_path: Path, inventory: Inventory):
+    """A bare GitOps remote with its state, audit log and fake clock (see ``tests.publish_fixtures.World``)."""
+    from tests.publish_fixtures import World, bare_remote  # imports this module: only once it is loaded
+
+    return World(tmp_path, bare_remote(tmp_path), inventory)
+
+
+@pytest.fixture
+def gh():
+    """A loopback GitHub REST server that accepts ``tests.publish_fixtures.FAKE_TOKEN``."""
+    from tests.publish_fixtures import FAKE_TOKEN
+    from tests.tools.github_server import GitHubServer
+
+    with GitHubServer(token=FAKE_TOKEN) as server:
+        yield server

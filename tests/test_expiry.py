@@ -14,7 +14,6 @@ from tests.publish_fixtures import (
     INGRESS,
     World,
     approval,
-    bare_remote,
     merge_branch,
     remote_file,
 )
@@ -25,15 +24,8 @@ pytestmark = pytest.mark.integration
 ATTACKER = "91.240.118.172"
 
 
-@pytest.fixture
-def world(tmp_path, inventory) -> World:
-    return World(tmp_path, bare_remote(tmp_path), inventory)
-
-
-@pytest.fixture
-def gh():
-    with GitHubServer(token=FAKE_TOKEN) as server:
-        yield server
+def _pulls(gh: GitHubServer) -> GitHubPulls:
+    return GitHubPulls(github_client(FAKE_TOKEN, gh.url, timeout=5), "acme/gitops")
 
 
 def _builder(world: World) -> BranchBuilder:
@@ -41,15 +33,15 @@ def _builder(world: World) -> BranchBuilder:
 
 
 def _publish(world: World, gh: GitHubServer, proposal):
-    pulls = GitHubPulls(github_client(FAKE_TOKEN, gh.url, timeout=5), "acme/gitops")
-    pub = GitHubPublisher(_builder(world), pulls, state=world.state, audit=world.audit, clock=world.clock)
+    pub = GitHubPublisher(
+        _builder(world), _pulls(gh), state=world.state, audit=world.audit, clock=world.clock
+    )
     return pub.publish(proposal, approval(proposal))
 
 
 def _sync(world: World, gh: GitHubServer):
-    pulls = GitHubPulls(github_client(FAKE_TOKEN, gh.url, timeout=5), "acme/gitops")
     return Syncer(
-        pulls=pulls, builder=_builder(world), state=world.state, audit=world.audit, clock=world.clock
+        pulls=_pulls(gh), builder=_builder(world), state=world.state, audit=world.audit, clock=world.clock
     )
 
 

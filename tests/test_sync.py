@@ -16,7 +16,6 @@ from tests.publish_fixtures import (
     INGRESS,
     World,
     approval,
-    bare_remote,
     human_commit,
     merge_branch,
     remote_file,
@@ -33,17 +32,6 @@ class RecordingNotifier:
 
     def thread_note(self, proposal_id: str, text: str) -> None:
         self.notes.append((proposal_id, text))
-
-
-@pytest.fixture
-def world(tmp_path, inventory) -> World:
-    return World(tmp_path, bare_remote(tmp_path), inventory)
-
-
-@pytest.fixture
-def gh():
-    with GitHubServer(token=FAKE_TOKEN) as server:
-        yield server
 
 
 def _pulls(gh: GitHubServer) -> GitHubPulls:
