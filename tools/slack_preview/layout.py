@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -160,27 +160,27 @@ def _text_html(text: str) -> str:
     return out.replace("\n", "<br>")
 
 
-def _inline_html(text: str) -> str:
+def _split_html(
+    text: str, code: re.Pattern[str], outside: Callable[[str], str], inside: Callable[[str], str]
+) -> str:
+    """``inside(group 1)`` for each match of ``code``, ``outside(...)`` for the text between matches."""
     pieces: list[str] = []
     last = 0
-    for m in _INLINE_CODE.finditer(text):
-        pieces.append(_text_html(text[last : m.start()]))
-        pieces.append(f"<code>{html.escape(unslack(m.group(1)))}</code>")
+    for m in code.finditer(text):
+        pieces.append(outside(text[last : m.start()]))
+        pieces.append(inside(html.escape(unslack(m.group(1)))))
         last = m.end()
-    pieces.append(_text_html(text[last:]))
+    pieces.append(outside(text[last:]))
     return "".join(pieces)
+
+
+def _inline_html(text: str) -> str:
+    return _split_html(text, _INLINE_CODE, _text_html, lambda code: f"<code>{code}</code>")
 
 
 def mrkdwn_html(text: str) -> str:
     """Slack mrkdwn as HTML: code blocks, inline code, tokens, *bold*, _italic_, ~strike~, emoji."""
-    pieces: list[str] = []
-    last = 0
-    for m in _CODE_BLOCK.finditer(text):
-        pieces.append(_inline_html(text[last : m.start()]))
-        pieces.append(f"<pre>{html.escape(unslack(m.group(1)).strip(chr(10)))}</pre>")
-        last = m.end()
-    pieces.append(_inline_html(text[last:]))
-    return "".join(pieces)
+    return _split_html(text, _CODE_BLOCK, _inline_html, lambda code: f"<pre>{code.strip(chr(10))}</pre>")
 
 
 def text_object_html(obj: dict[str, Any] | None) -> str:
