@@ -280,6 +280,30 @@ def _exclusions(value: str | None) -> set[str]:
     return {t for t in (value or "").split(":") if t.startswith("!")}
 
 
+#: ingress-nginx's default ``ssl-ciphers``: what an absent key means.
+DEFAULT_CIPHERS = (
+    "ECDHE-ECDSA-AES128-GCM-SHA256", "ECDHE-RSA-AES128-GCM-SHA256", "ECDHE-ECDSA-AES256-GCM-SHA384",
+    "ECDHE-RSA-AES256-GCM-SHA384", "ECDHE-ECDSA-CHACHA20-POLY1305", "ECDHE-RSA-CHACHA20-POLY1305",
+    "DHE-RSA-AES128-GCM-SHA256", "DHE-RSA-AES256-GCM-SHA384",
+)  # fmt: skip
+#: Tokens a cipher list may select even where the old list did not: forward-secret AEAD suites only (each
+#: within the default). Anything else selected (``HIGH``, ``DEFAULT``, ``kRSA``, ``SSLv3``, ``CAMELLIA``...)
+#: must already be selected by the old list, so that a list only gets stricter.
+STRONG_CIPHERS = frozenset(
+    {
+        *DEFAULT_CIPHERS, "ECDHE+AESGCM", "ECDHE+CHACHA20", "EECDH+AESGCM", "EECDH+CHACHA20",
+        "TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384", "TLS_CHACHA20_POLY1305_SHA256",
+    }
+)  # fmt: skip
+
+
+def _selected(value: str | None) -> list[str]:
+    """The tokens that add suites (no ``!``, ``+`` or ``-`` prefix); None means the default list."""
+    if value is None:
+        return list(DEFAULT_CIPHERS)
+    return [t for t in value.split(":") if t and t[0] not in "!+-"]
+
+
 def ciphers() -> Grammar:
     """An OpenSSL cipher string: colon-separated tokens, weak words only excluded with ``!``."""
 
@@ -305,13 +329,21 @@ def ciphers() -> Grammar:
         dropped = sorted(_exclusions(old) - _exclusions(value))
         if dropped:
             return f"drops the exclusion {', '.join(dropped)} (a cipher list may only get stricter)"
+        base = set(_selected(old))
+        added = [t for t in dict.fromkeys(_selected(value)) if t not in base and t not in STRONG_CIPHERS]
+        if added:
+            was = "the old list" if old is not None else "ingress-nginx's default list"
+            return (
+                f"selects {', '.join(added)}, not in {was} (a cipher list may only get stricter: "
+                "new tokens must be forward-secret AEAD suites)"
+            )
         return None
 
     return Grammar(
         describe="OpenSSL cipher string, ':'-separated, chars [A-Za-z0-9_+!:-], weak words only as !WORD",
         parse=parse,
         direction=stricter,
-        rule="keeps every ! exclusion",
+        rule="keeps every ! exclusion; selects only what the old list (or default) did, or strong AEAD suites",
     )
 
 
@@ -382,8 +414,8 @@ _PATTERN_CHARS = re.compile(r"[A-Za-z0-9._/*|()^+?~,\- ]")
 _PATTERN = re.compile(r"(~\*?)?([A-Za-z0-9._/*|()^+?-]{1,128})")
 #: Words that mean something to an nginx ``map`` block: ``default`` as a pattern would block everyone.
 _MAP_WORDS = frozenset({"default", "hostnames", "include", "volatile"})
-#: Strings a pattern must not match: a regex matching one of them matches (nearly) every client.
-_EVERY_CLIENT_PROBES = ("", "x", "0", "-", "/", ".", " ")
+#: Unrelated one-character strings: a regex matching all of them matches any character, so every client.
+_EVERY_CLIENT_PROBES = ("x", "Q", "0", "-", "/", " ")
 
 
 def map_patterns() -> Grammar:
@@ -415,9 +447,9 @@ def map_patterns() -> Grammar:
                     rx = re.compile(body, re.IGNORECASE if m.group(1) == "~*" else 0)
                 except re.error:
                     return f"{part!r} is not a valid regular expression"
-                # A regex that matches the empty string or any one character (``a?``, ``.|a``) matches
-                # every request, whatever letters it also holds.
-                if any(rx.search(probe) for probe in _EVERY_CLIENT_PROBES):
+                # A regex that matches the empty string (``a?``) or every one of a few unrelated characters
+                # (``.|a``) matches every request, whatever letters it also holds.
+                if rx.search("") or all(rx.search(probe) for probe in _EVERY_CLIENT_PROBES):
                     return f"{part!r} would match every client"
         return None
 

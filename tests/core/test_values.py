@@ -180,3 +180,24 @@ def test_map_pattern_that_matches_every_client_is_refused(pattern):
 
 def test_map_pattern_that_matches_some_clients_is_accepted():
     assert value_problem("block-user-agents", "~*(sqlmap|nikto),~curl/7?", None, NGINX) is None
+
+
+@pytest.mark.parametrize(
+    "value", ["DEFAULT", "HIGH:!aNULL", "ECDHE-RSA-AES128-GCM-SHA256:kRSA", "HIGH:SSLv3"]
+)
+def test_cipher_list_that_selects_more_than_the_default_is_refused(value):
+    why = value_problem("ssl-ciphers", value, None, NGINX) or ""
+    assert why.startswith("selects ") and "not in ingress-nginx's default list" in why
+
+
+def test_cipher_list_may_keep_what_the_old_list_selected_and_add_strong_suites():
+    assert value_problem("ssl-ciphers", "HIGH:ECDHE+AESGCM:!aNULL", "HIGH:!aNULL", NGINX) is None
+    assert value_problem("ssl-ciphers", "HIGH:CAMELLIA:!aNULL", "HIGH:!aNULL", NGINX) == (
+        "selects CAMELLIA, not in the old list (a cipher list may only get stricter: "
+        "new tokens must be forward-secret AEAD suites)"
+    )
+
+
+@pytest.mark.parametrize("pattern", ["~x", "~*Q", "~0", "~*sqlmap"])
+def test_map_pattern_of_one_letter_is_not_taken_for_every_client(pattern):
+    assert value_problem("block-user-agents", pattern, None, NGINX) is None

@@ -18,7 +18,7 @@ KEYS = [(kind, key) for kind, table in GRAMMARS.items() for key in table] + [("i
 FORBIDDEN = list(";{}\"'$\\#`\n\r\x00")
 
 _YEAR = 365 * 86400
-_STRONG = ["ECDHE-ECDSA-AES128-GCM-SHA256", "ECDHE-RSA-AES256-GCM-SHA384", "HIGH", "ECDHE+AESGCM", "TLS_AES_128_GCM_SHA256"]  # fmt: skip
+_STRONG = ["ECDHE-ECDSA-AES128-GCM-SHA256", "ECDHE-RSA-AES256-GCM-SHA384", "ECDHE+AESGCM", "TLS_AES_128_GCM_SHA256"]  # fmt: skip
 _WEAK = ["aNULL", "eNULL", "RC4", "MD5", "3DES", "EXPORT", "DES", "LOW"]
 
 
