@@ -11,7 +11,9 @@ The chain itself (hashing, verification) is pure and lives in :mod:`bot.core.aud
 - :meth:`AuditLog.batch` buffers records and writes them in one write + fsync when the outermost batch ends.
 - The head (last seq and line hash) is kept in the ``.head`` sidecar so that records removed from the end
   are detected. It is overwritten in place once per write, after the log's fsync, and never synced itself:
-  after a crash it can only lag behind the log (no false alarm), and a torn head reads as unknown.
+  after a crash it can only lag behind the log (no false alarm), and a torn head reads as unknown. A damaged
+  last line the head vouches for was written and synced: it is healed all the same (the bot keeps writing),
+  but the ``audit_recovered`` record carries ``lost_seq`` and ``audit verify`` reports the loss.
 """
 
 from __future__ import annotations
@@ -199,6 +201,11 @@ class AuditLog:
             if not _is_record(prev):
                 raise AuditError(f"{self.path}: the last line is not an audit record; run `audit verify`")
             last, seq = prev.decode("utf-8"), int(json.loads(prev)["seq"])
+        written = self.expected_seq()
+        if written is not None and written > seq:
+            # The head is written only after the log's fsync: it vouches for the damaged line, so this is a
+            # record that was written and synced (edited or lost later), not an interrupted append.
+            recovered["lost_seq"] = written
         line = make_line(last, seq + 1, iso(self.clock.now()), "audit_recovered", recovered)
         self._write_all(fd, (line + "\n").encode("utf-8"))
         self.disk.fsync(fd)

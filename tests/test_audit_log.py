@@ -151,6 +151,21 @@ def test_head_catches_records_removed_from_the_end(tmp_path):
     assert _verified(log) == (True, 2, 4)
 
 
+def test_written_record_cut_short_heals_but_verify_reports_it(tmp_path):
+    log = _log(tmp_path)
+    for i in range(3):
+        log.append("e", {"i": i})
+    data = log.path.read_bytes()
+    log.path.write_bytes(data[:-40])  # the third record, written and synced, loses its end
+    log.append("e", {"i": 3})  # the bot keeps writing
+    result, _ = log.verify()
+    assert [r["event"] for r in _records(log)] == ["e", "e", "audit_recovered", "e"]
+    assert (result.ok, result.bad_line) == (False, 3)
+    assert result.reason == (
+        "record(s) 3-3 had been written and were damaged (moved aside to audit.jsonl.torn-20261118T110640Z)"
+    )
+
+
 def test_torn_head_reads_as_unknown(tmp_path):
     log = _log(tmp_path)
     log.append("e", {"i": 1})

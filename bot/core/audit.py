@@ -103,6 +103,17 @@ def verify_chain(lines: Iterable[str]) -> ChainResult:
         if record.get("seq") != last_seq + 1:
             return ChainResult(ok=False, lines=count, bad_line=count, reason="sequence number out of order")
         last_seq = record["seq"]
+        if record.get("event") == "audit_recovered" and "lost_seq" in record:
+            # healing keeps the bot writing, but a record that had been written is gone from the chain
+            return ChainResult(
+                ok=False,
+                lines=count,
+                bad_line=count,
+                reason=(
+                    f"record(s) {last_seq}-{record['lost_seq']} had been written and were damaged "
+                    f"(moved aside to {record.get('side_file')})"
+                ),
+            )
         prev = line
     return ChainResult(
         ok=True,
