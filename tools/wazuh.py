@@ -24,7 +24,7 @@ import os
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -46,7 +46,7 @@ MAX_LIST = 64  # entries in rule.groups / rule.mitre.id
 MAX_LIST_ITEM = 128
 MAX_ADDRESS = 64  # longer text cannot be an address
 MIN_TS = 0.0  # 1970-01-01T00:00:00Z
-MAX_TS = 253_402_300_800.0  # 9999-01-01T00:00:00Z (exclusive): years 1970-9998 after the time zone
+MAX_TS = 253_370_764_800.0  # 9999-01-01T00:00:00Z (exclusive): years 1970-9998 after the time zone
 #: Repeats of an alert (same id and time) are dropped while the first is among the last 8,192-16,384
 #: (bounded, and small enough that the pinned ids stay in cache: 1 << 16 cost 10 % of the read).
 SEEN_GENERATION = 1 << 13
@@ -138,7 +138,9 @@ def alert_from_document(doc: Any, line: int) -> Alert | str:
                 and (raw is None or (type(raw) is str and len(raw) <= MAX_ADDRESS))
             ):
                 # The C parser is faster than any cache in front of it (0.35 µs per call, measured).
-                ts = _fromiso(stamp).timestamp()
+                # A time without a zone takes the general path (read as UTC there, never the host's zone).
+                when = _fromiso(stamp)
+                ts = when.timestamp() if when.tzinfo is not None else -1.0
                 if MIN_TS <= ts < MAX_TS:
                     return _tuple_new(
                         Alert,
@@ -272,7 +274,9 @@ def _timestamp(doc: dict[str, Any]) -> float | None:
         if raw[:1] == "{" or not raw:
             continue  # the events-generator sample's literal "{timestamp}": undated
         try:
-            ts = _fromiso(raw).timestamp() if len(raw) <= 64 else None
+            when = _fromiso(raw) if len(raw) <= 64 else None
+            # no zone: UTC, as Wazuh writes its times (the host's zone would make a scan depend on the machine)
+            ts = None if when is None else (when if when.tzinfo else when.replace(tzinfo=UTC)).timestamp()
         except ValueError:
             ts = None
         except (OverflowError, OSError):

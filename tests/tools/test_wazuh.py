@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -180,6 +181,7 @@ def _bad(path: str, value: object) -> dict:
          "1970-9998)"),
         ("timestamp", "9999-12-31T23:59:59-12:00", "timestamp '9999-12-31T23:59:59-12:00' is out of range (years "
          "1970-9998)"),
+        ("timestamp", "9999-06-01T00:00:00Z", "timestamp '9999-06-01T00:00:00Z' is out of range (years 1970-9998)"),
         ("timestamp", "yesterday", "timestamp 'yesterday' is not an ISO 8601 time"),
         ("timestamp", 1795165200, "timestamp is not a string"),
         ("agent.name", "../../.github", "agent.name '../../.github' is not a host name (letters, digits, '.', '_', "
@@ -196,6 +198,17 @@ def _bad(path: str, value: object) -> dict:
 )  # fmt: skip
 def test_field_out_of_type_or_range_is_malformed_with_reason(path, value, reason):
     assert alert_from_document(_bad(path, value), 1) == reason
+
+
+def test_time_without_zone_is_utc_whatever_the_host_zone(monkeypatch):
+    monkeypatch.setenv("TZ", "Asia/Tokyo")
+    time.tzset()
+    try:  # twice: the first read takes the general path, the second the fast one
+        read = [alert_from_document(_bad("timestamp", "2026-11-20T09:00:00"), 1) for _ in range(2)]
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+    assert [a.ts for a in read] == [1_795_165_200.0, 1_795_165_200.0]  # 2026-11-20T09:00:00Z
 
 
 def test_long_text_is_truncated_not_refused():
