@@ -170,7 +170,8 @@ def test_security_doc_lists_the_grammar_of_every_key():
     section = doc.split("### Values")[1].split("\n### ")[0]
     for kind, table in GRAMMARS.items():
         for key, grammar in table.items():
-            assert f"| `{kind}` | `{key}` | {grammar.describe.replace('|', chr(92) + '|')} |" in section, key
+            row = f"| `{kind}` | `{key}` | {grammar.describe.replace('|', chr(92) + '|')} | {grammar.rule or '-'} |"
+            assert row in section, key
 
 
 @pytest.mark.parametrize("pattern", ["~*a?", "~*(curl|.*)", "~.+|a", "~*x*", "~^|bot"])
