@@ -51,11 +51,7 @@ def test_free_text_instruction_is_revised_by_the_llm_fixer_and_guarded(with_fixe
     slack, seen = with_fixer
     slack.scan()
     ts = slack.ts_of(WEB)
-    slack.event(
-        {"type": "app_mention", "user": BOB, "text": "<@UBOT> also turn on HSTS on web-01",
-         "channel": "C0SECOPS", "ts": "1795000100.000009", "thread_ts": ts},
-        event_id="EvLlm",
-    )  # fmt: skip
+    slack.mention(BOB, "also turn on HSTS on web-01", ts)
     reply = slack.recorder.wait_for(
         "chat.postMessage", lambda b: b.get("thread_ts") == ts and "Revision 2" in b["text"]
     )

@@ -33,11 +33,7 @@ def test_fixer_reason_in_a_thread_reply_cannot_ping_or_link(declining_fixer):
     slack = declining_fixer
     slack.scan()
     ts = slack.ts_of(WEB)
-    slack.event(
-        {"type": "app_mention", "user": BOB, "text": "<@UBOT> also turn on HSTS on web-01",
-         "channel": "C0SECOPS", "ts": "1795000100.000010", "thread_ts": ts},
-        event_id="EvHostile",
-    )  # fmt: skip
+    slack.mention(BOB, "also turn on HSTS on web-01", ts)
     reply = slack.recorder.wait_for(
         "chat.postMessage", lambda b: b.get("thread_ts") == ts and "made no revision" in b["text"]
     )
