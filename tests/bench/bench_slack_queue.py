@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import time
 
-from tests.bench.slack_load import print_ack_latency, serving
-from tests.slack.conftest import ALICE
+from tests.bench.slack_load import CONCURRENCY, ROUNDS, print_ack_latency, serving
+from tests.slack.conftest import ALICE, SlackEnv
 from tests.slack.test_flood import DB01, WEB01, WEB03, _alerts
 
 
@@ -35,6 +35,16 @@ def main() -> None:
                 "/secops-scan queue next 1 (the ack)": lambda: slack.command("queue next 1", user=ALICE),
             }
         )
+        # Each `queue next 1` posts a card after its ack: let them finish, or stopping the app leaves
+        # them posting to a closed Web API (a URLError each, and a process that does not exit).
+        t0 = time.perf_counter()
+        wanted = CONCURRENCY * ROUNDS
+        slack.recorder.wait_for("respond", lambda _: _posted(slack) >= wanted, timeout=600)
+        print(f"{wanted} `queue next 1` posts done {time.perf_counter() - t0:.1f} s after the last ack")
+
+
+def _posted(slack: SlackEnv) -> int:
+    return sum(1 for b in slack.recorder.calls("respond") if b.get("text", "").startswith("Posted "))
 
 
 if __name__ == "__main__":
