@@ -81,6 +81,11 @@ class DedupService:
         self.store_error: str | None = None
         self._docs: dict[str, Any] = {}
 
+    @property
+    def calls_model(self) -> bool:
+        """True when a check may embed text or query the vector store (seconds, not microseconds)."""
+        return self.embedder is not None or self.store is not None
+
     # --- the gate --------------------------------------------------------------------------------------
 
     def check(self, proposal: Proposal) -> Proposal:

@@ -351,8 +351,13 @@ class Scanner:
     def _decide_groups(self, groups: Sequence[AlertGroup], report: ScanReport) -> None:
         # Without a model in the loop a group takes a fraction of a millisecond: its writes share one
         # transaction with its neighbours' (committed every CHUNK_S), so the lock other threads (Slack
-        # clicks) wait on is held for milliseconds. A model call can take seconds: then each group commits.
-        chunked = self.long_tail is None and self.reviewer is None
+        # clicks) wait on is held for milliseconds. A model call (LLM fixer, reviewer, an embedding or a vector
+        # store query in dedup) can take seconds: then each group commits on its own.
+        chunked = (
+            self.long_tail is None
+            and self.reviewer is None
+            and not getattr(self.dedup, "calls_model", False)  # a gate without the attribute calls none
+        )
         start = 0
         while start < len(groups):
             if not chunked:

@@ -317,3 +317,26 @@ def test_ipv6_attackers_of_one_48_are_one_proposal(gitops, inventory, tmp_path):
     (p,) = _scanner(gitops, inventory, tmp_path).scan_file(_alerts_file(tmp_path, *ips)).proposals
     assert p.action == "propose" and p.group.attacker == "2a0e:1c80:1::/48"
     assert len(p.operations) == 6 and "2a0e:1c80:1:6::45/128" in p.diff
+
+
+class ModelGate:
+    """A memory of past fixes that embeds text (as the Chroma gate does): it reports whether the scan
+    holds a transaction open while it runs."""
+
+    calls_model = True
+
+    def __init__(self, state: StateStore) -> None:
+        self.state = state
+        self.inside: list[bool] = []
+
+    def check(self, proposal: Proposal) -> Proposal:
+        self.inside.append(self.state._depth > 0)
+        return proposal
+
+
+def test_groups_are_not_batched_in_one_transaction_while_dedup_calls_a_model(gitops, inventory, tmp_path):
+    s = _scanner(gitops, inventory, tmp_path)
+    gate = ModelGate(s.state)
+    s.dedup = gate
+    s.scan_file(_alerts_file(tmp_path, "203.0.113.7", "198.51.100.77"))
+    assert gate.inside == [False, False]  # the state lock is free while the model runs
