@@ -15,7 +15,6 @@ from tests.publish_fixtures import (
     INGRESS,
     World,
     approval,
-    bare_remote,
     human_commit,
     remote_branches,
     remote_file,
@@ -24,11 +23,6 @@ from tests.tools.github_server import GitHubServer
 from tools.github import GitHubPulls, github_client
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def world(tmp_path, inventory) -> World:
-    return World(tmp_path, bare_remote(tmp_path), inventory)
 
 
 def local(world: World) -> LocalPublisher:
@@ -113,12 +107,6 @@ def test_local_publish_records_the_publication_and_audits_it(world):
 
 
 # --- GitHub pull requests (loopback REST API) ------------------------------------------------------------
-
-
-@pytest.fixture
-def gh():
-    with GitHubServer(token=FAKE_TOKEN) as server:
-        yield server
 
 
 def github(world: World, gh: GitHubServer, **kw) -> GitHubPublisher:
