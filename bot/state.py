@@ -342,7 +342,7 @@ class StateStore:
             ).fetchone()
         return int(row[0])
 
-    def most_severe(self, status: str, limit: int) -> list[StoredProposal]:
+    def most_severe(self, status: str, limit: int) -> tuple[StoredProposal, ...]:
         """The ``limit`` proposals of ``status`` with the highest alert level, oldest first among equals
         (only those are parsed, so a status answer stays fast with thousands stored)."""
         with self._lock:
@@ -352,7 +352,7 @@ class StateStore:
                 "LIMIT ?",
                 (status, limit),
             ).fetchall()
-        return [self._row(r) for r in rows]
+        return tuple(self._row(r) for r in rows)
 
     def set_status(self, proposal_id: str, status: str, now: float) -> None:
         with self.transaction() as db:
