@@ -14,6 +14,16 @@
       file: clusters/prod/web-01/ingress-nginx-controller.yaml
       key: block-cidrs
       value: 203.0.113.7/32
+    - op: set_image     # change one image reference (compare-and-set), with its evidence
+      file: apps/shop/deployment.yaml
+      workload: shop/shop-web
+      target: container:web        # container:<name> | values:<dotted path> | kustomize:<images[].name>
+      expect: nginx:1.16           # the reference the file holds now; anything else refuses the edit
+      value: nginx:1.16.1
+      evidence:
+        findings: [CVE-2019-20367]
+        report: reports/shop.json
+        reason: "1.16.1 is the primary package's fixed version in the repository's tag style"
     - op: escalate      # no safe fix: tell humans why
       reason: "..."
 
@@ -119,6 +129,59 @@ class SetKey(_FileOp):
         return value
 
 
+_TARGET = re.compile(r"^(container|values|kustomize):[A-Za-z0-9][-._/A-Za-z0-9]{0,252}$")
+
+
+class ImageEvidence(BaseModel):
+    """Why a bump: the finding ids it fixes, the report they came from, and how the version was chosen."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    findings: tuple[str, ...] = Field(min_length=1, max_length=500)
+    report: str = Field(default="", max_length=1000)
+    reason: str = Field(default="", max_length=1000)
+
+
+class SetImage(BaseModel):
+    """Change exactly one image reference in a file the inventory lists for the workload.
+
+    ``target`` says which reference: ``container:<name>`` (a container or initContainer's ``image``),
+    ``values:<dotted path>`` (a Helm values mapping with ``repository``/``tag``/``digest``) or
+    ``kustomize:<name>`` (the ``images:`` entry with that ``name``). ``expect`` is the reference the file
+    holds now (compare-and-set: a file that moved on refuses the edit) and ``value`` the new one, both full
+    references (``nginx:1.16`` → ``nginx:1.16.1``). Whether the bump is allowed is the guard's decision.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    op: Literal["set_image"] = "set_image"
+    file: str
+    workload: str = Field(min_length=1, max_length=507)
+    target: str
+    expect: str = Field(min_length=1, max_length=512)
+    value: str = Field(min_length=1, max_length=512)
+    evidence: ImageEvidence
+
+    @field_validator("file")
+    @classmethod
+    def _file_is_repo_path(cls, value: str) -> str:
+        return normalise_repo_path(value)
+
+    @field_validator("target")
+    @classmethod
+    def _target_form(cls, value: str) -> str:
+        if not _TARGET.match(value):
+            raise ValueError(
+                f"target {value!r} must be container:<name>, values:<dotted path> or kustomize:<image name>"
+            )
+        return value
+
+    @property
+    def key(self) -> str:
+        """The edited place, for messages that name a key."""
+        return self.target
+
+
 class Escalate(BaseModel):
     """No safe fix exists: hand the case to humans with a reason."""
 
@@ -128,11 +191,13 @@ class Escalate(BaseModel):
     reason: str = Field(min_length=1, max_length=2000)
 
 
-EditOp = Annotated[AddCidr | RemoveCidr | SetKey | Escalate, Field(discriminator="op")]
-OP_NAMES = ("add_cidr", "remove_cidr", "set_key", "escalate")
+EditOp = Annotated[AddCidr | RemoveCidr | SetKey | SetImage | Escalate, Field(discriminator="op")]
+OP_NAMES = ("add_cidr", "remove_cidr", "set_key", "set_image", "escalate")
 #: Any operation, and the ones that edit a file.
-AnyOp = AddCidr | RemoveCidr | SetKey | Escalate
-FileOp = AddCidr | RemoveCidr | SetKey
+AnyOp = AddCidr | RemoveCidr | SetKey | SetImage | Escalate
+FileOp = AddCidr | RemoveCidr | SetKey | SetImage
+#: The operations that edit a ConfigMap data key (the network and data-key families).
+DataOp = AddCidr | RemoveCidr | SetKey
 _ADAPTER: TypeAdapter[EditOp] = TypeAdapter(EditOp)
 
 
@@ -162,9 +227,9 @@ def parse_operations(data: Any) -> list[AnyOp]:
     return ops
 
 
-def dump_operations(ops: Sequence[AnyOp]) -> list[dict[str, str]]:
+def dump_operations(ops: Sequence[AnyOp]) -> list[dict[str, Any]]:
     """Operations as plain dicts (for YAML, JSON and the state store)."""
-    return [o.model_dump() for o in ops]
+    return [o.model_dump(mode="json") for o in ops]
 
 
 class FileChange(BaseModel):

@@ -15,6 +15,16 @@ The file format is a contract users rely on (docs/configuration.md)::
             kind: denylist
             key: blocked-cidrs  # data key holding one CIDR per line
     protected_networks: [10.0.0.0/8, 100.64.0.0/10]
+    workloads:                  # image targets: the only workload files set_image may touch
+      - name: shop-web          # the workload (Deployment, StatefulSet, ...) as the reports name it
+        namespace: shop
+        owner: team-shop
+        images:
+          - path: apps/shop/deployment.yaml
+            kind: workload-image      # or helm-values (values_path: image) or kustomize-images (image: nginx)
+            container: web
+            primary_package: github.com/acme/shop   # optional: the image's own application
+            allow_major: false
 """
 
 from __future__ import annotations
@@ -99,6 +109,69 @@ class Server(BaseModel):
         return tuple(out)
 
 
+#: How a file holds an image reference (see :class:`ImageTarget`).
+IMAGE_KINDS = ("workload-image", "helm-values", "kustomize-images")
+
+
+class ImageTarget(BaseModel):
+    """One image reference a workload allows ``set_image`` to change, and the file that holds it.
+
+    - ``workload-image``: a manifest (Deployment, StatefulSet, DaemonSet, CronJob, Job, Pod) whose
+      ``container`` (a container or initContainer name) has the ``image``;
+    - ``helm-values``: a Helm values file; ``values_path`` (dotted, default ``image``) is the mapping with
+      ``repository``/``tag``/``digest`` (``registry`` optional);
+    - ``kustomize-images``: a kustomization whose ``images:`` entry ``name: <image>`` has ``newTag``/``digest``.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    path: str
+    kind: str
+    container: str | None = None
+    values_path: str = "image"
+    image: str | None = None
+    primary_package: str | None = None
+    allow_major: bool = False
+
+    @field_validator("path")
+    @classmethod
+    def _path_is_relative(cls, value: str) -> str:
+        return normalise_repo_path(value)
+
+    @model_validator(mode="after")
+    def _fields_for_kind(self) -> ImageTarget:
+        if self.kind not in IMAGE_KINDS:
+            raise ValueError(f"image {self.path}: kind {self.kind!r} is not one of {', '.join(IMAGE_KINDS)}")
+        if self.kind == "workload-image" and not self.container:
+            raise ValueError(
+                f"image {self.path}: kind 'workload-image' needs 'container' (the container name)"
+            )
+        if self.kind == "kustomize-images" and not self.image:
+            raise ValueError(f"image {self.path}: kind 'kustomize-images' needs 'image' (the images[].name)")
+        if self.kind == "helm-values" and not all(p for p in self.values_path.split(".")):
+            raise ValueError(f"image {self.path}: values_path {self.values_path!r} is not a dotted path")
+        return self
+
+
+class Workload(BaseModel):
+    """One workload (Deployment, StatefulSet, ...) whose image references the bot may bump."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = Field(min_length=1)
+    namespace: str = "default"
+    kind: str | None = None  # Deployment, StatefulSet, DaemonSet, ...; None matches any
+    owner: str | None = None
+    environment: str | None = None
+    argocd_app: str | None = None  # the Argo CD Application that deploys it (post-merge verification)
+    images: tuple[ImageTarget, ...] = ()
+
+    @property
+    def ref(self) -> str:
+        """``namespace/name``: how findings and proposals name the workload."""
+        return f"{self.namespace}/{self.name}"
+
+
 class Inventory(BaseModel):
     """The whole inventory; read-only."""
 
@@ -106,6 +179,7 @@ class Inventory(BaseModel):
 
     servers: tuple[Server, ...] = ()
     protected_networks: tuple[str, ...] = ()
+    workloads: tuple[Workload, ...] = ()
 
     @field_validator("protected_networks")
     @classmethod
@@ -126,6 +200,11 @@ class Inventory(BaseModel):
             if s.name in seen:
                 raise ValueError(f"server {s.name!r} is listed twice")
             seen.add(s.name)
+        refs: set[str] = set()
+        for w in self.workloads:
+            if w.ref in refs:
+                raise ValueError(f"workload {w.ref!r} is listed twice")
+            refs.add(w.ref)
         return self
 
     @cached_property
@@ -154,6 +233,26 @@ class Inventory(BaseModel):
                 continue
             for cfg in server.configs:
                 out[cfg.path] = (server, cfg)
+        return out
+
+    def workload(self, ref: str) -> Workload | None:
+        """The workload ``namespace/name`` (or a bare name in ``default``), if listed."""
+        if "/" not in ref:
+            ref = f"default/{ref}"
+        for w in self.workloads:
+            if w.ref == ref:
+                return w
+        return None
+
+    def image_targets(self, refs: Iterable[str]) -> dict[str, tuple[Workload, ImageTarget]]:
+        """Every image file the inventory lists for these workloads, with its workload."""
+        out: dict[str, tuple[Workload, ImageTarget]] = {}
+        for ref in refs:
+            w = self.workload(ref)
+            if w is None:
+                continue
+            for img in w.images:
+                out[img.path] = (w, img)
         return out
 
     def owner_of_path(self, path: str) -> str | None:

@@ -33,7 +33,7 @@ def test_dead_ollama_escalates_and_later_groups_skip_the_wait(rig):
 
 def test_outage_loses_no_group(rig):
     from bot.pipeline import ScanReport
-    from tools.wazuh import ReadResult
+    from tools.sources.wazuh import ReadResult
 
     r = rig(lambda q: Hang(), timeout=1)
     alerts = [long_tail_alert(), make_alert(srcip="198.51.100.9", ts=1_700_000_100.0)]

@@ -18,7 +18,7 @@ from pathlib import Path
 import orjson
 
 from bot.core.grouping import group_alerts
-from tools.wazuh import AlertStream
+from tools.sources.wazuh import AlertStream
 
 N = int(os.environ.get("SECOPS_BENCH_ALERTS", "1000000"))
 ATTACKERS = 1000

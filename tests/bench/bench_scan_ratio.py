@@ -18,7 +18,7 @@ from pathlib import Path
 
 from bot.core.grouping import group_alerts
 from tests.bench.bench_scan import alerts_file
-from tools.wazuh import AlertStream
+from tools.sources.wazuh import AlertStream
 
 N = int(os.environ.get("SECOPS_BENCH_RATIO_ALERTS", "100000"))
 ATTACKERS = int(os.environ.get("SECOPS_BENCH_RATIO_ATTACKERS", "5000"))

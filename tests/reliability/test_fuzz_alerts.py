@@ -19,7 +19,7 @@ from bot.cli import main
 from bot.clock import FixedClock
 from tests.conftest import FIXTURES
 from tests.reliability.fuzz_alerts import check_alert, write_fuzz_file
-from tools.wazuh import alert_from_document, read_alerts
+from tools.sources.wazuh import alert_from_document, read_alerts
 
 FULL = os.environ.get("SECOPS_RELIABILITY") == "full"
 LINES = 50_000 if FULL else 2_000

@@ -10,7 +10,7 @@ import pytest
 
 from bot.core.alert import LEVEL_WORDS
 from tests.conftest import FIXTURES
-from tools.wazuh import alert_from_document, read_alerts
+from tools.sources.wazuh import alert_from_document, read_alerts
 
 CORPUS = FIXTURES / "wazuh-corpus"
 
