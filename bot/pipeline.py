@@ -33,7 +33,7 @@ from bot.core.proposal import Action, LlmUsage, Proposal, Review, UnfixedTarget,
 from bot.core.sanitize import plain
 from bot.state import Offset, StateStore
 from bot.yaml_edit import ReadFile, repo_reader
-from tools.wazuh import AlertStream, ReadResult
+from tools.sources.wazuh import AlertStream, ReadResult
 
 log = logging.getLogger(__name__)
 
