@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot import messages
-from bot.core.blocklist import covering_entry
 from bot.core.edits import (
     AddCidr,
     AnyOp,
@@ -26,6 +25,7 @@ from bot.core.errors import DocumentError, OperationError
 from bot.core.guard import GuardPolicy, GuardReport, check_change
 from bot.core.inventory import Inventory
 from bot.core.network import canonical_cidr, split_cidr_list
+from bot.core.operations.blocklist import covering_entry
 from bot.yaml_edit import ReadFile, apply_operations, parse_document
 
 Op = AnyOp

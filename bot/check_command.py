@@ -27,11 +27,11 @@ import yaml
 
 from bot import messages
 from bot.clock import Clock
-from bot.core.blocklist import covering_entry
 from bot.core.checks import Check
 from bot.core.edits import AddCidr
 from bot.core.errors import InputError, SecopsError
 from bot.core.network import canonical_cidr, host_cidr
+from bot.core.operations.blocklist import covering_entry
 from bot.core.sanitize import plain
 from bot.settings import ENV_NAMES, load_settings
 

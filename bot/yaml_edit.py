@@ -21,11 +21,11 @@ from typing import Any
 
 import yaml
 
-from bot.core.blocklist import covering_entry
 from bot.core.edits import AddCidr, AnyOp, Escalate, FileChange, FileOp, RemoveCidr
 from bot.core.errors import DocumentError, OperationError
 from bot.core.fidelity import key_spans
 from bot.core.network import canonical_cidr, host_cidr, split_cidr_list
+from bot.core.operations.blocklist import covering_entry
 from bot.yaml_splice import Layout, Value, layout
 
 Op = AnyOp

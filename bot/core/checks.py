@@ -1,7 +1,7 @@
 """The guard's vocabulary: its limits (:class:`GuardPolicy`), one named check and the whole report.
 
-Kept apart from :mod:`bot.core.guard` so that each operation family's checks (:mod:`bot.core.blocklist`,
-:mod:`bot.core.values`, :mod:`bot.core.fidelity`) can build :class:`Check` results without importing the guard.
+Kept apart from :mod:`bot.core.guard` so that each operation family's checks (:mod:`bot.core.operations.blocklist`,
+:mod:`bot.core.operations.data_keys`, :mod:`bot.core.fidelity`) can build :class:`Check` results without importing the guard.
 """
 
 from __future__ import annotations

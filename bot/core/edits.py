@@ -100,7 +100,7 @@ class RemoveCidr(_CidrOp):
 class SetKey(_FileOp):
     """Set a ConfigMap data key to a string value: one line of printable text, at most 512 characters.
 
-    Whether the value fits its key is the guard's decision (:mod:`bot.core.values`); this only refuses
+    Whether the value fits its key is the guard's decision (:mod:`bot.core.operations.data_keys`); this only refuses
     what no key accepts, so a bad value is named at parse time.
     """
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from bot.core import blocklist, fidelity, values
+from bot.core import fidelity
 from bot.core.checks import Check, GuardPolicy, GuardReport
 from bot.core.edits import (
     AddCidr,
@@ -23,11 +23,13 @@ from bot.core.edits import (
     unified_diff,
 )
 from bot.core.inventory import ConfigRef, Inventory, Server
+from bot.core.operations import blocklist
+from bot.core.operations import data_keys as values
 from bot.core.paths import WORKLOAD_KINDS, forbidden_path_reason
 
 __all__ = ["Check", "GuardPolicy", "GuardReport", "check_change"]
 
-#: Re-exported: the key tables live with their grammars in :mod:`bot.core.values` (the allow-list is derived
+#: Re-exported: the key tables live with their grammars in :mod:`bot.core.operations.data_keys` (the allow-list is derived
 #: from the grammar table, so a key cannot be allowed without a grammar).
 SENSITIVE_KEYS = values.SENSITIVE_KEYS
 SET_KEYS_BY_KIND = values.SET_KEYS_BY_KIND

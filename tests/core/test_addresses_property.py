@@ -7,7 +7,6 @@ import ipaddress
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.core import blocklist
 from bot.core.checks import GuardPolicy
 from bot.core.network import (
     canonical_address,
@@ -18,6 +17,7 @@ from bot.core.network import (
     parse_cidr,
     protected_by,
 )
+from bot.core.operations import blocklist
 
 PROTECTED = tuple(ipaddress.ip_network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"))
 POLICY = GuardPolicy()

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import pytest
 
-from bot.core import blocklist
 from bot.core.checks import GuardPolicy
 from bot.core.edits import AddCidr
 from bot.core.errors import InventoryError
 from bot.core.inventory import inventory_from_data
+from bot.core.operations import blocklist
 from bot.yaml_edit import apply_operations, repo_reader
 from tests.conftest import FIXTURES
 from tools.cmdb import load_inventory

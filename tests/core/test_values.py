@@ -8,7 +8,7 @@ from bot.core.edits import AddCidr, FileChange, SetKey, parse_operations
 from bot.core.errors import OperationError
 from bot.core.guard import SET_KEYS_BY_KIND, check_change
 from bot.core.inventory import ConfigRef
-from bot.core.values import GRAMMARS, SENSITIVE_KEYS, value_problem
+from bot.core.operations.data_keys import GRAMMARS, SENSITIVE_KEYS, value_problem
 from bot.yaml_edit import apply_operations, parse_document, repo_reader
 from tests.conftest import FIXTURES
 from tools.cmdb import load_inventory

@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.core.inventory import ConfigRef
-from bot.core.values import CURVES, GRAMMARS, PROTOCOLS, value_problem
+from bot.core.operations.data_keys import CURVES, GRAMMARS, PROTOCOLS, value_problem
 
 CONFIGS = {
     "ingress-nginx": ConfigRef(path="n.yaml", kind="ingress-nginx", set_keys=("x-custom",)),
