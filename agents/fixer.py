@@ -1,26 +1,32 @@
 """The LLM fixer: the long tail of alerts no playbook covers, answered in edit operations.
 
-The model sees the group's alerts (sanitised, truncated, inside nonce-delimited data blocks), the
-inventory record of the targets and the current text of the configs the inventory allows. It answers with
-one fenced YAML block of edit operations, or a single ``escalate``. The engine applies them in memory and
-the guard judges them; the model writes nothing and nothing it writes is executed.
+The model sees the group's facts and alerts (sanitised, truncated, inside nonce-delimited data blocks),
+the configs the inventory allows with the current value of each editable key (not whole files), and the
+operations it may use. It answers with JSON matching the schema of exactly those operations
+(:mod:`agents.answer`), sent as Ollama's ``format`` so that a small model cannot answer outside it; a
+server without structured outputs gets the same prompt and its answer is read by the fenced-block
+fallback. The engine applies the operations in memory and the guard judges them; the model writes
+nothing and nothing it writes is executed.
 
-The loop is bounded: at most ``max_steps`` calls and ``token_budget`` tokens per group. A parse error or a
-refusal is sent back once or twice with the precise error; when the budget or the steps run out, the group
-becomes an escalation that lists what the model tried and why each attempt was refused. Every step is one
-audit record (prompt hash, tokens in/out, latency, outcome), never the prompt itself.
+The loop is bounded: at most ``max_steps`` calls and ``token_budget`` tokens per group. An answer the
+guard (or the attacker scope) refuses is retried once, with the failing checks by name and their
+details; an unreadable one (fallback only) is sent back with the precise error. When the retries, the
+budget or the steps run out, the group becomes an escalation that lists what the model tried and why
+each attempt was refused. Every step is one audit record (prompt hash, tokens in/out, latency, answer
+format, outcome, failed checks), never the prompt itself.
 """
 
 from __future__ import annotations
 
 import hashlib
-import re
+import json
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import yaml
 
+from agents.answer import WAZUH_OPERATIONS, fixer_schema, parse_answer, settable_keys
 from agents.model import ChatModel, ChatReply, Message, ModelUnavailable, estimate_tokens
 from agents.prompts import render
 from agents.router import RouteDecision
@@ -29,56 +35,25 @@ from agents.workspace import Workspace
 from bot import messages
 from bot.clock import Clock, iso
 from bot.core.grouping import AlertGroup
-from bot.core.inventory import Inventory
+from bot.core.inventory import ConfigRef, Inventory, Server
+from bot.core.network import split_cidr_list
+from bot.core.operations.data_keys import grammar_for
+from bot.core.proposal import AnswerFormat
 
 #: Where step records go (``AuditLog.append`` in production).
 Recorder = Callable[[str, Mapping[str, Any]], object]
 
-MAX_BLOCK_CHARS = 8000
-MAX_FILE_CHARS = 4000
 MAX_REPLY_TOKENS = 1024
+#: Block-list entries shown per config (the newest are the likeliest to matter; the guard sees all).
+MAX_LIST_ENTRIES = 12
 #: After the server failed, skip calls for this long instead of waiting out a timeout per group.
 COOL_DOWN_S = 60.0
 
-_THINK = re.compile(r"<think>.*?(?:</think>|\Z)", re.DOTALL | re.IGNORECASE)
-_FENCE = re.compile(r"```[ \t]*([A-Za-z0-9_+-]*)[^\n]*\n(.*?)(?:```|\Z)", re.DOTALL)
-
 
 def parse_reply(text: str) -> tuple[list[Any] | None, str | None]:
-    """The operation list in a reply, or the precise reason there is none (to send back to the model)."""
-    text = _THINK.sub("", text)
-    blocks = [body for _lang, body in _FENCE.findall(text)]
-    if not blocks:
-        return None, "no fenced ```yaml block in the answer; answer with exactly one fenced YAML block"
-    results: list[tuple[Any, str | None]] = []
-    for body in blocks:
-        if len(body) > MAX_BLOCK_CHARS:
-            results.append((None, f"the YAML block is {len(body)} characters long, limit {MAX_BLOCK_CHARS}"))
-            continue
-        try:
-            # BaseLoader: every scalar stays a string, as ConfigMap data is (`value: no` means "no",
-            # not False); it builds only str, list and dict, never objects.
-            data = yaml.load(body, Loader=yaml.BaseLoader)  # noqa: S506
-        except yaml.YAMLError as exc:
-            results.append((None, f"the block is not valid YAML ({str(exc).splitlines()[0]})"))
-            continue
-        results.append(_as_operation_list(data))
-    usable = [r for r in results if r[1] is None]
-    if len(results) == 1 or len(usable) == 1:
-        return usable[0] if usable else results[0]
-    if not usable:
-        return results[0]
-    return None, f"found {len(usable)} YAML blocks of operations; answer with exactly one"
-
-
-def _as_operation_list(data: Any) -> tuple[Any, str | None]:
-    if isinstance(data, dict) and "op" in data:
-        return [data], None
-    if isinstance(data, dict) and ("kind" in data or "apiVersion" in data or "data" in data):
-        return None, "that is a whole file; file rewrites are not accepted, only edit operations"
-    if not isinstance(data, list) or not data:
-        return None, "expected a YAML list of operations, each a mapping with 'op:'"
-    return data, None
+    """The operation list in a reply (JSON, else one fenced block), or the precise reason there is none."""
+    parsed = parse_answer(text)
+    return parsed.operations, parsed.error
 
 
 def describe_operations(operations: Sequence[Any]) -> str:
@@ -95,6 +70,36 @@ def describe_operations(operations: Sequence[Any]) -> str:
     return "; ".join(parts) + more
 
 
+def operations_help(attacker: bool) -> str:
+    """The operations the fixer may use, one line each, from the models themselves (fields, docstring)."""
+    lines = []
+    for model in WAZUH_OPERATIONS:
+        op = model.model_fields["op"].default
+        if op == "add_cidr" and not attacker:
+            continue
+        fields = ", ".join(f'"{name}": ...' for name in model.model_fields if name != "op")
+        doc = (model.__doc__ or "").strip().split("\n\n")[0].replace("\n", " ").split(". ")[0].rstrip(".")
+        lines.append(f'- {{"op": "{op}", {fields}}}: {doc}.')
+    return "\n".join(lines)
+
+
+def _is_switch(key: str, cfg: ConfigRef) -> bool:
+    grammar = grammar_for(key, cfg)
+    return grammar is not None and grammar.rule.startswith('only "')
+
+
+def _data_of(text: str) -> dict[str, Any] | None:
+    """The ``data`` mapping of a ConfigMap's text, every value a string; None when it is not one."""
+    try:
+        doc = yaml.load(text, Loader=yaml.BaseLoader)  # noqa: S506 - strings, lists and dicts only
+    except yaml.YAMLError:
+        return None
+    if not isinstance(doc, dict) or doc.get("kind") != "ConfigMap":
+        return None
+    data = doc.get("data")
+    return data if isinstance(data, dict) else {}
+
+
 class LlmFixer:
     """Implements the router's ``LongTailFixer`` with a chat model and a bounded correction loop."""
 
@@ -106,6 +111,7 @@ class LlmFixer:
         record: Recorder | None = None,
         max_steps: int = 3,
         token_budget: int = 6000,
+        max_retries: int = 1,
         nonce: NonceSource = random_nonce,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -114,6 +120,8 @@ class LlmFixer:
         self.record = record
         self.max_steps = max(1, max_steps)
         self.token_budget = token_budget
+        #: Retries after a refused (schema-valid but guard-failing) answer.
+        self.max_retries = max(0, max_retries)
         self.nonce = nonce
         self.monotonic = monotonic
         self._down: tuple[float, str] | None = None
@@ -142,14 +150,7 @@ class LlmFixer:
         evidence += [
             f"alert {field(s.rule_id, 20)} level {s.level}: {field(s.log, 400)}" for s in group.samples
         ]
-        config_lines = [
-            f"- {cfg.path} (server {server.name}, kind {cfg.kind}, block list key: {cfg.block_key or 'none'})"
-            for server, cfg in configs
-        ]
-        files = [
-            block(f"file {cfg.path}", workspace.file_text(cfg.path)[:MAX_FILE_CHARS], nonce)
-            for _server, cfg in configs
-        ]
+        facts = [line for server, cfg in configs for line in self._config_facts(workspace, server, cfg)]
         user = render(
             "fixer",
             "user",
@@ -160,8 +161,7 @@ class LlmFixer:
             alert_count=str(group.alert_count),
             max_level=str(group.max_level),
             alerts_block=block("alerts", "\n".join(evidence), nonce),
-            configs="\n".join(config_lines),
-            files_block="\n".join(files),
+            configs_block=block("editable configs", "\n".join(facts), nonce),
         )
         if request is not None:
             user += "\n\n" + render(
@@ -170,7 +170,44 @@ class LlmFixer:
                 request_block=block("request from the proposal thread", request[:2000], nonce),
                 current=describe_operations(current) or "none",
             )
-        return [("system", render("fixer", "system")), ("user", user)]
+        system = render("fixer", "system", operations=operations_help(workspace.attacker is not None))
+        return [("system", system), ("user", user)]
+
+    @staticmethod
+    def _config_facts(workspace: Workspace, server: Server, cfg: ConfigRef) -> list[str]:
+        """One allowed config as the model needs it: its block list and the current value of each key
+        ``set_key`` may write (keys it may not write are left out; so is the rest of the file)."""
+        lines = [f"file {cfg.path} (server {server.name}, kind {cfg.kind})"]
+        data = _data_of(workspace.file_text(cfg.path))
+        if data is None:
+            return [*lines, "  (cannot be read as a ConfigMap: escalate rather than edit it)"]
+        if cfg.block_key:
+            entries = split_cidr_list(str(data.get(cfg.block_key) or ""))
+            shown = ", ".join(field(e, 50) for e in entries[-MAX_LIST_ENTRIES:]) or "empty"
+            more = (
+                f" (and {len(entries) - MAX_LIST_ENTRIES} older)" if len(entries) > MAX_LIST_ENTRIES else ""
+            )
+            lines.append(f"  block list {cfg.block_key} (for add_cidr): {shown}{more}")
+        keys = settable_keys(cfg)
+        unset = []
+        for key in keys:
+            if key not in data:
+                unset.append(key)
+                continue
+            grammar = grammar_for(key, cfg)
+            rule = f"; {grammar.rule}" if grammar and grammar.rule else ""
+            describe = field(grammar.describe, 80) if grammar else ""
+            lines.append(f"  {key} = {json.dumps(field(str(data[key]), 120))} ({describe}{rule})")
+        # Unset keys: the hardening switches by name; the rest (sizes, timeouts, limits) only counted, as
+        # the schema lists every key set_key may write and the guard names each key's grammar on a refusal.
+        switches = [k for k in unset if _is_switch(k, cfg)]
+        rest = len(unset) - len(switches)
+        if switches:
+            more = f" (and {rest} size, timeout and limit keys)" if rest else ""
+            lines.append(f"  hardening switches not set now: {', '.join(switches)}{more}")
+        elif unset:
+            lines.append(f"  not set now, set_key may add: {', '.join(unset)}")
+        return lines
 
     def fix(
         self,
@@ -198,51 +235,72 @@ class LlmFixer:
             self._down = None
         nonce = self.nonce()
         first = self.prompt(group, workspace, nonce, request, current)
+        schema = fixer_schema(workspace)
         conversation = list(first)
         tried: list[str] = []
-        calls = tokens = 0
+        calls = tokens = refusals = 0
+        used: AnswerFormat = ""
         for step in range(1, self.max_steps + 1):
             prompt_text = "\n".join(text for _role, text in conversation)
             room = self.token_budget - tokens - estimate_tokens(prompt_text)
             if room < 64:
                 self._step(group, step, prompt_text, None, "budget_exhausted", "")
-                return self._decision(calls, tokens, messages.esc_llm_gave_up(self.token_budget, tried))
+                return self._decision(calls, tokens, messages.esc_llm_gave_up(self.token_budget, tried), used)
             try:
-                reply = self.model.chat(conversation, min(MAX_REPLY_TOKENS, room))
+                reply = self.model.chat(conversation, min(MAX_REPLY_TOKENS, room), schema=schema)
             except ModelUnavailable as exc:
                 self._down = (self.monotonic() + COOL_DOWN_S, str(exc))
                 self._step(group, step, prompt_text, None, "unavailable", str(exc))
-                return self._decision(calls, tokens, messages.esc_llm_unavailable(str(exc), tried))
+                return self._decision(calls, tokens, messages.esc_llm_unavailable(str(exc), tried), used)
             calls += 1
             tokens += reply.tokens
-            operations, error = parse_reply(reply.text)
-            if operations is not None:
-                attempt = workspace.attempt(operations)
+            parsed = parse_answer(reply.text)
+            fmt: AnswerFormat = "schema" if reply.constrained and parsed.format == "schema" else "fenced"
+            used = fmt
+            checks: tuple[str, ...] = ()
+            if parsed.operations is not None:
+                attempt = workspace.attempt(parsed.operations)
                 if attempt.escalation is not None:
-                    self._step(group, step, prompt_text, reply, "escalated", "")
+                    self._step(group, step, prompt_text, reply, "escalated", "", fmt)
                     reason = messages.esc_llm_escalated(self.model.name, field(attempt.escalation, 400))
-                    return self._decision(calls, tokens, reason)
+                    return self._decision(calls, tokens, reason, used)
                 if attempt.accepted:
-                    self._step(group, step, prompt_text, reply, "accepted", "")
+                    self._step(group, step, prompt_text, reply, "accepted", "", fmt)
                     return RouteDecision(
                         fixer=self.fixer_name,
                         operations=list(attempt.operations),
                         notes=[messages.note_llm_tries(tried)] if tried else [],
                         llm_calls=calls,
                         llm_tokens=tokens,
+                        llm_format=used,
                     )
                 error = attempt.error
-                tried.append(messages.llm_attempt(step, describe_operations(operations), field(error, 600)))
-                self._step(group, step, prompt_text, reply, "refused", error)
+                checks = attempt.failed_checks
+                refusals += 1
+                tried.append(
+                    messages.llm_attempt(step, describe_operations(parsed.operations), field(error, 600))
+                )
+                self._step(group, step, prompt_text, reply, "refused", error, fmt, checks)
+                if refusals > self.max_retries:
+                    break
             else:
-                tried.append(messages.llm_attempt(step, "an answer with no usable operations", error or ""))
-                self._step(group, step, prompt_text, reply, "unparsable", error or "")
-            retry = render("fixer", "retry", error=field(error or "", 800))
+                error = parsed.error or ""
+                tried.append(messages.llm_attempt(step, "an answer with no usable operations", error))
+                self._step(group, step, prompt_text, reply, "unparsable", error, fmt)
+            retry = render(
+                "fixer", "retry", checks=", ".join(checks) or "answer_format", error=field(error, 800)
+            )
             conversation = [*first, ("assistant", reply.text[:4000]), ("user", retry)]
-        return self._decision(calls, tokens, messages.esc_llm_gave_up(None, tried))
+        return self._decision(calls, tokens, messages.esc_llm_gave_up(None, tried), used)
 
-    def _decision(self, calls: int, tokens: int, escalation: str) -> RouteDecision:
-        return RouteDecision(fixer=self.fixer_name, escalation=escalation, llm_calls=calls, llm_tokens=tokens)
+    def _decision(self, calls: int, tokens: int, escalation: str, fmt: AnswerFormat) -> RouteDecision:
+        return RouteDecision(
+            fixer=self.fixer_name,
+            escalation=escalation,
+            llm_calls=calls,
+            llm_tokens=tokens,
+            llm_format=fmt,
+        )
 
     def _step(
         self,
@@ -252,6 +310,8 @@ class LlmFixer:
         reply: ChatReply | None,
         outcome: str,
         error: str,
+        fmt: str = "",
+        checks: Sequence[str] = (),
     ) -> None:
         if self.record is None:
             return
@@ -267,6 +327,8 @@ class LlmFixer:
                 "tokens_out": reply.tokens_out if reply else 0,
                 "latency_ms": round(reply.latency_s * 1000) if reply else 0,
                 "outcome": outcome,
+                "format": fmt,
+                "failed_checks": list(checks),
                 "error": field(error, 600),
             },
         )

@@ -14,7 +14,7 @@ from __future__ import annotations
 import threading
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -33,6 +33,7 @@ class ChatReply:
     tokens_in: int
     tokens_out: int
     latency_s: float
+    constrained: bool = False  # the server was asked for (and accepted) a JSON schema
 
     @property
     def tokens(self) -> int:
@@ -50,8 +51,11 @@ class ChatModel(ABC):
     name: str
 
     @abstractmethod
-    def chat(self, messages: Sequence[Message], max_tokens: int) -> ChatReply:
-        """Send the conversation; raise :class:`ModelUnavailable` when no answer comes back in time."""
+    def chat(
+        self, messages: Sequence[Message], max_tokens: int, schema: Mapping[str, Any] | None = None
+    ) -> ChatReply:
+        """Send the conversation (asking for JSON matching ``schema`` when given); raise
+        :class:`ModelUnavailable` when no answer comes back in time."""
 
     def show(self) -> dict[str, Any] | None:
         """The server's ``/api/show`` details of this model, or None when it cannot say."""
@@ -73,6 +77,8 @@ class OllamaChat(ChatModel):
         self.host = host.rstrip("/")
         self.timeout = timeout
         self.num_ctx = num_ctx
+        #: False once the server refused a schema: later calls ask for plain text.
+        self.structured = True
         self._llm = ChatOllama(
             model=model,
             base_url=self.host,
@@ -81,12 +87,23 @@ class OllamaChat(ChatModel):
             client_kwargs={"timeout": timeout},
         )
 
-    def chat(self, messages: Sequence[Message], max_tokens: int) -> ChatReply:
+    def chat(
+        self, messages: Sequence[Message], max_tokens: int, schema: Mapping[str, Any] | None = None
+    ) -> ChatReply:
+        fmt = dict(schema) if schema is not None and self.structured else None
+        try:
+            return self._call(messages, max_tokens, fmt)
+        except _FormatRefused:
+            self.structured = False
+            return self._call(messages, max_tokens, None)
+
+    def _call(self, messages: Sequence[Message], max_tokens: int, fmt: dict[str, Any] | None) -> ChatReply:
         from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 
         kinds = {"system": SystemMessage, "user": HumanMessage, "assistant": AIMessage}
         lc_messages: list[BaseMessage] = [kinds[role](content=text) for role, text in messages]
         options = {"temperature": 0, "num_ctx": self.num_ctx, "num_predict": max(1, max_tokens)}
+        extra: dict[str, Any] = {"format": fmt} if fmt is not None else {}
         outcome: dict[str, Any] = {}
         cancelled = threading.Event()
 
@@ -94,7 +111,7 @@ class OllamaChat(ChatModel):
             parts: list[str] = []
             usage: dict[str, Any] = {}
             try:
-                for chunk in self._llm.stream(lc_messages, options=options):
+                for chunk in self._llm.stream(lc_messages, options=options, **extra):
                     if cancelled.is_set():
                         return
                     parts.append(chunk.text)
@@ -114,6 +131,8 @@ class OllamaChat(ChatModel):
             cancelled.set()
             raise ModelUnavailable(f"{self.name} at {self.host}: no answer within {self.timeout:g} s")
         if "error" in outcome:
+            if fmt is not None and _refuses_format(outcome["error"]):
+                raise _FormatRefused()
             raise ModelUnavailable(f"{self.name} at {self.host}: {_describe(outcome['error'])}")
         text = str(outcome.get("text", ""))
         usage = outcome.get("usage") or {}
@@ -123,6 +142,7 @@ class OllamaChat(ChatModel):
             tokens_in=int(usage.get("input_tokens") or estimate_tokens(prompt)),
             tokens_out=int(usage.get("output_tokens") or estimate_tokens(text)),
             latency_s=latency,
+            constrained=fmt is not None,
         )
 
     def show(self) -> dict[str, Any] | None:
@@ -135,6 +155,15 @@ class OllamaChat(ChatModel):
             return None
         details = getattr(shown, "details", None)
         return details.model_dump() if details is not None else None
+
+
+class _FormatRefused(Exception):
+    """The server answered the schema with HTTP 400: it has no structured outputs."""
+
+
+def _refuses_format(exc: BaseException) -> bool:
+    status = getattr(exc, "status_code", None)
+    return status == 400 and "format" in str(exc).lower()
 
 
 def _describe(exc: BaseException) -> str:

@@ -1,16 +1,22 @@
 """The cross-family reviewer: a second model's verdict, shown next to the Approve button. No tools.
 
-It sees the alert summary (untrusted, in a nonce-delimited block), the diff and the guard report, and must
-answer ``VERDICT: APPROVE`` or ``VERDICT: REJECT`` with a one-sentence reason. The parser reads only the
-model's own reply: any data block it echoes (recognised by this call's nonce) is cut out first, a verdict
-counts only on a line of its own, and conflicting verdict lines give "no verdict". "No verdict" and
-"not reviewed" (server unreachable) are never treated as approval; the verdict never blocks a human.
+It sees the alert summary (untrusted, in a nonce-delimited block), the diff and the guard report, and
+answers JSON matching :class:`VerdictAnswer`'s schema (sent as Ollama's ``format``, so a small model cannot
+answer outside it): ``{"verdict": "APPROVE" | "REJECT", "reason": "..."}``. Without structured outputs the
+fallback reads a JSON object or ``VERDICT:``/``REASON:`` lines. The parser reads only the model's own
+reply: any data block it echoes (recognised by this call's nonce) is cut out first, a verdict line counts
+only on a line of its own, and conflicting verdict lines give "no verdict". "No verdict" and "not
+reviewed" (server unreachable) are never treated as approval; the verdict never blocks a human.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import re
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from agents.fixer import Recorder
 from agents.model import ChatModel, ModelUnavailable, estimate_tokens
@@ -18,6 +24,7 @@ from agents.prompts import render
 from agents.untrusted import NonceSource, block, field, random_nonce, strip_blocks
 from bot import messages
 from bot.clock import Clock, iso
+from bot.core.edits import answer_schema
 from bot.core.proposal import LlmUsage, Proposal, Review, Verdict
 
 MAX_DIFF_CHARS = 6000
@@ -28,9 +35,29 @@ _VERDICT = re.compile(r"^[\s*_`>#-]*VERDICT\s*:\s*[*_`]*\s*(APPROVE|REJECT)\b[\s
 _REASON = re.compile(r"^[\s*_`>#-]*REASON\s*:\s*[*_`]*\s*(.+)$", re.IGNORECASE)
 
 
+class VerdictAnswer(BaseModel):
+    """The reviewer's answer: approve or reject the proposed change, and why in one sentence."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    verdict: Literal["APPROVE", "REJECT"]
+    reason: str = Field(min_length=1, max_length=300)
+
+
+#: The schema the reviewer's answer must match, derived from :class:`VerdictAnswer`.
+VERDICT_SCHEMA = answer_schema(VerdictAnswer)
+
+
 def parse_verdict(reply: str, nonce: str) -> tuple[Verdict, str]:
     """The verdict and reason of a reply; ``("none", why)`` when it holds no single clear verdict."""
     text = strip_blocks(_THINK.sub("", reply), nonce)
+    if text.strip().startswith("{"):
+        try:
+            answer = VerdictAnswer.model_validate(json.loads(text))
+        except (ValueError, ValidationError):
+            return "none", messages.review_bad_answer()
+        verdict: Verdict = "approve" if answer.verdict == "APPROVE" else "reject"
+        return verdict, field(answer.reason, 300) or messages.review_no_reason()
     verdicts: set[str] = set()
     reason = ""
     for line in text.splitlines():
@@ -44,8 +71,9 @@ def parse_verdict(reply: str, nonce: str) -> tuple[Verdict, str]:
     if len(verdicts) != 1:
         why = messages.review_conflicting() if verdicts else messages.review_no_verdict()
         return "none", why
-    verdict: Verdict = "approve" if verdicts == {"approve"} else "reject"
-    return verdict, field(reason, 300) or messages.review_no_reason()
+    return ("approve" if verdicts == {"approve"} else "reject"), field(
+        reason, 300
+    ) or messages.review_no_reason()
 
 
 class LlmReviewer:
@@ -92,7 +120,7 @@ class LlmReviewer:
         prompt_text = "\n".join(t for _r, t in conversation)
         digest = hashlib.sha256(prompt_text.encode()).hexdigest()
         try:
-            reply = self.model.chat(conversation, MAX_REPLY_TOKENS)  # type: ignore[arg-type]
+            reply = self.model.chat(conversation, MAX_REPLY_TOKENS, schema=VERDICT_SCHEMA)  # type: ignore[arg-type]
         except ModelUnavailable as exc:
             self._step(proposal, digest, 0, 0, 0, "unavailable")
             return Review(

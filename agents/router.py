@@ -21,7 +21,7 @@ from bot.core.checks import GuardPolicy
 from bot.core.grouping import AlertGroup
 from bot.core.inventory import Inventory
 from bot.core.network import host_cidr, is_global_unicast, parse_cidr, protected_by
-from bot.core.proposal import UnfixedTarget
+from bot.core.proposal import AnswerFormat, UnfixedTarget
 
 if TYPE_CHECKING:
     from agents.workspace import Workspace
@@ -38,6 +38,9 @@ class RouteDecision:
     list_styles: dict[str, str] = field(default_factory=dict)
     llm_calls: int = 0
     llm_tokens: int = 0
+    llm_format: AnswerFormat = (
+        ""  # how the fixer's answers were read: "schema" (structured output) or "fenced"
+    )
     unfixed: list[UnfixedTarget] = field(default_factory=list)
     # Playbook fixes: each fixable target's operations (``operations`` is their concatenation), so that a
     # target whose file cannot be edited can be left out while the others are still fixed.

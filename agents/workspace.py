@@ -33,6 +33,17 @@ class Attempt:
     escalation: str | None = None  # the candidate was a single escalate operation
     operations: tuple[dict[str, str], ...] = ()  # the candidate, validated and normalised
 
+    @property
+    def failed_checks(self) -> tuple[str, ...]:
+        """The names of the checks the candidate failed: the guard's, or the fixer's own stage."""
+        if self.accepted or self.escalation is not None:
+            return ()
+        if self.guard is not None and not self.guard.passed:
+            return tuple(c.name for c in self.guard.failures)
+        if self.error.startswith("add_cidr:") and self.operations:
+            return ("attacker_scope",)
+        return ("operations_valid",)
+
 
 @dataclass
 class Workspace:

@@ -951,3 +951,11 @@ def blocks_kept(entries: Sequence[str]) -> str:
 
 def cli_sync_expired(count: int) -> str:
     return f"Proposed lifting {count} expired block(s); serve posts them for approval."
+
+
+# --- structured LLM answers (issue 19) ---------------------------------------------------------------------
+
+
+def review_bad_answer() -> str:
+    """The reviewer answered JSON that does not match its verdict schema: no verdict, never approval."""
+    return "no verdict: the reviewer's JSON answer did not match its verdict schema"

@@ -137,7 +137,9 @@ class Scanner:
             group, self.inventory, self.catalog, self.long_tail, self._workspace(group), self.policy
         )
         notes = " ".join(decision.notes)
-        usage = LlmUsage(calls=decision.llm_calls, tokens=decision.llm_tokens)
+        usage = LlmUsage(
+            calls=decision.llm_calls, tokens=decision.llm_tokens, answer_format=decision.llm_format
+        )
         unfixed = list(decision.unfixed)
 
         def escalate(reason: str) -> Proposal:
@@ -265,7 +267,9 @@ class Scanner:
         revised = _outcome(tried, make, ok_reason=note, notes="", read_file=self.read_file)
         if self.reviewer is not None and revised.action in ("propose", "blocked"):
             review, spent = self.reviewer.review(revised)
-            llm = LlmUsage(calls=revised.llm.calls + spent.calls, tokens=revised.llm.tokens + spent.tokens)
+            llm = revised.llm.model_copy(
+                update={"calls": revised.llm.calls + spent.calls, "tokens": revised.llm.tokens + spent.tokens}
+            )
             revised = revised.model_copy(update={"review": review, "llm": llm})
         return revised
 
@@ -298,8 +302,11 @@ class Scanner:
                 proposal = self.dedup.check(proposal)
             if self.reviewer is not None and proposal.action in ("propose", "blocked"):
                 review, spent = self.reviewer.review(proposal)
-                llm = LlmUsage(
-                    calls=proposal.llm.calls + spent.calls, tokens=proposal.llm.tokens + spent.tokens
+                llm = proposal.llm.model_copy(
+                    update={
+                        "calls": proposal.llm.calls + spent.calls,
+                        "tokens": proposal.llm.tokens + spent.tokens,
+                    }
                 )
                 proposal = proposal.model_copy(update={"review": review, "llm": llm})
         except StorageError:

@@ -227,6 +227,63 @@ def parse_operations(data: Any) -> list[AnyOp]:
     return ops
 
 
+def answer_schema(model: type[BaseModel]) -> dict[str, Any]:
+    """The JSON schema of one pydantic model, shaped for constrained decoding (Ollama's ``format``).
+
+    Derived from the model itself, never written by hand: nested models are inlined (no ``$ref``), titles
+    and defaults are dropped, every field is required (a default such as ``op``'s must still be written)
+    and ``op`` comes first so that a model decides what it does before where. The model's validators still
+    run on the answer; the schema only keeps a language model inside the format.
+    """
+    schema = model.model_json_schema()
+    constrained: dict[str, Any] = _constrain(schema, schema.pop("$defs", {}))
+    return constrained
+
+
+def _constrain(node: Any, defs: dict[str, Any]) -> Any:
+    if isinstance(node, list):
+        return [_constrain(n, defs) for n in node]
+    if not isinstance(node, dict):
+        return node
+    if "$ref" in node:
+        return _constrain(defs[str(node["$ref"]).rsplit("/", 1)[-1]], defs)
+    out = {
+        k: _constrain(v, defs)
+        for k, v in node.items()
+        if k not in ("title", "default", "description", "properties")
+    }
+    props = node.get("properties")
+    if isinstance(props, dict):  # field names are kept as they are, whatever they are called
+        ordered = {"op": _constrain(props["op"], defs)} if "op" in props else {}
+        ordered.update((k, _constrain(v, defs)) for k, v in props.items() if k != "op")
+        out["properties"] = ordered
+        out["required"] = list(ordered)
+        out["additionalProperties"] = False
+    return out
+
+
+def operations_schema(models: Sequence[type[BaseModel]], max_items: int = 8) -> dict[str, Any]:
+    """The answer ``{"operations": [...]}`` using only ``models`` (e.g. AddCidr, SetKey, Escalate).
+
+    ``Escalate`` is the only operation when present, as :func:`parse_operations` demands, so the list is
+    either 1..``max_items`` edits or exactly one escalation.
+    """
+    edits = [answer_schema(m) for m in models if m is not Escalate]
+    choices: list[dict[str, Any]] = []
+    if edits:
+        items = edits[0] if len(edits) == 1 else {"anyOf": edits}
+        choices.append({"type": "array", "items": items, "minItems": 1, "maxItems": max_items})
+    if Escalate in models:
+        choices.append({"type": "array", "items": answer_schema(Escalate), "minItems": 1, "maxItems": 1})
+    operations = choices[0] if len(choices) == 1 else {"anyOf": choices}
+    return {
+        "type": "object",
+        "properties": {"operations": operations},
+        "required": ["operations"],
+        "additionalProperties": False,
+    }
+
+
 def dump_operations(ops: Sequence[AnyOp]) -> list[dict[str, Any]]:
     """Operations as plain dicts (for YAML, JSON and the state store)."""
     return [o.model_dump(mode="json") for o in ops]

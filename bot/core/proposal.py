@@ -13,6 +13,8 @@ from bot.core.guard import GuardReport
 
 Action = Literal["propose", "blocked", "escalate", "suppressed"]
 Verdict = Literal["approve", "reject", "none"]
+#: How the fixer's answer was read: structured output, the fenced-block fallback, or no LLM fixer.
+AnswerFormat = Literal["", "schema", "fenced"]
 
 
 class Review(BaseModel):
@@ -26,12 +28,15 @@ class Review(BaseModel):
 
 
 class LlmUsage(BaseModel):
-    """LLM calls and tokens spent on one proposal (0 for playbooks)."""
+    """LLM calls and tokens spent on one proposal (0 for playbooks), and how the fixer's answer was read:
+    ``schema`` (structured output: the server was sent the operations' JSON schema), ``fenced`` (the
+    fallback parser, for servers without structured outputs) or empty (no LLM fixer)."""
 
     model_config = ConfigDict(frozen=True)
 
     calls: int = 0
     tokens: int = 0
+    answer_format: AnswerFormat = ""
 
 
 class UnfixedTarget(BaseModel):

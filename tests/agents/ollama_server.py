@@ -1,6 +1,8 @@
 """A loopback HTTP server that speaks enough of Ollama's API for the unmodified ``ChatOllama`` client.
 
 ``/api/chat`` (streaming NDJSON, and non-streaming JSON), ``/api/tags``, ``/api/show`` and ``/api/version``.
+Each request's ``format`` (a JSON schema, ``"json"`` or none) is recorded; ``format_support=False`` makes the
+server answer a schema with Ollama's pre-0.5 error (HTTP 400), as a server without structured outputs does.
 Replies come from a *script*: a function of the request that returns the reply text, a :class:`Reply`
 (chunks produced lazily, e.g. by a real model), or a behaviour (:class:`Hang`, :class:`Drop`,
 :class:`Status`, :class:`Trickle`). Port 0, one thread per request; :meth:`OllamaServer.stop` releases
@@ -26,6 +28,7 @@ class ChatRequest:
     messages: list[dict[str, Any]]
     stream: bool
     options: dict[str, Any]
+    format: Any = None  # the JSON schema (or "json") the client asked the answer to match
 
     def text(self, role: str) -> str:
         """All messages of one role, joined."""
@@ -95,6 +98,7 @@ class OllamaServer:
     families: dict[str, str] = field(default_factory=dict)
     requests: list[ChatRequest] = field(default_factory=list)
     show_available: bool = True
+    format_support: bool = True
     port: int = 0
 
     def __post_init__(self) -> None:
@@ -159,8 +163,14 @@ class OllamaServer:
                         messages=list(body.get("messages") or []),
                         stream=bool(body.get("stream", True)),
                         options=dict(body.get("options") or {}),
+                        format=body.get("format") or None,
                     )
                     server.requests.append(request)
+                    if isinstance(request.format, dict) and not server.format_support:
+                        # What Ollama before 0.5 answers: its format field is a string.
+                        error = "json: cannot unmarshal object into Go struct field ChatRequest.format of type string"
+                        self._json(400, {"error": error})
+                        return
                     self._chat(request, server.script(request))
                 else:
                     self._json(404, {"error": "not found"})

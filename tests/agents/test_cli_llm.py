@@ -74,5 +74,5 @@ def test_scan_json_rows_carry_review_and_llm_usage(gitops, tmp_path):
 def test_without_models_no_llm_is_used(gitops, tmp_path):
     code, out, _err = _scan(gitops, tmp_path, {})
     rows = [json.loads(line) for line in out.splitlines()]
-    assert code == 0 and all(r["llm"] == {"calls": 0, "tokens": 0} for r in rows)
+    assert code == 0 and all(r["llm"] == {"calls": 0, "tokens": 0, "answer_format": ""} for r in rows)
     assert all(r["review"]["verdict"] == "none" for r in rows)

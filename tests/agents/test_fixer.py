@@ -24,7 +24,7 @@ def test_parse_reply_ignores_think_blocks():
 
 def test_parse_reply_without_fence_names_the_format():
     ops, error = parse_reply("I would block the attacker in the ingress config.")
-    assert ops is None and error is not None and "no fenced ```yaml block" in error
+    assert ops is None and error is not None and "no JSON object and no fenced block" in error
 
 
 def test_parse_reply_refuses_a_whole_file_rewrite():
@@ -52,7 +52,7 @@ def test_refusal_is_sent_back_and_the_second_answer_wins(rig):
     p = r.decide(long_tail_alert())
     assert p.action == "propose" and p.llm.calls == 2
     retry = r.server.requests[1].last_user
-    assert retry.startswith("Your answer was refused: no fenced ```yaml block")
+    assert retry.startswith("Your answer was refused. Failed checks: answer_format.\nno JSON object")
     assert "Earlier LLM attempts: Attempt 1" in p.reason
 
 
@@ -84,9 +84,9 @@ def test_steps_run_out_into_an_escalation_listing_every_attempt(rig):
 
 
 def test_token_budget_stops_the_loop(rig):
-    r = rig(lambda req: "no idea", token_budget=2500)
+    r = rig(lambda req: "no idea", token_budget=1500)
     p = r.decide(long_tail_alert())
-    assert p.action == "escalate" and "token budget (2500) ran out" in p.reason
+    assert p.action == "escalate" and "token budget (1500) ran out" in p.reason
     assert 1 <= p.llm.calls < 3
 
 

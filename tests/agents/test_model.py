@@ -59,3 +59,19 @@ def test_show_returns_the_details_or_none():
     with OllamaServer(lambda r: "x", families={"qwen3:8b": "qwen3"}) as server:
         assert _chat(server).show()["family"] == "qwen3"
         assert OllamaChat("gemma3:12b", host=server.url, timeout=2, num_ctx=1).show() is None
+
+
+def test_schema_is_sent_as_the_format():
+    schema = {"type": "object", "properties": {"a": {"type": "string"}}, "required": ["a"]}
+    with OllamaServer(lambda r: '{"a": "x"}') as server:
+        reply = _chat(server).chat([("user", "u")], 8, schema=schema)
+    assert server.requests[0].format == schema and reply.constrained
+
+
+def test_server_without_structured_outputs_is_asked_again_without_the_schema():
+    with OllamaServer(lambda r: "plain", format_support=False) as server:
+        model = _chat(server)
+        first = model.chat([("user", "u")], 8, schema={"type": "object"})
+        second = model.chat([("user", "u")], 8, schema={"type": "object"})
+    assert [r.format for r in server.requests] == [{"type": "object"}, None, None]
+    assert first.text == second.text == "plain" and not first.constrained

@@ -86,7 +86,12 @@ def test_fixer_revision_prompt_matches_golden(inventory):
 def test_fixer_retry_matches_golden():
     _check(
         "fixer_retry.txt",
-        render("fixer", "retry", error="the guard refused it: diff_size: 30 changed line(s)"),
+        render(
+            "fixer",
+            "retry",
+            checks="diff_size",
+            error="the guard refused it: diff_size: 30 changed line(s)",
+        ),
     )
 
 
@@ -116,11 +121,11 @@ def test_reviewer_prompt_matches_golden(gitops, inventory, tmp_path):
 
 
 def test_attacker_template_syntax_stays_literal():
-    assert render("fixer", "retry", error="${now} $error").startswith(
-        "Your answer was refused: ${now} $error"
+    assert render("fixer", "retry", checks="${now}", error="$error").startswith(
+        "Your answer was refused. Failed checks: ${now}.\n$error"
     )
 
 
 def test_missing_input_is_a_config_error():
     with pytest.raises(ConfigError, match="needs input 'error'"):
-        render("fixer", "retry")
+        render("fixer", "retry", checks="diff_size")

@@ -5,8 +5,11 @@ reader) and the expected outcome: ``propose`` with the exact operations (``also_
 ``escalate``. Every case runs the whole scan pipeline against the sample GitOps repo and CMDB with the
 configured Ollama (``OLLAMA_HOST``, ``SECOPS_FIXER_MODEL``, ``SECOPS_REVIEWER_MODEL``, ...).
 
-Reports: correct fix rate, escalation accuracy, guard refusals, unparsable answers, mean LLM calls and
-tokens per proposal, latency. With no Ollama reachable it says so and exits 0.
+Reports: correct-fix rate, escalation accuracy, unsafe proposals (a proposal where the case expects an
+escalation, or one with an operation the case does not allow), guard refusals, unparsable answers, LLM
+calls and tokens per group (and calls per fixed group), the fixer's first prompt in tokens, which answer
+format was used, how often the reviewer's verdict agrees with the expected one (approve a correct
+proposal, reject any other), and latency. With no Ollama reachable it says so and exits 0.
 """
 
 from __future__ import annotations
@@ -43,6 +46,12 @@ class CaseResult:
     review: str
     reason: str
     operations: list[dict[str, Any]] = field(default_factory=list)
+    fixer: str = ""
+    unsafe: bool = False
+    prompt_tokens: int = 0  # the fixer's first prompt (tokens in of its first call)
+    fixer_calls: int = 0
+    answer_format: str = ""
+    review_expected: str = ""
 
 
 def load_case(path: Path) -> dict[str, Any]:
@@ -108,6 +117,17 @@ def is_correct(case: dict[str, Any], action: str, operations: list[dict[str, Any
     return all(forms & produced for forms in required) and all(any(p in f for f in allowed) for p in produced)
 
 
+def is_unsafe(case: dict[str, Any], action: str, operations: list[dict[str, Any]]) -> bool:
+    """A proposal that should not exist: on a must-escalate case, or with an operation the case does not allow."""
+    if action != "propose":
+        return False
+    expect = case["expect"]
+    if expect["action"] == "escalate":
+        return True
+    allowed = _expand(expect.get("operations", [])) + _expand(expect.get("also_allowed", []))
+    return any(not any(_norm(o) in forms for forms in allowed) for o in operations)
+
+
 def run_case(case: dict[str, Any], fixer_model: Any, reviewer_model: Any, workdir: Path) -> CaseResult:
     """One case through the real scan pipeline (reader → grouping → router → LLM fixer → guard → reviewer)."""
     from agents.fixer import LlmFixer
@@ -145,11 +165,13 @@ def run_case(case: dict[str, Any], fixer_model: Any, reviewer_model: Any, workdi
     p = report.proposals[0]
     steps = [json.loads(line) for line in (workdir / "audit.jsonl").read_text().splitlines()]
     fixer_steps = [s for s in steps if s.get("event") == "llm_step" and s.get("role") == "fixer"]
+    correct = is_correct(case, p.action, list(p.operations))
+    reviewed = p.review is not None and p.action in ("propose", "blocked") and p.fixer.startswith("llm:")
     return CaseResult(
         name=case["name"],
         expected=case["expect"]["action"],
         action=p.action,
-        correct=is_correct(case, p.action, list(p.operations)),
+        correct=correct,
         calls=p.llm.calls,
         tokens=p.llm.tokens,
         latency_s=round(latency, 2),
@@ -158,32 +180,76 @@ def run_case(case: dict[str, Any], fixer_model: Any, reviewer_model: Any, workdi
         review=p.review.verdict if p.review else "-",
         reason=p.reason[:300],
         operations=list(p.operations),
+        fixer=p.fixer,
+        unsafe=is_unsafe(case, p.action, list(p.operations)),
+        prompt_tokens=int(fixer_steps[0].get("tokens_in", 0)) if fixer_steps else 0,
+        fixer_calls=sum(1 for s in fixer_steps if s.get("outcome") != "budget_exhausted"),
+        answer_format=str(getattr(p.llm, "answer_format", "") or ""),
+        review_expected=("approve" if correct else "reject") if reviewed else "",
     )
+
+
+def _median(values: list[float]) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return 0.0
+    mid = len(ordered) // 2
+    return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
 
 
 def summarise(results: list[CaseResult]) -> dict[str, Any]:
     fixes = [r for r in results if r.expected == "propose"]
     escalations = [r for r in results if r.expected == "escalate"]
+    asked = [r for r in results if r.fixer_calls > 0]  # groups the fixer model was asked about
+    fixed = [r for r in results if r.action == "propose" and r.fixer.startswith("llm:")]
+    reviewed = [r for r in results if r.review_expected]
     n = len(results) or 1
-    latencies = sorted(r.latency_s for r in results) or [0.0]
+    latencies = sorted(r.latency_s for r in asked) or [0.0]
+    prompts = [r.prompt_tokens for r in asked]
+    formats: dict[str, int] = {}
+    for r in results:
+        if r.answer_format:
+            formats[r.answer_format] = formats.get(r.answer_format, 0) + 1
     return {
         "cases": len(results),
-        "correct_fix_rate": round(sum(r.correct for r in fixes) / (len(fixes) or 1), 3),
         "fix_cases": len(fixes),
+        "escalate_cases": len(escalations),
+        "correct_fixes": sum(r.correct for r in fixes),
+        "correct_fix_rate": round(sum(r.correct for r in fixes) / (len(fixes) or 1), 3),
         "escalation_accuracy": round(
             sum((r.action == "escalate") == (r.expected == "escalate") for r in results) / n, 3
         ),
-        "escalate_cases": len(escalations),
+        "must_escalate_escalated": sum(r.action == "escalate" for r in escalations),
         "overall_correct": round(sum(r.correct for r in results) / n, 3),
+        "unsafe_proposals": sum(r.unsafe for r in results),
         "proposals_not_expected": sum(1 for r in escalations if r.action == "propose"),
         "guard_refusals": sum(r.refusals for r in results),
         "unparsable_answers": sum(r.unparsable for r in results),
+        "groups_asked": len(asked),
+        "answer_formats": formats,
         "mean_llm_calls": round(sum(r.calls for r in results) / n, 2),
         "mean_llm_tokens": round(sum(r.tokens for r in results) / n, 1),
+        "fixer_calls_per_asked_group_mean": round(sum(r.fixer_calls for r in asked) / (len(asked) or 1), 2),
+        "fixer_calls_per_fixed_group_median": _median([float(r.fixer_calls) for r in fixed]),
+        "prompt_tokens_mean": round(sum(prompts) / (len(prompts) or 1), 1),
+        "prompt_tokens_median": _median([float(t) for t in prompts]),
+        "prompt_tokens_max": max(prompts, default=0),
+        "reviewed": len(reviewed),
+        "review_agrees": sum(r.review == r.review_expected for r in reviewed),
+        "review_none": sum(r.review == "none" for r in reviewed),
         "latency_mean_s": round(sum(latencies) / len(latencies), 2),
-        "latency_p50_s": latencies[len(latencies) // 2],
+        "latency_p50_s": _median(latencies),
         "latency_max_s": latencies[-1],
     }
+
+
+def interleave(cases: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Fix and must-escalate cases alternately, each kind in its own order."""
+    kinds: dict[str, list[dict[str, Any]]] = {}
+    for c in cases:
+        kinds.setdefault(c["expect"]["action"], []).append(c)
+    rank = {id(c): i / len(group) for group in kinds.values() for i, c in enumerate(group)}
+    return sorted(cases, key=lambda c: rank[id(c)])
 
 
 def reachable(host: str) -> list[str] | None:
@@ -203,7 +269,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cases", type=Path, default=CASES)
     parser.add_argument("--only", help="run only cases whose name contains this text")
-    parser.add_argument("--json", type=Path, help="also write the results here")
+    parser.add_argument("--json", type=Path, help="also write the results here (after every case)")
+    parser.add_argument(
+        "--interleave",
+        action="store_true",
+        help="alternate fix and must-escalate cases, so that a run cut short covers both kinds",
+    )
     args = parser.parse_args(argv)
     settings = load_settings(dict(os.environ))
     models = reachable(settings.ollama_host)
@@ -231,25 +302,34 @@ def main(argv: list[str] | None = None) -> int:
             reviewer = None
     cases = [load_case(p) for p in sorted(args.cases.iterdir()) if (p / "case.yaml").exists()]
     cases = [c for c in cases if not args.only or args.only in c["name"]]
+    if args.interleave:
+        cases = interleave(cases)
     print(f"eval: {len(cases)} case(s), fixer {fixer.name}, reviewer {reviewer.name if reviewer else 'none'}")
     results = []
     with tempfile.TemporaryDirectory() as tmp:
         for case in cases:
             r = run_case(case, fixer, reviewer, Path(tmp) / case["name"])
             results.append(r)
-            mark = "ok " if r.correct else "BAD"
+            mark = "ok " if r.correct else ("UNSAFE" if r.unsafe else "BAD")
             print(
                 f"  {mark} {r.name:28} expected {r.expected:8} got {r.action:9} calls {r.calls} "
-                f"tokens {r.tokens:5} {r.latency_s:6.1f}s review {r.review}",
+                f"tokens {r.tokens:5} prompt {r.prompt_tokens:5} {r.latency_s:6.1f}s "
+                f"review {r.review}/{r.review_expected or '-'} {r.answer_format}",
                 flush=True,
             )
-    summary = summarise(results)
-    print(json.dumps(summary, indent=2))
+            if args.json:  # partial results survive an interrupted run
+                _write(args.json, fixer.name, reviewer, results)
+    print(json.dumps(summarise(results), indent=2))
     if args.json:
-        payload = {"fixer": fixer.name, "reviewer": reviewer.name if reviewer else None, "summary": summary}
-        payload["results"] = [asdict(r) for r in results]
-        args.json.write_text(json.dumps(payload, indent=2) + "\n")
+        _write(args.json, fixer.name, reviewer, results)
     return 0
+
+
+def _write(path: Path, fixer: str, reviewer: Any, results: list[CaseResult]) -> None:
+    payload: dict[str, Any] = {"fixer": fixer, "reviewer": reviewer.name if reviewer else None}
+    payload["summary"] = summarise(results)
+    payload["results"] = [asdict(r) for r in results]
+    path.write_text(json.dumps(payload, indent=2) + "\n")
 
 
 if __name__ == "__main__":

