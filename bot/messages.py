@@ -951,3 +951,53 @@ def blocks_kept(entries: Sequence[str]) -> str:
 
 def cli_sync_expired(count: int) -> str:
     return f"Proposed lifting {count} expired block(s); serve posts them for approval."
+
+
+# --- Scanner findings (Trivy, trivy-operator): grouping, reading, escalation ---------------------------------
+
+
+def esc_misconfiguration(check_id: str, title: str, resource: str, resolution: str, count: int) -> str:
+    """A misconfiguration finding, escalated with the scanner's own resolution text (the policy issue fixes them)."""
+    what = f"{check_id} ({title})" if title else check_id
+    more = f" ({count} findings)" if count > 1 else ""
+    fix = f" Resolution: {resolution}" if resolution else ""
+    return (
+        f"Misconfiguration {what} on {resource}{more}. The bot does not edit workloads for this; fix the "
+        f"manifest or add a policy.{fix}"
+    )
+
+
+def esc_image_no_workload(image: str) -> str:
+    return (
+        f"No workload in the inventory runs {image}: the bot only bumps image references the inventory lists "
+        "(workloads: … images:). Add the workload and its file, or bump it by hand."
+    )
+
+
+def esc_findings_unrouted(family: str) -> str:
+    return f"No fixer handles {family} findings yet. A human should look."
+
+
+def cli_findings_read(path: str, findings: int, layout: str) -> str:
+    return f"{path}: {findings} finding(s) ({layout})"
+
+
+def cli_findings_problems(path: str, count: int, shown: Sequence[str]) -> str:
+    lines = [f"{path}: {count} malformed or unreadable part(s) skipped:"]
+    lines.extend(f"  {text}" for text in shown[:10])
+    if count > len(shown[:10]):
+        lines.append(f"  … and {count - len(shown[:10])} more")
+    return "\n".join(lines)
+
+
+def cli_report_unchanged(path: str) -> str:
+    return f"{path}: unchanged since the last scan (use --since all to decide it again)"
+
+
+def cli_findings_summary(findings: int, reports: int, groups: int, counts: dict[str, int]) -> str:
+    parts = ", ".join(f"{n} {action}" for action, n in sorted(counts.items())) or "no proposals"
+    return f"{findings} finding(s) from {reports} report(s) → {groups} group(s): {parts}"
+
+
+def cli_need_input() -> str:
+    return "nothing to scan: give --alerts (or SECOPS_ALERTS) and/or --trivy REPORT"
