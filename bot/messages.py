@@ -301,6 +301,13 @@ def pr_title(subject: str, targets: Sequence[str], proposal_id: str, revision: i
     return f"secops: block {subject} on {', '.join(targets)} ({proposal_id} r{revision})"
 
 
+def pr_title_findings(
+    family: str, change: str, targets: Sequence[str], proposal_id: str, revision: int
+) -> str:
+    verb = "bump" if family == "image" else "fix"
+    return f"secops: {verb} {change} on {', '.join(targets)} ({proposal_id} r{revision})"
+
+
 def pr_merged(by: str, url: str) -> str:
     return f"Merged by {by}: {url}"
 
@@ -1161,3 +1168,7 @@ def thread_findings_more(count: int) -> str:
 
 def thread_findings_reports(reports: str) -> str:
     return f"Read from: {reports}"
+
+
+def pr_findings_heading(family: str, subject: str) -> str:
+    return f"Bump {subject}" if family == "image" else f"Fix {subject}"

@@ -472,9 +472,8 @@ class Scanner:
         twice. Reports of images that no listed workload runs are candidate scans: evidence for a bump of
         another tag of the same repository, not proposals of their own.
         """
-        from tools.sources.findings_file import read_findings
-
         from agents.image_context import candidate_scans
+        from tools.sources.findings_file import read_findings
 
         since = since or Since()
         report = ScanReport(read=ReadResult(path=""))
