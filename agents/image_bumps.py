@@ -595,7 +595,7 @@ def route_image_group(
     for ref in refs:
         workload = inventory.workload(ref)
         if workload is None:
-            unfixed.append(UnfixedTarget(target=ref, reason=messages.unfixed_not_in_inventory()))
+            unfixed.append(UnfixedTarget(target=ref, reason=messages.image_unfixed_not_listed()))
             continue
         ops, problems = _bump_workload(workload, image, vulns, read_file, candidates, mutable_tags)
         reason = "; ".join(dict.fromkeys(problems))
@@ -607,7 +607,7 @@ def route_image_group(
             unfixed.append(UnfixedTarget(target=ref, reason=reason))
     if not per_target:
         reasons = list(dict.fromkeys(u.reason for u in unfixed))
-        if len(reasons) == 1 and reasons[0] != messages.unfixed_not_in_inventory():
+        if len(reasons) == 1 and reasons[0] != messages.image_unfixed_not_listed():
             escalation = reasons[0]
         else:
             escalation = messages.image_esc_no_fixable_workload(

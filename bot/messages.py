@@ -1123,6 +1123,10 @@ def image_file_moved_on(path: str, current: str, scanned: str) -> str:
     )
 
 
+def image_unfixed_not_listed() -> str:
+    return "not in the inventory's workloads: the bot only bumps images the inventory lists"
+
+
 def image_unfixed_no_target(image: str) -> str:
     return f"no image target listed for this workload holds {image}"
 
@@ -1172,3 +1176,10 @@ def thread_findings_reports(reports: str) -> str:
 
 def pr_findings_heading(family: str, subject: str) -> str:
     return f"Bump {subject}" if family == "image" else f"Fix {subject}"
+
+
+# --- set_image: the exact image edit (issue 13) ------------------------------------------------------------
+
+
+def image_already_set(workload: str, target: str, value: str, file: str) -> str:
+    return f"{workload} {target} already holds {value} in {file}"
