@@ -18,7 +18,6 @@ from agents.image_bumps import (
     CandidateScan,
     Escalation,
     choose_bump,
-    current_reference,
     route_image_group,
     same_package,
 )
@@ -517,14 +516,3 @@ def test_candidate_of_another_repository_is_never_proposed():
     assert (d.escalation or "").endswith(
         "Not used: the scan of ghcr.io/evil/nginx:1.16.1 is of another repository"
     )
-
-
-def test_current_reference_reads_each_kind():
-    t = ImageTarget(path="a.yaml", kind="workload-image", container="migrate")
-    assert current_reference(DEPLOYMENT, t) == image("ghcr.io/acme/migrate:2.0.0")
-    v = ImageTarget(path="v.yaml", kind="helm-values")
-    assert current_reference("image:\n  registry: ghcr.io\n  repository: acme/web\n  tag: v2\n", v) == image(
-        "ghcr.io/acme/web:v2"
-    )
-    assert current_reference("image: {repository: nginx}\n", v) is None  # no tag: the chart decides
-    assert current_reference("not: [valid", v) is None
