@@ -1183,3 +1183,13 @@ def pr_findings_heading(family: str, subject: str) -> str:
 
 def image_already_set(workload: str, target: str, value: str, file: str) -> str:
     return f"{workload} {target} already holds {value} in {file}"
+
+
+IMAGE_ALREADY_NEWER = "Already in place:"
+
+
+def image_already_newer(path: str, holds: str, scanned: str) -> str:
+    return (
+        f"{IMAGE_ALREADY_NEWER} {path} holds {holds}, newer than the scanned {scanned} (a bump was merged since "
+        "the report was written; the next report will show whether its CVEs are gone)"
+    )
