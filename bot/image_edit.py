@@ -211,7 +211,10 @@ def _locate(roots: Sequence[Node], target: str) -> _Place:
                     where = f"{label}[{j}]"
                     _shared(seq, uses, label)
                     _shared(item, uses, where)
-                    found.append(_parts(kind, (i, *spec_keys, field, j), item, where + "."))
+                    place = _parts(kind, (i, *spec_keys, field, j), item, where + ".")
+                    if "image" not in place.texts:
+                        raise _Refused(f"{where} ({name}) has no image")
+                    found.append(place)
         if len(found) != 1:
             raise _Refused(
                 f"{len(found)} containers are named {name!r} in the file's workloads (expected one)"

@@ -241,11 +241,11 @@ def first_value_difference(before: str, after: str, keys: Iterable[str]) -> int 
     keys = tuple(keys)
     b_lines, a_lines = split_lines(before), split_lines(after)
     differ = [i for i, (b, a) in enumerate(zip(b_lines, a_lines, strict=False)) if b != a]
-    if len(b_lines) != len(a_lines):
-        return (differ[0] if differ else min(len(b_lines), len(a_lines))) + 1
     for n, i in enumerate(differ):
         if n > 0 or not _value_only(b_lines[i], a_lines[i], keys):
             return i + 1
+    if len(b_lines) != len(a_lines):
+        return min(len(b_lines), len(a_lines)) + 1
     return None
 
 
