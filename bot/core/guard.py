@@ -99,13 +99,19 @@ def _check_one_family(ops: Sequence[Op]) -> Check:
 def _image_files(
     ops: Sequence[Op], inventory: Inventory, targets: Sequence[str]
 ) -> dict[str, tuple[Workload, ImageTarget]]:
-    """The image files listed for these targets that only ``set_image`` operations name."""
-    listed = inventory.image_targets(targets)
-    by_file: dict[str, set[bool]] = {}
+    """The image files that only ``set_image`` operations name, each for a workload of these targets that
+    lists the file: the only workload files the guard lets change."""
+    wanted = {images.workload_ref(t) for t in targets}
+    by_file: dict[str, list[tuple[Workload, ImageTarget] | None]] = {}
     for o in ops:
-        if not isinstance(o, Escalate):
-            by_file.setdefault(o.file, set()).add(isinstance(o, SetImage))
-    return {p: listed[p] for p, kinds in by_file.items() if p in listed and kinds == {True}}
+        if isinstance(o, Escalate):
+            continue
+        entry = None
+        workload = inventory.workload(o.workload) if isinstance(o, SetImage) else None
+        if workload is not None and workload.ref in wanted:
+            entry = next(((workload, i) for i in workload.images if i.path == o.file), None)
+        by_file.setdefault(o.file, []).append(entry)
+    return {p: entries[0] for p, entries in by_file.items() if entries[0] and all(entries)}
 
 
 def _image_owner(inventory: Inventory, path: str) -> str:
