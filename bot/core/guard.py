@@ -251,7 +251,9 @@ def _check_kind_and_name(changed: Sequence[FileChange], ops: Sequence[Op]) -> Ch
                 problems.append(
                     f"{c.path}: kind/apiVersion/name/namespace changed from {ids_before} to {ids_after}"
                 )
-            kept.extend(f"{i[0] or 'values'} {i[3] or '-'}/{i[2] or '-'}" for i in ids_after)
+            kept.extend(
+                f"{i[0]} {i[3] or '-'}/{i[2] or '-'}" if i[0] else f"{c.path} (no kind)" for i in ids_after
+            )
             continue
         before, after = _identity(c.before_doc), _identity(c.after_doc)
         if before[0] != "ConfigMap":

@@ -1,10 +1,16 @@
 """The image family's pure parts: locating a reference in parsed documents, comparing documents, and the
-text-only line proof of ``only_edited_lines`` for a set_image (bot/core/operations/images.py, fidelity.py)."""
+text-only line proof of ``only_edited_lines`` for a set_image (bot/core/operations/images.py, fidelity.py), and
+the whole report of a passing bump."""
 
 from __future__ import annotations
 
+from bot.core.edits import SetImage
 from bot.core.fidelity import first_value_difference
+from bot.core.guard import check_change
 from bot.core.operations.images import differences, locate, reference_text
+from bot.yaml_edit import apply_operations, repo_reader
+from tests.conftest import FIXTURES
+from tools.cmdb import load_inventory
 
 DEPLOYMENT = {
     "kind": "Deployment",
@@ -83,3 +89,28 @@ def test_line_proof_reads_flow_and_quoted_values():
     after = before.replace("'nginx:1.16'", "'nginx:1.16.1'")
     assert first_value_difference(before, after, ["image"]) is None
     assert first_value_difference(before, after.replace("[x]", "[y]"), ["image"]) == 1
+
+
+def test_set_image_report_names_every_check_in_order():
+    op = SetImage(
+        file="apps/coredns/values.yaml",
+        workload="kube-system/coredns",
+        target="values:image",
+        expect="registry.k8s.io/coredns/coredns:v1.10.1",
+        value="registry.k8s.io/coredns/coredns:v1.11.1",
+        evidence={"findings": ["CVE-2022-1996"], "report": "reports/cluster.json"},
+    )
+    changes = apply_operations([op], repo_reader(FIXTURES / "gitops"))
+    inventory = load_inventory(FIXTURES / "cmdb.yaml")
+    report = check_change(changes, [op], inventory, ["kube-system/coredns"], finding_ids=["CVE-2022-1996"])
+    assert report.passed, report.summary()
+    assert [c.name for c in report.checks] == [
+        "has_change", "one_operation_family", "files_in_inventory", "no_forbidden_paths", "yaml_valid",
+        "kind_and_name_kept", "only_named_keys", "diff_size", "image_target_listed", "image_one_scalar",
+        "image_same_repository", "image_tag_immutable", "image_no_downgrade", "image_evidence",
+        "image_compare_and_set", "only_edited_lines",
+    ]  # fmt: skip
+    details = {c.name: c.detail for c in report.checks}
+    assert details["kind_and_name_kept"] == "apps/coredns/values.yaml (no kind) kept"
+    assert details["image_evidence"] == "1 finding id(s) with their report, all of this group's"
+    assert details["image_no_downgrade"] == "newer versions: v1.10.1 → v1.11.1"

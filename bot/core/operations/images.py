@@ -449,7 +449,8 @@ def _check_evidence(subjects: Sequence[_Subject], finding_ids: Collection[str] |
         if not ev.report.strip():
             problems.append(f"{s.op.file}: the evidence names no report")
         count += len(ev.findings)
-    return _result("image_evidence", problems, f"{count} finding id(s) with their report")
+    scope = "" if known is None else ", all of this group's"
+    return _result("image_evidence", problems, f"{count} finding id(s) with their report{scope}")
 
 
 def _check_compare_and_set(subjects: Sequence[_Subject]) -> Check:
