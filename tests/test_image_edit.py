@@ -4,13 +4,17 @@ named. Files come from fixtures/gitops/apps/ (hand-written in each image layout)
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bot.core.edits import SetImage, SetKey
 from bot.core.errors import DocumentError, OperationError
+from bot.core.guard import check_change
 from bot.core.operations.images import Documents
 from bot.image_edit import apply_set_image, apply_set_images, current_reference, image_file_change
 from bot.yaml_splice import MAX_BYTES
 from tests.conftest import FIXTURES
+from tools.cmdb import load_inventory
 
 SHOP = "apps/shop/deployment.yaml"
 COREDNS = "apps/coredns/values.yaml"
@@ -345,3 +349,45 @@ def test_image_file_change_reports_an_after_text_that_does_not_parse():
     before = fixture(COREDNS)
     change = image_file_change(COREDNS, before, before + "  bad: [\n")
     assert change.parse_error is not None and change.parse_error.startswith("not valid YAML")
+
+
+# --- property: whatever the editor writes, the guard's structural proofs agree -----------------------------------
+
+_LAYOUTS = [
+    (SHOP, "shop/shop-web", "container:web", "nginx:1.16", "nginx"),
+    (
+        COREDNS,
+        "kube-system/coredns",
+        "values:image",
+        "registry.k8s.io/coredns/coredns:v1.10.1",
+        "registry.k8s.io/coredns/coredns",
+    ),
+    (RATINGS, "apps/app1", f"kustomize:{RATINGS_IMAGE}", f"{RATINGS_IMAGE}:1.17.0", RATINGS_IMAGE),
+]
+_PROOFS = ("yaml_valid", "kind_and_name_kept", "only_named_keys", "image_one_scalar", "image_same_repository",
+           "image_compare_and_set", "only_edited_lines")  # fmt: skip
+_INVENTORY = load_inventory(FIXTURES / "cmdb.yaml")
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    layout=st.sampled_from(_LAYOUTS),
+    tag=st.text("abcv0123456789.-_", min_size=1, max_size=12),
+    digest=st.none() | st.text("0123456789abcdef", min_size=64, max_size=64),
+    crlf=st.booleans(),
+)
+def test_every_written_edit_passes_the_guards_structural_proofs(layout, tag, digest, crlf):
+    path, workload, target, expect, name = layout
+    text = fixture(path).replace("\n", "\r\n") if crlf else fixture(path)
+    value = f"{name}:{tag}" + (f"@sha256:{digest}" if digest else "")
+    set_image = SetImage(
+        file=path, workload=workload, target=target, expect=expect, value=value,
+        evidence={"findings": ["CVE-2019-20367"], "report": "r.json"},
+    )  # fmt: skip
+    try:
+        change = apply_set_image(path, text, set_image)
+    except (DocumentError, OperationError):
+        return  # refused with a reason: nothing written
+    report = check_change([change], [set_image], _INVENTORY, [workload])
+    failed = [f"{c.name}: {c.detail}" for c in report.checks if c.name in _PROOFS and not c.passed]
+    assert not change.changed or not failed, failed
