@@ -4,8 +4,9 @@ The schema is :func:`bot.core.edits.operations_schema` of exactly the operations
 use (``add_cidr``, ``set_key``, ``escalate``: never ``set_image`` or ``remove_cidr``), narrowed with the
 workspace's facts: one ``add_cidr`` variant per allowed config with a block list (its path and key as
 constants; none when the alerts name no attacker) and one ``set_key`` variant per config with the keys
-``set_key`` may write there. The narrowing only adds ``const``/``enum`` to the models' own schemas; the
-guard still judges every answer.
+``set_key`` may write there; an escalation's reason is cut to what the message shows (400 characters).
+The narrowing only adds ``const``/``enum`` and a shorter limit to the models' own schemas; the guard
+still judges every answer.
 
 A reply is read as that JSON first. Servers without structured outputs answer in free text, so a fenced
 block (```` ```json ```` or ```` ```yaml ````) is the fallback; :class:`Parsed` says which was used.
@@ -31,6 +32,8 @@ from bot.core.operations.data_keys import GRAMMARS, grammar_for
 WAZUH_OPERATIONS: tuple[type[BaseModel], ...] = (AddCidr, SetKey, Escalate)
 
 MAX_BLOCK_CHARS = 8000
+#: The escalation reason the fixer shows (longer ones are cut there), so the longest a model may write.
+MAX_REASON_CHARS = 400
 AnswerFormat = Literal["schema", "fenced"]
 
 _THINK = re.compile(r"<think>.*?(?:</think>|\Z)", re.DOTALL | re.IGNORECASE)
@@ -64,6 +67,7 @@ def fixer_schema(workspace: Workspace) -> dict[str, Any]:
         if keys:
             variants.append(_pinned(base[SetKey], file=cfg.path, key={"enum": keys}))
     choices = schema["properties"]["operations"]["anyOf"]
+    choices[1]["items"]["properties"]["reason"]["maxLength"] = MAX_REASON_CHARS
     if variants:
         choices[0]["items"] = variants[0] if len(variants) == 1 else {"anyOf": variants}
     else:  # nothing to edit: only an escalation fits

@@ -9,11 +9,10 @@ Runs in ``.venv-llm`` (llama-cpp-python)::
 Each ``--serve NAME=PATH:FAMILY`` is one model (default: the 0.5B Qwen); a request goes to the model it
 names, so one server holds a fixer and a reviewer of another family. Like Ollama, a request's ``format``
 is honoured: a JSON schema becomes a llama.cpp grammar (``LlamaGrammar.from_json_schema``), so sampling
-can only produce JSON that matches it; ``"json"`` allows any JSON value. String lengths are the one
-difference from Ollama: llama-cpp-python's Python converter unrolls ``maxLength: 2000`` into 2,000 nested
-rules (the grammar then takes minutes to build or fails), so ``minLength``/``maxLength`` are left to
-``num_predict`` and the models' own validators; everything else (``const``, ``enum``, ``anyOf``,
-required fields, item counts) is enforced. ``--no-format`` ignores
+can only produce JSON that matches it; ``"json"`` allows any JSON value. llama-cpp-python's Python
+converter unrolls a ``maxLength: 2000`` into 2,000 nested optional rules (minutes to build, or a failure),
+so the shim has it write llama.cpp's own repetition syntax (``char{1,2000}``), as Ollama's C++ converter
+does: string lengths are enforced like everything else (``const``, ``enum``, ``anyOf``, required fields). ``--no-format`` ignores
 ``format`` (a server without structured outputs, for the "before" figures).
 
 The HTTP side is the loopback server the tests use (``tests/agents/ollama_server.py``); this module only
@@ -65,20 +64,31 @@ class Served:
         key = json.dumps(fmt, sort_keys=True)
         if key not in self._grammars:
             if isinstance(fmt, dict):
-                schema = json.dumps(without_lengths(fmt))
-                self._grammars[key] = LlamaGrammar.from_json_schema(schema, verbose=False)
+                self._grammars[key] = LlamaGrammar.from_json_schema(json.dumps(fmt), verbose=False)
             else:
                 self._grammars[key] = LlamaGrammar.from_string(JSON_GBNF, verbose=False)
         return self._grammars[key]
 
 
-def without_lengths(node: Any) -> Any:
-    """The schema without ``minLength``/``maxLength`` (see the module docstring)."""
-    if isinstance(node, list):
-        return [without_lengths(n) for n in node]
-    if isinstance(node, dict):
-        return {k: without_lengths(v) for k, v in node.items() if k not in ("minLength", "maxLength")}
-    return node
+def use_repetition_syntax() -> None:
+    """Make llama-cpp-python's JSON-schema converter write ``item{m,n}`` instead of nested optionals."""
+    from llama_cpp import llama_grammar
+
+    original = llama_grammar._build_repetition
+
+    def repetition(
+        item_rule: str,
+        min_items: int,
+        max_items: int | None,
+        separator_rule: str | None = None,
+        item_rule_is_literal: bool = False,
+    ) -> str:
+        if separator_rule or (max_items is not None and max_items <= 16):
+            return str(original(item_rule, min_items, max_items, separator_rule, item_rule_is_literal))
+        upper = "" if max_items is None else str(max_items)
+        return f"({item_rule}){{{min_items},{upper}}}"
+
+    llama_grammar._build_repetition = repetition
 
 
 def main() -> None:
@@ -90,6 +100,7 @@ def main() -> None:
     parser.add_argument("--no-format", action="store_true", help="ignore format (no structured outputs)")
     args = parser.parse_args()
     specs = [parse_serve(s) for s in (args.serve or [DEFAULT_SERVE])]
+    use_repetition_syntax()
     served = {name: Served(path, args.ctx, args.threads) for name, path, _family in specs}
 
     def script(request: ChatRequest) -> Reply | Status:
