@@ -52,7 +52,8 @@ eval: $(STAMP)
 
 llm-local: $(STAMP)
 	$(BIN)/python -m tests.bench.llm_local
-	@echo "serve it: .venv-llm/bin/python -m tests.bench.llama_shim  (then: OLLAMA_HOST=http://127.0.0.1:11435 make eval)"
+	@echo "serve: .venv-llm/bin/python -m tests.bench.llama_shim --serve qwen2.5-coder:1.5b=.venv-llm/models/qwen2.5-coder-1.5b-instruct-q4_k_m.gguf:qwen2 --serve smollm2:135m=.venv-llm/models/SmolLM2-135M-Instruct.Q4_1.gguf:llama"
+	@echo "then:  OLLAMA_HOST=http://127.0.0.1:11435 SECOPS_FIXER_MODEL=qwen2.5-coder:1.5b SECOPS_REVIEWER_MODEL=smollm2:135m make eval"
 
 # Pictures of every Slack message type for docs/slack.md, from the real Block Kit (headless Chromium;
 # skipped with a message where it is absent). Re-run after changing bot/slack/blocks.py.
