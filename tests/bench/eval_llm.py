@@ -238,7 +238,7 @@ def summarise(results: list[CaseResult]) -> dict[str, Any]:
         "review_agrees": sum(r.review == r.review_expected for r in reviewed),
         "review_none": sum(r.review == "none" for r in reviewed),
         "latency_mean_s": round(sum(latencies) / len(latencies), 2),
-        "latency_p50_s": _median(latencies),
+        "latency_p50_s": round(_median(latencies), 2),
         "latency_max_s": latencies[-1],
     }
 
