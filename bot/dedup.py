@@ -139,7 +139,11 @@ class DedupService:
             return proposal.model_copy(
                 update={
                     "action": "suppressed",
-                    "reason": messages.dedup_folded(verdict.fold_into),
+                    "reason": (
+                        messages.dedup_folded_findings(verdict.fold_into)
+                        if proposal.group.is_findings
+                        else messages.dedup_folded(verdict.fold_into)
+                    ),
                     "folded_into": verdict.fold_into,
                 }
             )

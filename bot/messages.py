@@ -533,6 +533,10 @@ def slack_revision(revision: int, user: str, action: str) -> str:
     return f":pencil2: Revision {revision} for <@{user}> ({action}). Earlier revisions can no longer be approved."
 
 
+def slack_revision_by_scan(revision: int, note: str) -> str:
+    return f":pencil2: Revision {revision}: {note}. Earlier revisions can no longer be approved."
+
+
 def slack_folded(new_alerts: int, total: int) -> str:
     return f":repeat: {new_alerts} more alert(s) from the same attack, folded into this proposal ({total} in all)."
 
@@ -1193,3 +1197,22 @@ def image_already_newer(path: str, holds: str, scanned: str) -> str:
         f"{IMAGE_ALREADY_NEWER} {path} holds {holds}, newer than the scanned {scanned} (a bump was merged since "
         "the report was written; the next report will show whether its CVEs are gone)"
     )
+
+
+def candidate_revision(values: Sequence[str], reports: Sequence[str]) -> str:
+    """A revision the bot made itself: a newer scan proved a newer tag."""
+    shown = ", ".join(values[:3])
+    source = f" ({', '.join(reports[:2])})" if reports else ""
+    return f"A newer scan proves a better candidate: now {shown}{source}"
+
+
+def candidate_became_revision(proposal_id: str, revision: int) -> str:
+    return f"A better candidate: became revision {revision} of {proposal_id} (no second card)"
+
+
+def candidate_not_better(proposal_id: str, revision: int) -> str:
+    return f"Folded into {proposal_id}: its revision {revision} is as good a bump (no more fixes, no smaller step)"
+
+
+def dedup_folded_findings(proposal_id: str) -> str:
+    return f"Repeat of pending proposal {proposal_id}: a newer report proposes the same bump (no second message)."

@@ -27,6 +27,7 @@ from agents.router import (
 )
 from agents.workspace import Workspace
 from bot import messages
+from bot.approvals import ApprovalStore
 from bot.audit_log import AuditLog
 from bot.change import TriedChange, describe_unchanged, try_operations
 from bot.clock import Clock
@@ -36,7 +37,7 @@ from bot.core.errors import StorageError
 from bot.core.finding_groups import group_findings
 from bot.core.grouping import AlertGroup, group_alerts
 from bot.core.guard import GuardPolicy
-from bot.core.image_refs import parse_image
+from bot.core.image_refs import compare_tags, parse_image
 from bot.core.inventory import Inventory
 from bot.core.proposal import Action, LlmUsage, Proposal, Review, UnfixedTarget, proposal_id
 from bot.core.sanitize import plain
@@ -89,6 +90,8 @@ class ScanReport:
     reports: list[FindingsRead] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     findings: int = 0
+    #: Pending proposals this scan gave a new revision (a newer scan proved a better candidate).
+    revised: list[Proposal] = field(default_factory=list)
 
     def counts(self) -> dict[str, int]:
         out: dict[str, int] = {}
@@ -405,6 +408,12 @@ class Scanner:
         pid = proposal_id(group)
         known = self.state.get(pid)
         if known is not None:
+            if group.is_findings and known.status == "pending" and known.proposal.action == "propose":
+                revised = self._revise_known(known.proposal, group)
+                if revised is not None:
+                    report.revised.append(revised)
+                    report.proposals.append(revised)
+                    return
             report.proposals.append(known.proposal)
             return
         try:
@@ -413,12 +422,92 @@ class Scanner:
             raise
         except Exception as exc:  # build and finish contain their own; this is the last line
             proposal = self._failed(group, pid, "router", exc)
+        if group.is_findings and proposal.action == "propose":
+            proposal = self._better_candidate(proposal)
         if self.state.add_proposal(proposal, self.clock.now()):
             report.new_ids.add(proposal.id)
-            if proposal.folded_into:  # a repeat of a pending proposal: count its alerts there, once
+            # a repeat of a pending proposal: count its alerts there, once (a newer report of an image
+            # restates its findings rather than adding to them)
+            if proposal.folded_into and not group.is_findings:
                 self.state.fold_alerts(proposal.folded_into, proposal.group.alert_count, self.clock.now())
             self._record(proposal)
         report.proposals.append(proposal)
+
+    def _revise_known(self, old: Proposal, group: AlertGroup) -> Proposal | None:
+        """The same image read again (a changed report, the same day) with a better candidate: a new revision of
+        the pending proposal, adopted and audited; None when there is nothing better."""
+        try:
+            fresh = self.build(group)
+        except StorageError:
+            raise
+        except Exception:  # the pending proposal stays as it is; the next scan tries again
+            log.warning("proposal %s: re-deciding a newer report failed", old.id)
+            return None
+        before, after = _bumps(old.operations), _bumps(fresh.operations)
+        if fresh.action != "propose" or not after or set(before) != set(after) or not _better(after, before):
+            return None
+        return self._adopt_candidate(old, fresh)
+
+    def _adopt_candidate(self, old: Proposal, fresh: Proposal) -> Proposal | None:
+        """``fresh``'s operations as the next revision of ``old`` when the guard passes them; None otherwise."""
+        bumps = _bumps(fresh.operations)
+        note = messages.candidate_revision(
+            [str(o.get("value", "")) for o in bumps.values()], fresh.group.reports
+        )
+        revised = self.revise(old, fresh.operations, note)
+        if revised.action != "propose":
+            return None
+        revised = revised.model_copy(update={"revision_note": note, "revised_by": ""})
+        if not ApprovalStore(self.state).adopt_revision(
+            revised, old, kind="candidate", user="", now=self.clock.now()
+        ):
+            return None
+        self.audit.append(
+            "revision_candidate",
+            {
+                "proposal": old.id,
+                "revision": revised.revision,
+                "revision_hash": revised.revision_hash,
+                "previous_revision": old.revision,
+                "operations": list(revised.operations),
+                "from_group": fresh.group.id,
+                "reports": list(fresh.group.reports),
+            },
+        )
+        return revised
+
+    def _better_candidate(self, proposal: Proposal) -> Proposal:
+        """A newer report of an image whose bump is still pending (a new group: another day): a better candidate becomes
+        a new revision of that proposal (the card is updated, its Approve buttons carry the new hash), never a
+        second card; any other bump of the same references folds into it (see ``_better``). Returns the proposal to store for this group."""
+        bumps = _bumps(proposal.operations)
+        if not bumps:
+            return proposal
+        for stored in self.state.by_subject(proposal.group.subject, ("pending",)):
+            old = stored.proposal
+            before = _bumps(old.operations)
+            if old.id == proposal.id or old.action != "propose" or set(before) != set(bumps):
+                continue
+            if not _better(bumps, before):
+                return proposal.model_copy(
+                    update={
+                        "action": "suppressed",
+                        "folded_into": old.id,
+                        "reason": messages.candidate_not_better(old.id, old.revision),
+                    }
+                )
+            revised = self._adopt_candidate(old, proposal)
+            if revised is None:
+                return proposal  # the better candidate does not pass the guard on the old card: its own card
+            return proposal.model_copy(
+                update={
+                    "action": "suppressed",
+                    "folded_into": old.id,
+                    "reason": messages.candidate_became_revision(old.id, revised.revision),
+                    "revision_note": revised.revision_note,
+                }
+            )
+        return proposal
 
     def scan_file(
         self,
@@ -473,10 +562,12 @@ class Scanner:
         """Read scanner reports (Trivy, trivy-operator) and decide one proposal per subject.
 
         A report is a snapshot, not a stream: its watermark is its identity (inode, size, modification time).
-        A report unchanged since the last scan is skipped (``--since all`` decides it again); a changed one is
-        read whole. Groups are keyed by subject and report day, so reading one report twice proposes nothing
-        twice. Reports of images that no listed workload runs are candidate scans: evidence for a bump of
-        another tag of the same repository, not proposals of their own.
+        When no report changed since the last scan there is nothing to read (``--since all`` decides them again);
+        when one changed, all of them are read again, because they are evidence for each other (a new scan of a
+        candidate tag can prove a bump for an image in an unchanged cluster report). Groups are keyed by subject
+        and report day, so reading a report twice proposes nothing twice; a better candidate becomes a new
+        revision of the pending proposal. Reports of images that no listed workload runs are candidate scans:
+        evidence for a bump of another tag of the same repository, not proposals of their own.
         """
         from agents.image_context import candidate_scans
         from tools.sources.findings_file import read_findings
@@ -484,18 +575,19 @@ class Scanner:
         since = since or Since()
         report = ScanReport(read=ReadResult(path=""))
         reads: list[FindingsRead] = []
-        marks: list[tuple[str, Offset]] = []
-        for path in paths:
-            source = f"report:{path.resolve()}"
-            mark = _report_mark(path)
-            stored = self.state.get_offset(source) if since.mode == "offset" else None
-            if stored is not None and mark is not None and stored == mark:
-                report.unchanged.append(str(path))
-                continue
+        marks: list[tuple[str, Offset | None]] = [(f"report:{p.resolve()}", _report_mark(p)) for p in paths]
+        if since.mode == "offset" and all(
+            mark is not None and self.state.get_offset(source) == mark for source, mark in marks
+        ):
+            report.unchanged = [str(p) for p in paths]
+            paths = ()
+        for path, (_source, mark) in zip(paths, marks, strict=False):
             read = read_findings(path)
+            if mark is not None and any(f.ts is None for f in read.findings):
+                # an undated report (trivy k8s writes no CreatedAt) is as old as its file
+                when = mark.line / 1e9
+                read.findings = [f._replace(ts=when) if f.ts is None else f for f in read.findings]
             reads.append(read)
-            if mark is not None:
-                marks.append((source, mark))
         report.reports = reads
         findings = [f for r in reads for f in r.findings]
         if since.mode == "time" and since.ts is not None:
@@ -526,8 +618,9 @@ class Scanner:
                     "new_proposals": sorted(report.new_ids),
                 },
             )
-        for source, mark in marks:
-            self.state.set_offset(source, mark, self.clock.now())
+        for source, mark in marks if reads else ():
+            if mark is not None:
+                self.state.set_offset(source, mark, self.clock.now())
         return report
 
     def _with_users(self, groups: Sequence[AlertGroup]) -> list[AlertGroup]:
@@ -625,6 +718,39 @@ def _outcome(
         guard=report,
         reason=f"{reason} {notes}".strip(),
     )
+
+
+def _bumps(operations: Sequence[Any]) -> dict[tuple[str, str], dict[str, Any]]:
+    return {(str(o.get("file")), str(o.get("target"))): o for o in operations if o.get("op") == "set_image"}
+
+
+def _better(new: dict[tuple[str, str], dict[str, Any]], old: dict[tuple[str, str], dict[str, Any]]) -> bool:
+    """A better candidate for every bump: it fixes more of the findings (a strict superset), or the same ones
+    with a smaller step (an older tag of the same style). A bigger step for the same fixes is not better."""
+    if set(new) != set(old):
+        return False
+    better = False
+    for key, op in new.items():
+        fixes, fixed_before = _fixes(op), _fixes(old[key])
+        if fixes > fixed_before or (fixes == fixed_before and _newer(op, old[key]) is False):
+            better = True
+        elif fixes != fixed_before or op.get("value") != old[key].get("value"):
+            return False
+    return better
+
+
+def _fixes(op: dict[str, Any]) -> frozenset[str]:
+    evidence = op.get("evidence")
+    return frozenset(str(i) for i in (evidence.get("findings", ()) if isinstance(evidence, dict) else ()))
+
+
+def _newer(new: dict[str, Any], old: dict[str, Any]) -> bool | None:
+    """Whether ``new`` bumps to a newer tag than ``old`` (None: the same tag, or tags that do not compare)."""
+    a, b = parse_image(str(old.get("value", ""))), parse_image(str(new.get("value", "")))
+    if a is None or b is None or a.name != b.name or not a.tag or not b.tag:
+        return None
+    order = compare_tags(a.tag, b.tag)
+    return None if order in (None, 0) else order == -1
 
 
 def _report_mark(path: Path) -> Offset | None:

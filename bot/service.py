@@ -52,6 +52,7 @@ class ScanOutcome:
     new: list[Proposal] = field(default_factory=list)
     error: str | None = None
     folded: list[Proposal] = field(default_factory=list)  # repeats counted into a pending proposal
+    revised: list[Proposal] = field(default_factory=list)  # pending proposals a newer scan gave a revision
 
     def count(self, action: str) -> int:
         return sum(1 for p in self.new if p.action == action)
@@ -139,7 +140,7 @@ class ProposalService:
             new = [p for p in report.proposals if p.id in report.new_ids and p.action in POSTED_ACTIONS]
             new = self._without_muted(new)  # escalation mutes (issue 12)
             folded = [p for p in report.proposals if p.id in report.new_ids and p.folded_into]
-            return ScanOutcome(report=report, new=new, folded=folded)
+            return ScanOutcome(report=report, new=new, folded=folded, revised=list(report.revised))
 
     def _scan_sources(self) -> ScanReport:
         """The alerts file from its offset, then the scanner reports that changed since the last scan, as one
@@ -155,6 +156,7 @@ class ProposalService:
             report.new_ids |= found.new_ids
             report.groups += found.groups
             report.reports, report.unchanged, report.findings = found.reports, found.unchanged, found.findings
+            report.revised.extend(found.revised)
         assert report is not None, "serve needs SECOPS_ALERTS or SECOPS_TRIVY_REPORTS"
         return report
 

@@ -247,6 +247,9 @@ class Poster:
             if ref is None or stored is None:
                 continue
             p = stored.proposal
+            if repeat.revision_note:  # a better candidate became a new revision: the card and its diff
+                self.show_revision(p, "", note=repeat.revision_note)
+                continue
             if p.action == "escalate":
                 text, blocks = self.escalation_card(p)
             else:
@@ -257,8 +260,9 @@ class Poster:
                 log.warning("updating %s failed: %s", p.id, exc.response.get("error"))
             self.reply(ref.ts, messages.slack_folded(repeat.group.alert_count, p.group.alert_count))
 
-    def show_revision(self, p: Proposal, user: str) -> None:
-        """Update the parent message in place and post the new revision's diff in the thread."""
+    def show_revision(self, p: Proposal, user: str, note: str = "") -> None:
+        """Update the parent message in place and post the new revision's diff in the thread (``user`` is ""
+        for a revision the bot made itself from a newer scan; ``note`` says why)."""
         ref = self.approvals.message_for(p.id)
         if ref is None:
             return
@@ -271,7 +275,11 @@ class Poster:
             self.client.chat_update(channel=ref.channel, ts=ref.ts, text=text, blocks=blocks)
         except SlackApiError as exc:
             log.warning("updating %s failed: %s", p.id, exc.response.get("error"))
-        head = messages.slack_revision(p.revision, user, p.action)
+        head = (
+            messages.slack_revision(p.revision, user, p.action)
+            if user
+            else messages.slack_revision_by_scan(p.revision, kit.esc(note, 500))
+        )
         if p.guard is not None and not p.guard.passed:
             head += f"\n:no_entry: Blocked by the guard: {kit.esc(p.guard.summary(), 1500)}"
         elif p.action == "suppressed":

@@ -75,6 +75,8 @@ class Poller(threading.Thread):
             log.warning("poll: %s", outcome.error)
         self.poster.post_new(outcome.new)
         self.poster.show_folds(outcome.folded)
+        for revised in outcome.revised:
+            self.poster.show_revision(revised, "", note=revised.revision_note)
         self.poster.post_unposted()
         if self.extra is not None:
             self.extra()
