@@ -46,6 +46,8 @@ class RouteDecision:
     per_target: dict[str, list[dict[str, str]]] = field(default_factory=dict)
     #: A campaign's note for the card: how many addresses, and the ``use /24`` it offers or why it blocks the /24.
     campaign: str | None = None
+    #: Nothing to propose because the repository already has this effect (names what has it).
+    suppressed: str | None = None
 
 
 @dataclass
@@ -55,6 +57,7 @@ class FindingContext:
 
     read_file: Callable[[str], str]
     candidates: Mapping[str, Sequence[Any]] = field(default_factory=dict)
+    policy_env: Any = None  # bot.policy_env.PolicyEnv: the repository for policy proposals
 
 
 class LongTailFixer(Protocol):
@@ -141,7 +144,20 @@ def route(
 
 
 def route_findings(group: AlertGroup, inventory: Inventory, context: FindingContext | None) -> RouteDecision:
-    """The router by finding type: image CVEs → image bump; misconfigurations → escalate (for now)."""
+    """The router by finding type, a data table (``agents/routes.yaml``, docs/policies.md): image CVEs → image
+    bump; a misconfiguration a vetted template answers → ``add_policy``; an Audit policy with evidence →
+    ``set_policy_mode``; runtime failures, RBAC escalation and anything unknown → escalate."""
+    from agents.policy_catalog import route_for
+
+    chosen = route_for(group.family or "", group.rule_ids)
+    if chosen.action == "add_policy":
+        from agents.policy_proposals import route_add_policy
+
+        return route_add_policy(group, inventory, context.policy_env if context else None)
+    if chosen.action == "set_policy_mode":
+        from agents.policy_proposals import route_set_policy_mode
+
+        return route_set_policy_mode(group)
     if group.family == "misconfiguration":
         worst = group.findings[0] if group.findings else None
         check = group.rule_ids[0] if group.rule_ids else "?"

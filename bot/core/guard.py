@@ -23,7 +23,7 @@ from bot.core.edits import (
     unified_diff,
 )
 from bot.core.inventory import ConfigRef, Inventory, Server
-from bot.core.operations import blocklist
+from bot.core.operations import blocklist, policies
 from bot.core.operations import data_keys as values
 from bot.core.paths import WORKLOAD_KINDS, forbidden_path_reason
 
@@ -44,8 +44,16 @@ def check_change(
     inventory: Inventory,
     targets: Sequence[str],
     policy: GuardPolicy | None = None,
+    proofs: Mapping[str, policies.PolicyProof] | None = None,
 ) -> GuardReport:
-    """Run every check on a proposed change and report each one."""
+    """Run every check on a proposed change and report each one.
+
+    Policy operations (``add_policy``, ``set_policy_mode``) get their family's checks only
+    (:mod:`bot.core.operations.policies`), with ``proofs`` (per file) from the Kyverno engine.
+    """
+    if policies.is_policy_change(ops):
+        found = policies.check_policy_change(changes, ops, inventory, proofs)
+        return GuardReport(passed=all(c.passed for c in found), checks=tuple(found))
     policy = policy or GuardPolicy()
     changed = [c for c in changes if c.changed]
     allowed = inventory.allowed_configs(targets)
