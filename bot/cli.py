@@ -15,9 +15,9 @@ import logging
 import os
 import sqlite3
 import sys
-from pathlib import Path
 from collections.abc import Sequence
 from datetime import datetime
+from pathlib import Path
 from typing import Any, TextIO
 
 from bot import messages

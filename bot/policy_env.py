@@ -64,7 +64,7 @@ class PolicyEnv:
             return f"PolicyReports: {len(recent)} results, 0 failures over the last {self.period_days} days"
         if mine:
             return ""  # results without dates are no evidence of a period
-        flagged, _ns, unsupported = impact(policy, self.repo.manifests)  # type: ignore[arg-type]
+        flagged, _ns, unsupported = impact(policy, self.repo.manifests)
         if flagged or unsupported or not self.repo.manifests:
             return ""
         return f"the engine: 0 violations across {len(self.repo.manifests)} repository manifests (no PolicyReport results)"

@@ -25,6 +25,10 @@ SHOWN_FLAGGED = 5
 SKIP_DIRS = {".git", ".github", ".gitlab", "node_modules"}
 
 
+def _map(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
 @dataclass(frozen=True)
 class Manifest:
     """One Kubernetes document of the repository."""
@@ -35,13 +39,13 @@ class Manifest:
     @property
     def ref(self) -> str:
         """``namespace/Kind/name`` (namespace ``-`` for cluster-scoped or unnamed namespaces)."""
-        meta = self.doc.get("metadata") if isinstance(self.doc.get("metadata"), dict) else {}
+        meta = _map(self.doc.get("metadata"))
         return f"{meta.get('namespace') or '-'}/{self.doc.get('kind')}/{meta.get('name') or '-'}"
 
     @property
     def short(self) -> str:
         """``namespace/name`` as the card names it."""
-        meta = self.doc.get("metadata") if isinstance(self.doc.get("metadata"), dict) else {}
+        meta = _map(self.doc.get("metadata"))
         return f"{meta.get('namespace') or 'default'}/{meta.get('name') or '-'}"
 
 
@@ -84,7 +88,7 @@ def load_repository(root: Path) -> Repository:
 
 
 def _label(resource: dict[str, Any], fallback: str) -> str:
-    meta = resource.get("metadata") if isinstance(resource.get("metadata"), dict) else {}
+    meta = _map(resource.get("metadata"))
     return f"{meta.get('namespace') or '-'}/{resource.get('kind')}/{meta.get('name') or fallback}"
 
 

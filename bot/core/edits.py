@@ -273,7 +273,7 @@ EditOp = Annotated[
 OP_NAMES = ("add_cidr", "remove_cidr", "set_key", "set_image", "add_policy", "set_policy_mode", "escalate")
 #: Any operation, and the ones that edit a file.
 AnyOp = AddCidr | RemoveCidr | SetKey | SetImage | AddPolicy | SetPolicyMode | Escalate
-FileOp = AddCidr | RemoveCidr | SetKey | SetImage | AddPolicy | SetPolicyMode
+FileOp = AddCidr | RemoveCidr | SetKey | SetImage  # the text edits of bot/yaml_edit.py
 #: The policy family (bot/core/operations/policies.py).
 PolicyOp = AddPolicy | SetPolicyMode
 #: The operations that edit a ConfigMap data key (the network and data-key families).

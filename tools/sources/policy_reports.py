@@ -18,6 +18,10 @@ _Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 MAX_BYTES = 64 * 1024 * 1024
 
 
+def _map(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
 @dataclass(frozen=True)
 class ReportResult:
     """One result of one policy on one resource."""
@@ -68,8 +72,8 @@ def _report(doc: Any, where: str, out: PolicyReports) -> None:
     if not str(doc.get("apiVersion", "")).startswith("wgpolicyk8s.io/"):
         return
     out.reports += 1
-    scope = doc.get("scope") if isinstance(doc.get("scope"), dict) else {}
-    meta = doc.get("metadata") if isinstance(doc.get("metadata"), dict) else {}
+    scope = _map(doc.get("scope"))
+    meta = _map(doc.get("metadata"))
     resource = f"{scope.get('namespace') or meta.get('namespace') or '-'}/{scope.get('kind') or '-'}/{scope.get('name') or '-'}"
     results = doc.get("results")
     if not isinstance(results, list):

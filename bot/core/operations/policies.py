@@ -28,6 +28,10 @@ RULE_KINDS_REFUSED = ("mutate", "generate", "verifyImages")
 MAX_POLICY_LINES = 200
 
 
+def _map(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
 class ProofRow(BaseModel):
     """One resource the policy was run on: what it must do and what the engine answered."""
 
@@ -165,7 +169,7 @@ def document_problems(doc: Any, inventory: Inventory) -> list[str]:
         return ["not a YAML mapping"]
     problems = []
     kind, api = doc.get("kind"), str(doc.get("apiVersion", ""))
-    meta = doc.get("metadata") if isinstance(doc.get("metadata"), dict) else {}
+    meta = _map(doc.get("metadata"))
     if not api.startswith("kyverno.io/"):
         problems.append(f"apiVersion {api!r} is not kyverno.io")
     if kind == "Policy":
@@ -175,7 +179,7 @@ def document_problems(doc: Any, inventory: Inventory) -> list[str]:
             problems.append(f"a Policy in namespace {ns!r}, which no policy directory lists")
     elif kind != "ClusterPolicy":
         problems.append(f"kind {kind!r} is not ClusterPolicy or Policy")
-    spec = doc.get("spec") if isinstance(doc.get("spec"), dict) else {}
+    spec = _map(doc.get("spec"))
     if spec.get("background") is False:
         problems.append("background: false (the policy would not report existing resources)")
     for key in (
@@ -212,7 +216,7 @@ def _wildcard_exclude(exclude: Any) -> bool:
     for block in blocks:
         if not isinstance(block, dict):
             continue
-        res = block.get("resources") if isinstance(block.get("resources"), dict) else {}
+        res = _map(block.get("resources"))
         for key in ("kinds", "namespaces", "names"):
             if any(str(v).strip() in ("*", "*/*", "*/*/*") for v in res.get(key) or []):
                 return True
@@ -227,7 +231,7 @@ def _wildcard_exclude(exclude: Any) -> bool:
 
 def actions(doc: Any) -> list[str]:
     """Every failure action a policy document sets (spec.validationFailureAction and rules' failureAction)."""
-    spec = doc.get("spec") if isinstance(doc, dict) and isinstance(doc.get("spec"), dict) else {}
+    spec = _map(doc.get("spec") if isinstance(doc, dict) else None)
     out = []
     if "validationFailureAction" in spec:
         out.append(str(spec["validationFailureAction"]))
