@@ -14,7 +14,6 @@ from bot.core.inventory import inventory_from_data
 from bot.policy_env import PolicyEnv
 from bot.policy_proof import load_repository, same_effect
 from bot.yaml_edit import repo_reader
-from tools.kyverno.policy import load_documents
 from tools.sources.findings_file import read_findings
 
 ROOT = Path(__file__).resolve().parents[2]
