@@ -151,7 +151,8 @@ def route_findings(group: AlertGroup, inventory: Inventory, context: FindingCont
     from agents.policy_catalog import route_for
 
     chosen = route_for(group.family or "", group.rule_ids)
-    if chosen.action == "add_policy":
+    no_directory = chosen.action == "add_policy" and not inventory.policy_directories
+    if chosen.action == "add_policy" and not no_directory:
         from agents.policy_proposals import route_add_policy
 
         return route_add_policy(group, inventory, context.policy_env if context else None)
@@ -163,16 +164,20 @@ def route_findings(group: AlertGroup, inventory: Inventory, context: FindingCont
         worst = group.findings[0] if group.findings else None
         check = group.rule_ids[0] if group.rule_ids else "?"
         resource = group.subject.split(" ", 1)[1] if " " in group.subject else group.subject
-        return RouteDecision(
-            fixer="router",
-            escalation=messages.esc_misconfiguration(
-                check,
-                plain(worst.title, 200) if worst else "",
-                plain(resource, 200),
-                plain(worst.resolution, 500) if worst else "",
-                group.alert_count,
-            ),
+        if group.subject.startswith("policy:"):  # grouped by policy template across resources
+            from agents.policy_proposals import finding_resources
+
+            resource = ", ".join(finding_resources(group)[:3]) or resource
+        text = messages.esc_misconfiguration(
+            check,
+            plain(worst.title, 200) if worst else "",
+            plain(resource, 200),
+            plain(worst.resolution, 500) if worst else "",
+            group.alert_count,
         )
+        if no_directory:
+            text += " " + messages.esc_no_policy_directory(group.subject.removeprefix("policy:"))
+        return RouteDecision(fixer="router", escalation=text)
     if group.family == "image" and context is not None:
         from agents.image_bumps import route_image_group
 
