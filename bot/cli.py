@@ -17,6 +17,7 @@ import sqlite3
 import sys
 from collections.abc import Sequence
 from datetime import datetime
+from pathlib import Path
 from typing import Any, TextIO
 
 from bot import messages
@@ -66,6 +67,21 @@ def build_parser() -> argparse.ArgumentParser:
     _add_inputs(scan)
     scan.add_argument("--json", action="store_true", help="one JSON object per group on stdout, nothing else")
     scan.add_argument(
+        "--k8sgpt",
+        action="append",
+        metavar="REPORT",
+        help="`k8sgpt analyze -o json` output or k8sgpt-operator Result objects; repeat for several",
+    )
+    scan.add_argument(
+        "--policy-reports",
+        action="append",
+        metavar="FILE",
+        help="PolicyReport/ClusterPolicyReport objects (kubectl get -o yaml): evidence for Audit -> Enforce",
+    )
+    scan.add_argument(
+        "--promote-after", type=int, default=14, metavar="DAYS", help="days without failures before Enforce"
+    )
+    scan.add_argument(
         "--since",
         default="offset",
         help="where to start: 'offset' (after the last scan, default), 'all', a duration (2h, 7d) "
@@ -101,7 +117,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     from tools.kyverno.command import register as register_policy
 
-    register_policy(sub)
+    preview = register_policy(sub).add_parser(
+        "preview",
+        help="what a policy would flag among the GitOps repository's manifests (the impact preview)",
+        description="Run POLICY.yaml with the pure-Python engine on every manifest of the repository and "
+        "print how many resources it would flag, with the first few named.",
+    )
+    preview.add_argument("policy_file", type=Path, metavar="POLICY.yaml")
+    preview.add_argument("--repo", required=True, help="GitOps repository checkout")
+    preview.add_argument("--json", action="store_true", help="one JSON object on stdout")
+    preview.set_defaults(func=cmd_policy_preview)
     from bot.dedup_command import register as register_dedup
 
     register_dedup(sub)
@@ -157,7 +182,14 @@ def cmd_scan(args: argparse.Namespace, out: TextIO, err: TextIO, env: dict[str, 
     from bot.state import StateStore
 
     settings = _settings(args, env)
-    if settings.alerts is None and not settings.trivy_reports:
+    extra = [Path(p) for p in (getattr(args, "k8sgpt", None) or [])]
+    policy_reports = [Path(p) for p in (getattr(args, "policy_reports", None) or [])]
+    if extra or policy_reports:
+        settings = settings.model_copy(update={"trivy_reports": (*settings.trivy_reports, *extra)})
+    for path in policy_reports:
+        if not path.is_file():
+            raise SecopsError(f"{path}: report file not found")
+    if settings.alerts is None and not settings.trivy_reports and not policy_reports:
         raise SecopsError(messages.cli_need_input())
     settings.require("repo", "cmdb")
     assert settings.repo and settings.cmdb
@@ -185,8 +217,13 @@ def cmd_scan(args: argparse.Namespace, out: TextIO, err: TextIO, env: dict[str, 
                     )
             else:
                 report = scanner.scan_file(settings.alerts, since)
-        if settings.trivy_reports:
-            findings = scanner.scan_reports(settings.trivy_reports, since)
+        if settings.trivy_reports or policy_reports:
+            findings = scanner.scan_reports(
+                settings.trivy_reports,
+                since,
+                policy_reports=policy_reports,
+                promote_after_days=args.promote_after,
+            )
     finally:
         state.close()
     if report is not None:
@@ -232,6 +269,43 @@ def cmd_scan(args: argparse.Namespace, out: TextIO, err: TextIO, env: dict[str, 
             )
         )
     console.print(messages.cli_repo_untouched())
+    return 0
+
+
+def cmd_policy_preview(
+    args: argparse.Namespace, out: TextIO, err: TextIO, env: dict[str, str], clock: Clock
+) -> int:
+    """``policy preview POLICY.yaml --repo DIR``: the impact preview of every policy in the file."""
+    import json
+
+    from bot.policy_proof import SHOWN_FLAGGED, impact, load_repository
+    from tools.kyverno.policy import is_policy, load_documents
+
+    repo_dir = Path(args.repo)
+    if not repo_dir.is_dir():
+        raise SecopsError(f"{repo_dir}: repository not found")
+    policies = [d for d in load_documents(args.policy_file) if is_policy(d)]
+    if not policies:
+        raise SecopsError(f"{args.policy_file}: holds no Kyverno policy")
+    repo = load_repository(repo_dir)
+    for policy in policies:
+        flagged, namespaces, unsupported = impact(policy, repo.manifests)
+        name = str((policy.get("metadata") or {}).get("name", ""))
+        if args.json:
+            row = {
+                "policy": name,
+                "manifests": len(repo.manifests),
+                "flagged": [m.short for m in flagged],
+                "namespaces": sorted(namespaces),
+                "unsupported": unsupported,
+            }
+            out.write(json.dumps(row) + "\n")
+        else:
+            shown = [m.short for m in flagged[:SHOWN_FLAGGED]]
+            preview = messages.impact_preview(
+                len(flagged), len(namespaces), shown, len(repo.manifests), unsupported
+            )
+            out.write(messages.cli_policy_preview(name, preview) + "\n")
     return 0
 
 

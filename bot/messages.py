@@ -1216,3 +1216,51 @@ def candidate_not_better(proposal_id: str, revision: int) -> str:
 
 def dedup_folded_findings(proposal_id: str) -> str:
     return f"Repeat of pending proposal {proposal_id}: a newer report proposes the same bump (no second message)."
+
+
+# --- policies: misconfigurations to Kyverno policies (issue 14) -------------------------------------------------
+
+
+def esc_no_policy_template(ids: list[str]) -> str:
+    return f"No vetted policy template answers {', '.join(ids[:5]) or 'these findings'}: a person decides."
+
+
+def esc_no_policy_directory(template: str) -> str:
+    return (
+        f"The {template} policy would answer these findings, but the inventory lists no kyverno-policies "
+        "directory (policy_directories:) to create it in."
+    )
+
+
+def suppressed_same_policy(template: str, path: str) -> str:
+    return f"The repository already has a policy with the same effect as {template}: {path}."
+
+
+def proposed_policy(template: str) -> str:
+    return f"Proposed policy {template} in Audit, proven by the Kyverno engine."
+
+
+def impact_preview(count: int, namespaces: int, shown: list[str], manifests: int, unsupported: int) -> str:
+    """The card's impact line: what the policy would flag among the repository's manifests."""
+    if count == 0:
+        text = f"Would flag no existing resource ({manifests} manifests checked)"
+    else:
+        names = ", ".join(shown) + (", ..." if count > len(shown) else "")
+        text = (
+            f"Would flag {count} resource{'s' if count != 1 else ''} in {namespaces} "
+            f"namespace{'s' if namespaces != 1 else ''}: {names}"
+        )
+    if unsupported:
+        text += f" ({unsupported} manifests the engine could not evaluate)"
+    return text + "."
+
+
+def proof_table(rows: list[tuple[str, str, str, str]]) -> str:
+    """The proof as a small Markdown table (source, resource, expected, engine)."""
+    lines = ["| fixture | resource | expected | engine |", "|---|---|---|---|"]
+    lines += [f"| {s} | {r} | {e} | {a} |" for s, r, e, a in rows]
+    return "\n".join(lines)
+
+
+def cli_policy_preview(path: str, preview: str) -> str:
+    return f"{path}: {preview}"

@@ -228,7 +228,8 @@ class Scanner:
                 **fields,
             )
 
-        return _outcome(tried, make, ok_reason=proposed, notes=notes, read_file=self.read_file)
+        outcome = _outcome(tried, make, ok_reason=proposed, notes=notes, read_file=self.read_file)
+        return with_policy_notes(outcome, tried)
 
     def _without_refused_targets(
         self,
@@ -310,6 +311,7 @@ class Scanner:
             list_styles=styles,
             # a set_image's evidence must name findings of this group (the guard's image_evidence)
             finding_ids=group.rule_ids if group.is_findings else None,
+            policy_env=self._findings.policy_env if self._findings is not None else None,
         )
 
     def fixer_revision(self, proposal: Proposal, request: str) -> RouteDecision | None:
@@ -558,7 +560,13 @@ class Scanner:
         self.state.set_offset(source, Offset(read.inode, read.end_offset, read.end_line), self.clock.now())
         return report
 
-    def scan_reports(self, paths: Sequence[Path], since: Since | None = None) -> ScanReport:
+    def scan_reports(
+        self,
+        paths: Sequence[Path],
+        since: Since | None = None,
+        policy_reports: Sequence[Path] = (),
+        promote_after_days: int = 14,
+    ) -> ScanReport:
         """Read scanner reports (Trivy, trivy-operator) and decide one proposal per subject.
 
         A report is a snapshot, not a stream: its watermark is its identity (inode, size, modification time).
@@ -570,7 +578,10 @@ class Scanner:
         evidence for a bump of another tag of the same repository, not proposals of their own.
         """
         from agents.image_context import candidate_scans
+        from agents.policy_catalog import by_check
+        from bot.policy_env import PolicyEnv
         from tools.sources.findings_file import read_findings
+        from tools.sources.policy_reports import read_policy_reports
 
         since = since or Since()
         report = ScanReport(read=ReadResult(path=""))
@@ -598,9 +609,21 @@ class Scanner:
         with self.audit.batch():
             reader, self.read_file = self.read_file, _read_once(self.read_file)
             try:
-                groups = group_findings(findings, self.inventory, min_level=self.min_level)
-                self._findings = FindingContext(read_file=self.read_file, candidates=candidate_scans(reads))
+                groups = group_findings(
+                    findings, self.inventory, min_level=self.min_level, by_check=by_check()
+                )
+                env = PolicyEnv(
+                    root=self.repo_root,
+                    now=self.clock.now(),
+                    reports=read_policy_reports(list(policy_reports)).results if policy_reports else (),
+                    period_days=promote_after_days,
+                )
+                self._findings = FindingContext(
+                    read_file=self.read_file, candidates=candidate_scans(reads), policy_env=env
+                )
                 groups = self._with_users(groups)
+                if policy_reports:
+                    groups += promotion_groups(env, self.inventory)
                 report.groups = len(groups)
                 self._decide_groups(groups, report)
             finally:
@@ -751,6 +774,60 @@ def _newer(new: dict[str, Any], old: dict[str, Any]) -> bool | None:
         return None
     order = compare_tags(a.tag, b.tag)
     return None if order in (None, 0) else order == -1
+
+
+def with_policy_notes(proposal: Proposal, tried: TriedChange) -> Proposal:
+    """A policy proposal's card notes: the impact preview and the proof table."""
+    proof = next(iter(tried.proofs.values()), None) if tried.proofs else None
+    if proof is None or not proof.rows:
+        return proposal
+    preview = messages.impact_preview(
+        proof.flagged_count, proof.namespaces, list(proof.flagged), proof.manifests, proof.unsupported
+    )
+    table = messages.proof_table(
+        [(r.source, plain(r.resource, 120), r.expected, r.actual) for r in proof.rows]
+    )
+    return proposal.model_copy(update={"notes": (*proposal.notes, preview, table)})
+
+
+def promotion_groups(env: Any, inventory: Inventory) -> list[AlertGroup]:
+    """One group per policy in a listed kyverno-policies directory that is in Audit (one field) and has
+    evidence of zero violations (:meth:`bot.policy_env.PolicyEnv.promotion`)."""
+    from bot.core.operations.policies import actions, policy_directory
+
+    out: list[AlertGroup] = []
+    for m in env.repo.policies:
+        name = str((m.doc.get("metadata") or {}).get("name", ""))
+        if policy_directory(inventory, m.path) is None or actions(m.doc) != ["Audit"] or not name:
+            continue
+        evidence = env.promotion(name, m.doc)
+        if not evidence:
+            continue
+        subject = f"promote:{m.path}#{name}"
+        day = datetime.fromtimestamp(env.now, UTC).strftime("%Y%m%d")
+        key = f"pol:{subject}:{day}"
+        out.append(
+            AlertGroup(
+                id="g-" + hashlib.sha256(key.encode()).hexdigest()[:10],
+                key=key,
+                attacker=None,
+                family="policy-promotion",
+                targets=(),
+                alert_count=1,
+                rule_ids=(name,),
+                rule_descriptions={name: plain(evidence, 300)},
+                rule_groups=("policy-promotion",),
+                max_level=7,
+                mitre=(),
+                first_ts=env.now,
+                last_ts=env.now,
+                alert_ids=(name,),
+                samples=(),
+                source="policy-reports",
+                subject_key=subject,
+            )
+        )
+    return out
 
 
 def _report_mark(path: Path) -> Offset | None:

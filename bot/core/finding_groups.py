@@ -3,7 +3,8 @@
 - Image vulnerabilities group by the image (``Finding.subject``: registry/repository and tag, or digest), across
   every workload that runs it: all CVEs of one image are one card, and its workloads are the group's targets
   (``namespace/name``, as the inventory lists workloads).
-- Misconfigurations group by check and resource (their subject), so one check on one resource is one card.
+- Misconfigurations group by check and resource (their subject), so one check on one resource is one card;
+  those a policy template answers group by the template across resources (``by_check``).
 
 The owning workload is normalised against the inventory: a ReplicaSet ``nginx-6d4cf56db6`` (or a Pod
 ``nginx-6d4cf56db6-x7k2p``) is the Deployment ``nginx`` when the inventory lists it; a Job ``backup-28473920``
@@ -18,7 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 
 from bot.core.findings import MISCONFIGURATION, VULNERABILITY, Finding, severity_rank
@@ -165,18 +166,28 @@ def _day(ts: float | None) -> str:
 
 
 def group_findings(
-    findings: Iterable[Finding], inventory: Inventory, *, min_level: int = DEFAULT_MIN_LEVEL
+    findings: Iterable[Finding],
+    inventory: Inventory,
+    *,
+    min_level: int = DEFAULT_MIN_LEVEL,
+    by_check: Mapping[str, str] | None = None,
 ) -> list[AlertGroup]:
     """One group per subject; groups whose most severe finding is below ``min_level`` are dropped.
 
+    ``by_check`` maps misconfiguration ids to a policy template: those findings group by the template
+    (subject ``policy:<template>``) across every resource and scanner, since one admission policy answers
+    them all (one policy for forty workloads); other misconfigurations keep one group per check and resource.
     Ordered by severity, then subject. Findings of kinds other than vulnerabilities and misconfigurations
     are ignored here (their own family groups them).
     """
+    by_check = by_check or {}
     accs: dict[tuple[str, str], _Acc] = {}
     owners: dict[tuple[str, str, str], str] = {}
     for f in findings:
         if f.kind not in (VULNERABILITY, MISCONFIGURATION) or not f.subject:
             continue
+        if f.kind == MISCONFIGURATION and f.id in by_check:
+            f = f._replace(subject=f"policy:{by_check[f.id]}")
         key = (f.kind, f.subject)
         acc = accs.get(key)
         if acc is None:

@@ -25,6 +25,10 @@ The file format is a contract users rely on (docs/configuration.md)::
             container: web
             primary_package: github.com/acme/shop   # optional: the image's own application
             allow_major: false
+    policy_directories:         # where add_policy may create one Kyverno policy file
+      - path: clusters/prod/policies
+        kind: kyverno-policies
+        cluster: prod
 """
 
 from __future__ import annotations
@@ -172,6 +176,30 @@ class Workload(BaseModel):
         return f"{self.namespace}/{self.name}"
 
 
+class PolicyDirectory(BaseModel):
+    """A directory of Kyverno policies the bot may add a file to (``kind: kyverno-policies``)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    path: str
+    kind: str = "kyverno-policies"
+    cluster: str = ""
+    owner: str | None = None
+    namespaces: tuple[str, ...] = ()  # namespaces a namespaced ``Policy`` may be created in
+
+    @field_validator("path")
+    @classmethod
+    def _path_is_relative(cls, value: str) -> str:
+        return normalise_repo_path(value.rstrip("/"))
+
+    @field_validator("kind")
+    @classmethod
+    def _known_kind(cls, value: str) -> str:
+        if value != "kyverno-policies":
+            raise ValueError(f"policy directory kind {value!r} is not 'kyverno-policies'")
+        return value
+
+
 class Inventory(BaseModel):
     """The whole inventory; read-only."""
 
@@ -180,6 +208,7 @@ class Inventory(BaseModel):
     servers: tuple[Server, ...] = ()
     protected_networks: tuple[str, ...] = ()
     workloads: tuple[Workload, ...] = ()
+    policy_directories: tuple[PolicyDirectory, ...] = ()
 
     @field_validator("protected_networks")
     @classmethod

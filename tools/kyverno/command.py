@@ -20,8 +20,9 @@ from tools.kyverno.testsuite import ExpectedResult, Session, ValuesFile, find_te
 ENGINES = ("ours", "kyverno")
 
 
-def register(subparsers: Any) -> None:
-    """Add ``policy apply`` and ``policy test`` to an argparse sub-parser collection."""
+def register(subparsers: Any) -> Any:
+    """Add ``policy apply`` and ``policy test`` to an argparse sub-parser collection; returns the ``policy``
+    sub-parsers (the CLI adds ``policy preview`` there)."""
     policy = subparsers.add_parser(
         "policy",
         help="evaluate Kyverno validate policies (pure Python, or the kyverno CLI)",
@@ -51,6 +52,7 @@ def register(subparsers: Any) -> None:
     test.add_argument("path", type=Path, metavar="PATH")
     _common(test)
     test.set_defaults(func=run_test)
+    return sub
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
