@@ -55,6 +55,7 @@ def build_dedup(
             show_threshold=settings.dedup_show_threshold,
             reject_period=settings.reject_period,
         ),
+        repo_root=repo,
     )
 
 
