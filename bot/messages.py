@@ -1264,3 +1264,61 @@ def proof_table(rows: list[tuple[str, str, str, str]]) -> str:
 
 def cli_policy_preview(path: str, preview: str) -> str:
     return f"{path}: {preview}"
+
+
+# --- policies: pull request text and the memory of past policies (issue 14 follow-up) -----------------------
+
+
+def dedup_folded_policy(proposal_id: str) -> str:
+    return (
+        f"Repeat of pending proposal {proposal_id}: it proposes a policy with the same effect "
+        "(no second message)."
+    )
+
+
+def pr_title_add_policy(name: str, folder: str, proposal_id: str, revision: int) -> str:
+    return f"secops: add policy {name} (Audit) in {folder} ({proposal_id} r{revision})"
+
+
+def pr_title_set_policy_mode(name: str, before: str, after: str, proposal_id: str, revision: int) -> str:
+    return f"secops: {after.lower()} policy {name} ({before} → {after}) ({proposal_id} r{revision})"
+
+
+def pr_heading_add_policy(name: str) -> str:
+    return f"Add Kyverno policy {name} in Audit"
+
+
+def pr_heading_set_policy_mode(name: str, before: str, after: str) -> str:
+    return f"Promote Kyverno policy {name}: {before} → {after}"
+
+
+def pr_policy_answers(count: int, ids: Sequence[str], resources: Sequence[str]) -> str:
+    on = f" on {', '.join(resources)}" if resources else ""
+    return f"Answers {count} finding(s) ({', '.join(ids) or 'none named'}){on}."
+
+
+def pr_policy_document(name: str, kind: str, template: str, file: str, actions: Sequence[str]) -> str:
+    source = f"template {template}" if template else "written by the fixer, no vetted template"
+    return f"**Policy** {name} ({kind}, {source}) in {file}, failure action {', '.join(actions) or 'unset'}:"
+
+
+def pr_policy_rule(name: str, kinds: Sequence[str], message: str) -> str:
+    return f"- rule {name} on {', '.join(kinds) or 'any kind'}: {message or 'no message'}"
+
+
+PR_PROOF_HEADING = "### Proof (the Kyverno engine on this exact document, re-run on the latest default branch)"
+PR_PROOF_MISSING = "The proof did not run on the latest default branch: the guard refuses this change."
+PR_IMPACT_HEADING = "### Impact preview (every manifest of the repository)"
+
+
+def pr_proof_summary(passed: bool, rows: int) -> str:
+    if passed:
+        return (
+            f"{rows} resources: every must-fail fixture fails, every must-pass fixture passes, "
+            "the finding's own resources fail."
+        )
+    return f"{rows} resources: the proof FAILED (see the rows marked ✗)."
+
+
+def pr_promotion_evidence(evidence: str) -> str:
+    return f"**Evidence of zero violations:** {evidence or 'none (the guard refuses this change)'}."
