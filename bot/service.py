@@ -10,6 +10,7 @@ import json
 import logging
 import sqlite3
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -114,11 +115,20 @@ class ProposalService:
         self._closing = False
         # approver ids → Slack display names for PR bodies; the Slack app sets it (users.info)
         self.display_names: Callable[[tuple[str, ...]], tuple[str, ...]] = lambda ids: ()
+        # told each scan's trigger, duration (s) and success (metrics); set by the runtime
+        self.on_scan: Callable[[str, float, bool], None] | None = None
 
     # --- scanning --------------------------------------------------------------------------------------
 
     def scan(self, trigger: str) -> ScanOutcome:
         """Pull new alerts from the stored offset; one scan at a time (the poller and the command share it)."""
+        started = time.perf_counter()
+        outcome = self._scan(trigger)
+        if self.on_scan is not None:
+            self.on_scan(trigger, time.perf_counter() - started, outcome.error is None)
+        return outcome
+
+    def _scan(self, trigger: str) -> ScanOutcome:
         with self._scan_lock:
             if self.before_scan is not None:
                 try:
