@@ -148,6 +148,7 @@ class Metrics:
         self.slack_rate_limited.labels(method).inc()
 
     def scan_done(self, trigger: str, seconds: float, ok: bool) -> None:
+        trigger = trigger.split(":", 1)[0]  # "command:U123" → "command": no user ids as label values
         self.scan_duration.labels(trigger).observe(seconds)
         if not ok:
             self.scan_failures.labels(trigger).inc()

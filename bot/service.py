@@ -296,7 +296,12 @@ class ProposalService:
         except STORAGE_ERRORS:
             raise  # the entry stays queued; the next pass retries once the disk has room
         except Exception as exc:  # the approval stands; publishing can be retried
-            log.warning("publish failed for %s: %s", proposal.id, exc.__class__.__name__)
+            log.warning(
+                "publish failed for %s: %s",
+                proposal.id,
+                exc.__class__.__name__,
+                extra={"proposal_id": proposal.id, "revision": proposal.revision},
+            )
             result = PublishResult(ok=False, message=str(exc))
         fields = {
             "ok": result.ok,
@@ -307,6 +312,11 @@ class ProposalService:
             "approvers": list(approvers),
         }
         self._audit("publish_outcome", proposal, ",".join(approvers), fields)
+        log.info(
+            "publication %s",
+            "done" if result.ok else "failed",
+            extra={"proposal_id": proposal.id, "revision": proposal.revision, "pr": result.pr_url},
+        )
         now = self.clock.now()
         if result.ok:
             self.approvals.decide(proposal.id, "published", approvers[-1], fields, now)

@@ -29,6 +29,7 @@ from bot.approvals import ApprovalStore
 from bot.audit_log import AuditLog
 from bot.clock import Clock
 from bot.core.errors import ConfigError
+from bot.disk import Disk
 from bot.http_app import HttpServer, Routes, make_app
 from bot.metrics import Metrics
 from bot.pipeline import Scanner
@@ -290,14 +291,15 @@ def build_runtime(
     http: bool,
     before_scan: Callable[[], None] | None = None,
     readiness_ttl: float = 30.0,
+    disk: Disk | None = None,
 ) -> SlackRuntime:
     """Everything wired: Web API client, state, service, Bolt app, poller (not started)."""
     require_slack(settings, http=http)
     assert settings.slack_bot_token is not None and settings.slack_channel and settings.alerts
     metrics = Metrics()
     client = web_client(settings, metrics)
-    state = StateStore(settings.state_path)
-    audit = AuditLog(settings.audit_path, clock)
+    state = StateStore(settings.state_path, disk=disk)
+    audit = AuditLog(settings.audit_path, clock, disk=disk)
     audit.observe(metrics.observe)
     approvals = ApprovalStore(state)
     service = ProposalService(
