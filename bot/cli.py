@@ -20,14 +20,17 @@ import sqlite3
 import sys
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from bot import __version__, messages
 from bot.clock import Clock, SystemClock
 from bot.core.errors import SecopsError
 from bot.disk import Disk
 from bot.logs import configure as configure_logging
-from bot.settings import CONFIG_ENV, ENV_NAMES, Settings, load_settings, parse_duration
+from bot.setting_names import CONFIG_ENV, ENV_NAMES, parse_duration
+
+if TYPE_CHECKING:
+    from bot.settings import Settings
 
 log = logging.getLogger("secops_bot")
 
@@ -150,12 +153,13 @@ def _settings(args: argparse.Namespace, env: dict[str, str]) -> Settings:
         "approvers": getattr(args, "approvers", None),
         "poll_interval": getattr(args, "poll_interval", None),
     }
+    from bot.settings import load_settings
+
     return load_settings(env, overrides)
 
 
 def cmd_scan(args: argparse.Namespace, out: TextIO, err: TextIO, env: dict[str, str], clock: Clock) -> int:
     from rich.console import Console
-    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn
 
     from bot.audit_log import AuditLog
     from bot.render import json_line, print_proposals
@@ -174,6 +178,8 @@ def cmd_scan(args: argparse.Namespace, out: TextIO, err: TextIO, env: dict[str, 
         err_console = Console(file=err, stderr=True)
         size = settings.alerts.stat().st_size
         if not args.json and err.isatty() and size > 32 * 1024 * 1024:
+            from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn
+
             with Progress(
                 TextColumn("reading alerts"), BarColumn(), DownloadColumn(), console=err_console
             ) as bar:
@@ -433,6 +439,8 @@ def _log_options(env: dict[str, str]) -> tuple[str | None, str | None]:
     Read before the command runs so that its own logging follows them; a bad setting is reported by the
     command itself (with the variable's name), the logs then keep their defaults.
     """
+    from bot.settings import load_settings
+
     try:
         settings = load_settings(env)
     except SecopsError:

@@ -10,11 +10,9 @@ import json
 from pathlib import Path
 from typing import Any, TextIO
 
-from pydantic import SecretStr
-
 from bot import messages
 from bot.clock import Clock
-from bot.settings import ENV_NAMES, load_settings_with_sources
+from bot.setting_names import ENV_NAMES
 
 
 def register(subparsers: Any) -> None:
@@ -34,6 +32,8 @@ def register(subparsers: Any) -> None:
 
 def shown_value(value: Any) -> str:
     """A setting as ``config show`` prints it: secrets masked, paths and tuples readable."""
+    from pydantic import SecretStr
+
     if isinstance(value, SecretStr):
         return messages.config_secret_masked()
     if value is None:
@@ -48,6 +48,8 @@ def shown_value(value: Any) -> str:
 def cmd_config_show(
     args: argparse.Namespace, out: TextIO, err: TextIO, env: dict[str, str], clock: Clock
 ) -> int:
+    from bot.settings import load_settings_with_sources
+
     overrides = {"data_dir": getattr(args, "data_dir", None)}
     settings, sources = load_settings_with_sources(env, overrides)
     rows = [
