@@ -25,6 +25,7 @@ ENV_NAMES: dict[str, str] = {
     "alerts": "SECOPS_ALERTS",
     "repo": "SECOPS_REPO",
     "cmdb": "SECOPS_CMDB",
+    "trivy_reports": "SECOPS_TRIVY_REPORTS",
     "window": "SECOPS_WINDOW",
     "min_level": "SECOPS_MIN_LEVEL",
     "max_changed_lines": "SECOPS_MAX_CHANGED_LINES",

@@ -48,6 +48,9 @@ class Settings(BaseSettings):
     alerts: Path | None = None
     repo: Path | None = None
     cmdb: Path | None = None
+    #: Trivy / trivy-operator reports to read (serve re-reads them when they change); in the environment,
+    #: paths separated by ``:`` or ``,``.
+    trivy_reports: tuple[Path, ...] = ()
     window: float = 15 * 60
     min_level: int = 7
     max_changed_lines: int = 20
@@ -119,6 +122,13 @@ class Settings(BaseSettings):
         if seconds <= 0:
             raise ValueError("must be positive")
         return seconds
+
+    @field_validator("trivy_reports", mode="before")
+    @classmethod
+    def _split_paths(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = tuple(p.strip() for p in re.split(r"[:,]", value) if p.strip())
+        return tuple(Path(str(v)).expanduser() for v in value)
 
     @field_validator("window", mode="before")
     @classmethod

@@ -7,7 +7,16 @@ import sys
 
 from tests.conftest import ROOT
 
-HEAVY = ("tools.kyverno.cel", "celpy", "lark", "pydantic", "pydantic_settings", "chromadb", "torch", "slack_bolt")
+HEAVY = (
+    "tools.kyverno.cel",
+    "celpy",
+    "lark",
+    "pydantic",
+    "pydantic_settings",
+    "chromadb",
+    "torch",
+    "slack_bolt",
+)
 
 
 def _imported_after(args: list[str]) -> set[str]:
@@ -40,4 +49,6 @@ def test_scan_never_imports_the_kyverno_evaluator_or_the_model(tmp_path):
          "--repo", str(fixtures / "gitops"), "--cmdb", str(fixtures / "cmdb.yaml"), "--json"]
     )  # fmt: skip
     assert "bot.pipeline" in loaded
-    assert sorted(m for m in ("tools.kyverno.cel", "celpy", "lark", "torch", "slack_bolt") if m in loaded) == []
+    assert (
+        sorted(m for m in ("tools.kyverno.cel", "celpy", "lark", "torch", "slack_bolt") if m in loaded) == []
+    )

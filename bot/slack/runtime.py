@@ -268,9 +268,10 @@ def require_slack(settings: Settings, *, http: bool) -> None:
         missing.append("SECOPS_SLACK_CHANNEL")
     if not settings.approvers:
         missing.append("SECOPS_APPROVERS")
-    for name in ("alerts", "cmdb"):
-        if getattr(settings, name) is None:
-            missing.append(f"SECOPS_{name.upper()}")
+    if settings.alerts is None and not settings.trivy_reports:
+        missing.append("SECOPS_ALERTS or SECOPS_TRIVY_REPORTS")
+    if settings.cmdb is None:
+        missing.append("SECOPS_CMDB")
     if settings.repo is None and not settings.git_remote_url:
         missing.append("SECOPS_REPO or SECOPS_GIT_REMOTE_URL")
     if missing:
@@ -295,7 +296,7 @@ def build_runtime(
 ) -> SlackRuntime:
     """Everything wired: Web API client, state, service, Bolt app, poller (not started)."""
     require_slack(settings, http=http)
-    assert settings.slack_bot_token is not None and settings.slack_channel and settings.alerts
+    assert settings.slack_bot_token is not None and settings.slack_channel
     metrics = Metrics()
     client = web_client(settings, metrics)
     state = StateStore(settings.state_path, disk=disk)
@@ -311,6 +312,7 @@ def build_runtime(
         clock=clock,
         publisher=publisher_factory(state, audit),
         alerts_path=settings.alerts,
+        report_paths=settings.trivy_reports,
         before_scan=before_scan,
     )
     poster = Poster(

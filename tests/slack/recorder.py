@@ -98,7 +98,14 @@ class SlackRecorder:
         if method == "usergroups.users.list":
             return {"ok": True, "users": self.usergroups.get(body.get("usergroup", ""), [])}
         if method == "auth.test":
-            return {"ok": True, "user_id": "UBOT", "user": "secops-bot", "bot_id": "BBOT", "team_id": "T1", "team": "t"}
+            return {
+                "ok": True,
+                "user_id": "UBOT",
+                "user": "secops-bot",
+                "bot_id": "BBOT",
+                "team_id": "T1",
+                "team": "t",
+            }
         if method == "conversations.info":
             channel = body.get("channel", "")
             info = {"id": channel, "name": "secops", "is_member": channel not in self.not_member}
