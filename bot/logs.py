@@ -3,7 +3,7 @@
 Modules log ids (proposal id, channel/ts, alert ids), never payloads; this filter is the net under that
 rule, so a token in an exception message or a library's log line is masked before it is written.
 
-Two formats (``SECOPS_LOG_FORMAT``): ``json``, one object a line (``ts``, ``level``, ``logger``, ``msg``,
+Two formats (``SECOPS_LOG_FORMAT``): ``json``, one object a line (``time``, ``level``, ``logger``, ``msg``,
 ``exc`` and the id fields below when a record carries them), the default when the stream is not a terminal
 (a container, a pipe); and ``text`` for people at a terminal. Ids go in as ``extra``::
 
@@ -48,7 +48,8 @@ class JsonFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         doc: dict[str, Any] = {
-            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            # "time", not "ts": ts is the Slack message ts of the record, one of the id fields
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname,
             "logger": record.name,
             "msg": record.getMessage(),

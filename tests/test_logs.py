@@ -51,7 +51,7 @@ def test_json_lines_carry_id_fields_and_no_secret():
     posted, refused, failed = _json_lines(out.getvalue())
     assert posted["msg"] == "proposal posted" and posted["level"] == "INFO"
     assert posted["proposal_id"] == "p-91.240.118.172" and posted["alert_ids"] == ["1.1", "1.2"]
-    assert (posted["channel"], posted["ts"]) == ("C0SEC", "1.5")
+    assert (posted["channel"], posted["ts"]) == ("C0SEC", "1.5") and posted["time"].endswith("+00:00")
     assert refused["msg"] == "Slack said invalid_auth for *** and ***"
     assert failed["proposal_id"] == "p-2" and "ValueError: *** leaked" in failed["exc"]
     text = out.getvalue()
