@@ -266,9 +266,6 @@ def cmd_serve(args: argparse.Namespace, out: TextIO, err: TextIO, env: dict[str,
     try:
         settings = _settings(args, env)
         settings, refresh = scan_checkout(settings)
-        from tools.embedder import shared_embedder
-
-        shared_embedder().load_in_background()  # the first proposal must not wait for the model
         runtime = build_runtime(
             settings,
             clock,
@@ -331,6 +328,11 @@ def _serve_until(
             failing = [(name, report["checks"][name]) for name in report["failing"]]
             err.write(messages.serve_not_ready(failing) + "\n")
         err.flush()
+        # Once serving (not before: the import competes with start-up for the CPU): a proposal that needs
+        # an embedding later then does not wait the model's ~6 s load.
+        from tools.embedder import shared_embedder
+
+        shared_embedder().load_in_background()
         while not stop.wait(1.0):
             pass
     finally:
