@@ -68,7 +68,6 @@ def cmd_check(args: argparse.Namespace, out: TextIO, err: TextIO, env: dict[str,
 
     from agents.router import list_styles
     from bot.change import describe_unchanged, try_operations
-    from bot.core.guard import GuardPolicy
     from bot.core.network import host_cidr
     from bot.core.sanitize import plain
     from bot.settings import load_settings
@@ -101,7 +100,7 @@ def cmd_check(args: argparse.Namespace, out: TextIO, err: TextIO, env: dict[str,
         read_file=read_file,
         inventory=inventory,
         targets=targets,
-        policy=GuardPolicy(max_changed_lines=settings.max_changed_lines),
+        policy=settings.guard_policy(),
         list_styles=list_styles(inventory, targets),
     )
     if tried.error is not None:

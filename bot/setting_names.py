@@ -29,6 +29,7 @@ ENV_NAMES: dict[str, str] = {
     "window": "SECOPS_WINDOW",
     "min_level": "SECOPS_MIN_LEVEL",
     "max_changed_lines": "SECOPS_MAX_CHANGED_LINES",
+    "mutable_tags": "SECOPS_MUTABLE_TAGS",
     "campaign_min_attackers": "SECOPS_CAMPAIGN_MIN_ATTACKERS",
     "log_level": "SECOPS_LOG_LEVEL",
     # Operations kit (issue 16)

@@ -20,7 +20,9 @@ from typing import Any
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from bot.core.checks import GuardPolicy
 from bot.core.errors import ConfigError
+from bot.core.image_refs import DEFAULT_MUTABLE_TAGS
 from bot.core.redact import register_secret
 from bot.setting_names import CONFIG_ENV, ENV_NAMES, parse_duration
 
@@ -54,6 +56,8 @@ class Settings(BaseSettings):
     window: float = 15 * 60
     min_level: int = 7
     max_changed_lines: int = 20
+    #: Image tags that name a moving target: set_image never proposes them (comma-separated in the environment).
+    mutable_tags: tuple[str, ...] = DEFAULT_MUTABLE_TAGS
     #: Attackers of one /24 (IPv4) or /48 (IPv6) within the window that make one campaign proposal.
     campaign_min_attackers: int = Field(default=5, ge=2)
     log_level: str = "WARNING"
@@ -122,6 +126,17 @@ class Settings(BaseSettings):
         if seconds <= 0:
             raise ValueError("must be positive")
         return seconds
+
+    @field_validator("mutable_tags", mode="before")
+    @classmethod
+    def _split_tags(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = tuple(t.strip() for t in value.split(",") if t.strip())
+        return tuple(str(t).lower() for t in value)
+
+    def guard_policy(self) -> GuardPolicy:
+        """The guard's limits from these settings (the same everywhere the guard runs)."""
+        return GuardPolicy(max_changed_lines=self.max_changed_lines, mutable_tags=self.mutable_tags)
 
     @field_validator("trivy_reports", mode="before")
     @classmethod
