@@ -964,6 +964,64 @@ def cli_sync_expired(count: int) -> str:
     return f"Proposed lifting {count} expired block(s); serve posts them for approval."
 
 
+# --- operations kit: config show, health, start-up checks (issue 16) ---------------------------------------
+
+
+def config_secret_masked() -> str:
+    return "******** (set)"
+
+
+def config_show_header(config_file: str | None) -> str:
+    where = f"config file {config_file}" if config_file else "no config file (--config or SECOPS_CONFIG)"
+    return f"Effective settings ({where}); precedence: flag > env > file > default."
+
+
+def ready_state_unwritable(path: str, error: str) -> str:
+    return f"the state store {path} does not take writes ({error}): give the data directory a writable volume"
+
+
+def ready_repo_unreadable(path: str, error: str) -> str:
+    return f"{path} cannot be read ({error}): check SECOPS_REPO / SECOPS_CMDB and the volume that holds them"
+
+
+def ready_slack_auth(error: str) -> str:
+    return f"Slack refused SLACK_BOT_TOKEN ({error}): check the token and the app's installation"
+
+
+def ready_not_in_channel(channel: str, name: str | None, bot: str | None) -> str:
+    where = f"#{name}" if name else channel
+    return f"the bot is not a member of {where}: invite the bot to {where}: /invite @{bot or 'secops-bot'}"
+
+
+def ready_channel_unknown(channel: str, error: str) -> str:
+    if error == "missing_scope":
+        return (
+            f"cannot check membership of {channel}: the app lacks the channels:read scope "
+            "(private channel: groups:read); reinstall it with deploy/slack-app-manifest.yaml"
+        )
+    return (
+        f"Slack cannot see channel {channel} ({error}): check SECOPS_SLACK_CHANNEL (a channel id, C…); "
+        "for a private channel, invite the bot first"
+    )
+
+
+def ready_github_unreachable(repository: str, why: str) -> str:
+    return f"GitHub repository {repository} is not reachable ({why}): check GITHUB_TOKEN, GITHUB_API_URL and egress"
+
+
+def ready_chroma_unreachable(why: str) -> str:
+    return f"Chroma is not reachable ({why}): check SECOPS_CHROMA_URL and that Chroma runs"
+
+
+def serve_not_ready(failing: Sequence[tuple[str, str]]) -> str:
+    lines = "\n".join(f"  {name}: {reason}" for name, reason in failing)
+    return f"secops-bot started, but is not ready (GET /readyz says the same until fixed):\n{lines}"
+
+
+def serve_health_port(port: int) -> str:
+    return f"secops-bot health on port {port}: GET /healthz, /readyz, /metrics."
+
+
 # --- Scanner findings (Trivy, trivy-operator): grouping, reading, escalation ---------------------------------
 
 
