@@ -695,6 +695,8 @@ class Scanner:
                 "revision_hash": p.revision_hash,
                 "action": p.action,
                 "fixer": p.fixer,
+                "source": p.group.source,
+                "subject": p.group.subject,
                 "group": p.group.id,
                 "attacker": p.group.attacker,
                 "targets": list(p.group.targets),
