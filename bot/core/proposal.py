@@ -128,8 +128,7 @@ def finding_rows(group: AlertGroup) -> list[dict[str, Any]]:
             for f in group.findings
         ]
     return [
-        {"id": rid, "kind": "alert", "title": group.rule_descriptions.get(rid, "")}
-        for rid in group.rule_ids
+        {"id": rid, "kind": "alert", "title": group.rule_descriptions.get(rid, "")} for rid in group.rule_ids
     ]
 
 
