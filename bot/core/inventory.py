@@ -207,6 +207,8 @@ class AppRepo(BaseModel):
     approve_failing_tests: bool = False
     max_changed_lines: int | None = Field(default=None, gt=0)
     default_branch: str = "main"
+    #: ``owner/name`` on GitHub: where open Dependabot/Renovate pull requests are looked up.
+    github_repository: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
 
     @field_validator("manifest")
     @classmethod

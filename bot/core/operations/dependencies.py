@@ -19,6 +19,7 @@ else. The checks here judge the tool's result, not the tool:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -356,3 +357,24 @@ def advisories_of(
         hit.fixed = list(dict.fromkeys([*hit.fixed, *fixed]))
         hit.title = hit.title or title
     return [Advisory(tuple(m.ids), tuple(m.ranges), tuple(m.fixed), m.severity, m.title) for m in merged]
+
+
+# --- dedup: a bump someone else already opened ---------------------------------------------------------------
+
+_DEPENDABOT_TITLE = re.compile(r"\b[Bb]ump (?P<name>\S+) from \S+ to v?(?P<version>\S+?)(?: in \S+)?$")
+_RENOVATE_TITLE = re.compile(r"\b[Uu]pdate dependency (?P<name>\S+) to v?(?P<version>[^\s)]+)")
+
+
+def other_bot_bump(title: str, branch: str, ecosystem: str, package: str, version: str) -> str | None:
+    """The version an open Dependabot or Renovate pull request bumps ``package`` to, when it is at or above
+    ``version`` (that pull request already does this bump), else None."""
+    if not branch.startswith(("dependabot/", "renovate/")):
+        return None
+    for pattern in (_DEPENDABOT_TITLE, _RENOVATE_TITLE):
+        m = pattern.search(title.strip())
+        if m is None or normalise_name(ecosystem, m.group("name")) != normalise_name(ecosystem, package):
+            continue
+        theirs, ours = parse_version(ecosystem, m.group("version")), parse_version(ecosystem, version)
+        if theirs is not None and ours is not None and theirs >= ours:
+            return str(theirs)
+    return None
