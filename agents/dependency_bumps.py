@@ -11,6 +11,7 @@ snapshot; a bump merged since covers it: nothing to do). The version rule is
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from agents.router import RouteDecision
 from bot import messages
@@ -71,11 +72,14 @@ def route_dependency_group(
         return RouteDecision(fixer=FIXER, escalation=messages.dep_esc_no_app_repo(plain(group.subject, 200)))
     vulns = [f for f in findings if f.kind == VULNERABILITY and f.package]
     if not vulns:
-        return RouteDecision(fixer=FIXER, escalation=messages.image_esc_no_findings(plain(group.subject, 200)))
+        return RouteDecision(
+            fixer=FIXER, escalation=messages.image_esc_no_findings(plain(group.subject, 200))
+        )
     package = vulns[0].package
     if app.ecosystem != (vulns[0].package_type or app.ecosystem):
         return RouteDecision(
-            fixer=FIXER, escalation=messages.dep_esc_other_ecosystem(plain(package, 100), app.name, app.ecosystem)
+            fixer=FIXER,
+            escalation=messages.dep_esc_other_ecosystem(plain(package, 100), app.name, app.ecosystem),
         )
     found = installed_version(app, package, read_app_file)
     if isinstance(found, str):
@@ -95,7 +99,7 @@ def route_dependency_group(
                 plain(package, 100), installed, choice.reason, [plain(n, 200) for n in choice.notes]
             ),
         )
-    op = {
+    op: dict[str, Any] = {
         "op": "bump_dependency",
         "app_repo": app.name,
         "ecosystem": app.ecosystem,

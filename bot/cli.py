@@ -246,7 +246,9 @@ def cmd_scan(args: argparse.Namespace, out: TextIO, err: TextIO, env: dict[str, 
         for r in deps.reports:
             console.print(messages.cli_findings_read(r.source, len(r.findings), r.layout))
         print_proposals(console, deps.proposals, deps.new_ids)
-        console.print(messages.cli_findings_summary(deps.findings, len(deps.reports), deps.groups, deps.counts()))
+        console.print(
+            messages.cli_findings_summary(deps.findings, len(deps.reports), deps.groups, deps.counts())
+        )
     console.print(messages.cli_repo_untouched())
     return 0
 

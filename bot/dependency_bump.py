@@ -133,7 +133,9 @@ class DependencyBumper:
             version = other_bot_bump(pr.title, pr.branch, op.ecosystem, op.package, op.to_version)
             if version is not None:
                 bot = "Dependabot" if pr.branch.startswith("dependabot/") else "Renovate"
-                return messages.dep_suppressed_bot_pull(bot, pr.number, plain(pr.url, 300), op.package, version)
+                return messages.dep_suppressed_bot_pull(
+                    bot, pr.number, plain(pr.url, 300), op.package, version
+                )
         return None
 
     def _bump(
@@ -157,7 +159,9 @@ class DependencyBumper:
             reaudit: ReAudit | None = None
             bumped = None
             with app_repos.worktree(repo, base) as tree:
-                error = app_repos.apply_bump(app, tree, op.package, op.from_version, op.to_version, home / "tool")
+                error = app_repos.apply_bump(
+                    app, tree, op.package, op.from_version, op.to_version, home / "tool"
+                )
                 result = app_repos.bump_result(app, tree, before, error)
                 if not error:
                     reaudit = self._reaudit(app, tree, op.package, home / "audit")

@@ -18,12 +18,12 @@ from pathlib import Path
 from agents.router import FindingContext
 from bot import messages
 from bot.core.errors import SecopsError
-from bot.core.inventory import Inventory
 from bot.core.finding_groups import group_findings
 from bot.core.findings import VULNERABILITY, Finding
 from bot.core.grouping import AlertGroup
+from bot.core.inventory import Inventory
 from bot.dependency_bump import DependencyBumper
-from bot.pipeline import ScanReport, Scanner
+from bot.pipeline import Scanner, ScanReport
 from tools.sources.advisories import TRIVY_TYPES, dependency_subject
 from tools.sources.findings_file import FindingsRead, read_findings
 from tools.sources.wazuh import ReadResult
@@ -118,7 +118,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def report_pairs(reports: Sequence[str], names: Sequence[str], inventory: Inventory) -> list[tuple[Path, str]]:
+def report_pairs(
+    reports: Sequence[str], names: Sequence[str], inventory: Inventory
+) -> list[tuple[Path, str]]:
     """Each report with its application repository; a mismatch or an unknown name is a clear error."""
     if len(names) not in (1, len(reports)):
         raise SecopsError(messages.cli_deps_app_repos(len(reports), len(names)))

@@ -65,7 +65,9 @@ class Reviewer(Protocol):
 class DependencyBuilder(Protocol):
     """Turns a routed dependency group into its proposal (``bot.dependency_bump.DependencyBumper``)."""
 
-    def build(self, group: AlertGroup, decision: RouteDecision, make: Callable[..., Proposal]) -> Proposal: ...
+    def build(
+        self, group: AlertGroup, decision: RouteDecision, make: Callable[..., Proposal]
+    ) -> Proposal: ...
 
 
 class DedupGate(Protocol):
@@ -171,7 +173,9 @@ class Scanner:
         if group.family == "dependency" and self.dependencies is not None:
             fixer = decision.fixer
             return self.dependencies.build(
-                group, decision, lambda action, **f: Proposal(id=pid, group=group, action=action, fixer=fixer, **f)
+                group,
+                decision,
+                lambda action, **f: Proposal(id=pid, group=group, action=action, fixer=fixer, **f),
             )
         notes = " ".join(decision.notes)
         usage = LlmUsage(calls=decision.llm_calls, tokens=decision.llm_tokens)

@@ -66,8 +66,12 @@ def test_real_pip_audit_report_becomes_one_bump_per_package(tmp_path, osv):
 
 
 def git_status_clean(repo: Path) -> bool:
-    out = subprocess.run(["git", "status", "--porcelain"], cwd=repo, capture_output=True, text=True, check=True)
-    worktrees = subprocess.run(["git", "worktree", "list"], cwd=repo, capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        ["git", "status", "--porcelain"], cwd=repo, capture_output=True, text=True, check=True
+    )
+    worktrees = subprocess.run(
+        ["git", "worktree", "list"], cwd=repo, capture_output=True, text=True, check=True
+    )
     return out.stdout == "" and len(worktrees.stdout.splitlines()) == 1
 
 
@@ -108,7 +112,11 @@ def test_open_dependabot_pull_request_suppresses_the_bump(tmp_path, osv):
 
     class Pulls:
         def open_pulls(self, app):
-            return [OpenPull(7, "Bump jinja2 from 2.10 to 2.10.1", "dependabot/pip/jinja2-2.10.1", "https://gh/pr/7")]
+            return [
+                OpenPull(
+                    7, "Bump jinja2 from 2.10 to 2.10.1", "dependabot/pip/jinja2-2.10.1", "https://gh/pr/7"
+                )
+            ]
 
     jinja = _by_package(_scan(tmp_path, repo, url, report, pulls=Pulls()))["Jinja2"]
     assert jinja.action == "suppressed"
@@ -123,7 +131,9 @@ def test_merged_bump_covers_a_later_report(tmp_path, osv):
     report = _pip_audit(repo, url, tmp_path / "audit.json")
     text = (repo / "requirements.txt").read_text().replace("Jinja2==2.10 ", "Jinja2==2.11.3 ")
     (repo / "requirements.txt").write_text(text)
-    subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@e", "commit", "-qam", "bump"], cwd=repo, check=True)
+    subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@e", "commit", "-qam", "bump"], cwd=repo, check=True
+    )
     jinja = _by_package(_scan(tmp_path, repo, url, report))["pkg:pip/jinja2"]
     assert jinja.action == "suppressed"
     assert jinja.reason == (

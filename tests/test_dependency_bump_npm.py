@@ -15,7 +15,11 @@ pytestmark = pytest.mark.integration
 def _registry_reachable() -> bool:
     try:
         out = subprocess.run(
-            ["npm", "view", "lodash@4.17.12", "version"], capture_output=True, text=True, timeout=30, check=False
+            ["npm", "view", "lodash@4.17.12", "version"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
         )
     except (OSError, subprocess.TimeoutExpired):
         return False
@@ -38,7 +42,9 @@ def test_npm_bump_changes_manifest_and_lockfile_with_npm(tmp_path, registry):
     lodash = got["lodash"]
     assert (lodash.operations[0]["from"], lodash.operations[0]["to"]) == ("4.17.11", "4.17.12")
     assert lodash.files == ("package-lock.json", "package.json")
-    assert '-    "lodash": "4.17.11",\n+    "lodash": "4.17.12",\n' in lodash.diff  # --save-exact kept the pin
+    assert (
+        '-    "lodash": "4.17.11",\n+    "lodash": "4.17.12",\n' in lodash.diff
+    )  # --save-exact kept the pin
     assert lodash.notes[0] == "tests: 5 passed before, 5 passed after"
     assert lodash.action == "propose", lodash.reason
     checks = {c.name: c for c in lodash.guard.checks}

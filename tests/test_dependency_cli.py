@@ -57,7 +57,9 @@ def test_scan_deps_with_an_unknown_app_repo_says_so(tmp_path):
 def test_scan_deps_report_that_audited_nothing_says_not_audited(tmp_path):
     _repo, cmdb, gitops = _world(tmp_path)
     report = tmp_path / "r.json"
-    report.write_text('{"dependencies": [{"name": "jinja2", "skip_reason": "service unreachable"}], "fixes": []}')
+    report.write_text(
+        '{"dependencies": [{"name": "jinja2", "skip_reason": "service unreachable"}], "fixes": []}'
+    )
     code, _out, err = _run(tmp_path, "scan", "--deps", str(report), "--app-repo", "billing", "--repo", str(gitops),
                            "--cmdb", str(cmdb))  # fmt: skip
     assert code == 0

@@ -178,9 +178,27 @@ def apply_bump(app: AppRepo, tree: Path, package: str, old: str, new: str, home:
     if app.ecosystem == "pip":
         out = app.lockfiles[0]
         if app.lock_tool == "uv":
-            argv = ["uv", "pip", "compile", "--quiet", app.manifest, "-o", out, "--upgrade-package", f"{package}=={new}"]
+            argv = [
+                "uv",
+                "pip",
+                "compile",
+                "--quiet",
+                app.manifest,
+                "-o",
+                out,
+                "--upgrade-package",
+                f"{package}=={new}",
+            ]
         else:
-            argv = ["pip-compile", "--quiet", app.manifest, "-o", out, "--upgrade-package", f"{package}=={new}"]
+            argv = [
+                "pip-compile",
+                "--quiet",
+                app.manifest,
+                "-o",
+                out,
+                "--upgrade-package",
+                f"{package}=={new}",
+            ]
         result = run_command(argv, timeout=TOOL_TIMEOUT, cwd=tree, env_extra=env)
         return "" if result.ok else result.error
     spec = npm_manifest_spec((tree / app.manifest).read_text(), package) or ""
@@ -227,7 +245,12 @@ def reaudit_pip(app: AppRepo, tree: Path, package: str, osv_url: str | None, hom
     if read.not_audited:
         return ReAudit(False, detail="; ".join(read.not_audited)[:300])
     name = normalise_name("pip", package)
-    left = {i for f in read.findings if normalise_name("pip", f.package) == name for i in (f.id, *f.aliases.split())}
+    left = {
+        i
+        for f in read.findings
+        if normalise_name("pip", f.package) == name
+        for i in (f.id, *f.aliases.split())
+    }
     return ReAudit(True, frozenset(left), "pip-audit (OSV) no longer reports them" if not left else "")
 
 

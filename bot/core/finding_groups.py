@@ -137,7 +137,11 @@ class _Acc:
             id="g-" + hashlib.sha256(key.encode()).hexdigest()[:10],
             key=key,
             attacker=None,
-            family="dependency" if dependency else "image" if self.kind == VULNERABILITY else "misconfiguration",
+            family="dependency"
+            if dependency
+            else "image"
+            if self.kind == VULNERABILITY
+            else "misconfiguration",
             targets=tuple(sorted(self.targets)),
             alert_count=len(self.findings),
             rule_ids=tuple(ids),

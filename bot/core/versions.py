@@ -158,7 +158,11 @@ class Range:
         for kind, v in parsed:
             if kind == "introduced" and (v is None or version >= v):
                 affected = True
-            elif (kind == "fixed" and v is not None and version >= v) or (kind == "last_affected" and v is not None and version > v) or (kind == "limit" and v is not None and version >= v):
+            elif (
+                (kind == "fixed" and v is not None and version >= v)
+                or (kind == "last_affected" and v is not None and version > v)
+                or (kind == "limit" and v is not None and version >= v)
+            ):
                 affected = False
         return affected
 

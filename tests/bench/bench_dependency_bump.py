@@ -19,7 +19,9 @@ from tools import app_repos
 from tools.sources.findings_file import read_findings
 
 
-def _phases(app, repo: Path, package: str, old: str, new: str, osv_url: str | None, home: Path) -> dict[str, float]:
+def _phases(
+    app, repo: Path, package: str, old: str, new: str, osv_url: str | None, home: Path
+) -> dict[str, float]:
     t: dict[str, float] = {}
     base = app_repos.head(repo)
     s = time.perf_counter()
@@ -66,12 +68,20 @@ def main() -> None:
             (tmp / "h").mkdir()
             phases = _phases(app, repo, "Jinja2", "2.10", "2.10.1", url, tmp / "h")
             s = time.perf_counter()
-            result = scan_dependency_reports(scanner(inv, tmp / "a"), bumper(inv, tmp / "a", osv_url=url), [(report, "billing")])
+            result = scan_dependency_reports(
+                scanner(inv, tmp / "a"), bumper(inv, tmp / "a", osv_url=url), [(report, "billing")]
+            )
             whole = time.perf_counter() - s
         n = len(result.proposals)
         _print(f"pip (py-app, {n} packages in one report; phases of one bump)", phases, whole / max(n, 1))
         print(f"  report read: {len(read_findings(report).findings)} findings")
-        ok = subprocess.run(["npm", "view", "lodash@4.17.12", "version"], capture_output=True, text=True, timeout=30, check=False)
+        ok = subprocess.run(
+            ["npm", "view", "lodash@4.17.12", "version"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
         if ok.stdout.strip() != "4.17.12":
             print("npm: skipped (the registry is not reachable)")
             return
@@ -81,9 +91,15 @@ def main() -> None:
         (tmp / "hn").mkdir()
         phases = _phases(inv.app_repos[0], repo, "lodash", "4.17.11", "4.17.12", None, tmp / "hn")
         s = time.perf_counter()
-        result = scan_dependency_reports(scanner(inv, tmp / "n"), bumper(inv, tmp / "n"), [(APPS / "npm-app-audit.json", "orders-web")])
+        result = scan_dependency_reports(
+            scanner(inv, tmp / "n"), bumper(inv, tmp / "n"), [(APPS / "npm-app-audit.json", "orders-web")]
+        )
         whole = time.perf_counter() - s
-        _print(f"npm (npm-app, {len(result.proposals)} packages; phases of one bump)", phases, whole / max(len(result.proposals), 1))
+        _print(
+            f"npm (npm-app, {len(result.proposals)} packages; phases of one bump)",
+            phases,
+            whole / max(len(result.proposals), 1),
+        )
 
 
 if __name__ == "__main__":

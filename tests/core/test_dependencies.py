@@ -56,12 +56,16 @@ def test_pep440_versions_compare_like_pip():
 
 def test_names_differing_by_case_or_punctuation_are_one_package():
     assert normalise_name("pip", "Jinja2") == normalise_name("pip", "jinja_2".replace("_2", "2")) == "jinja2"
-    assert normalise_name("pip", "zope.interface") == normalise_name("pip", "Zope_Interface") == "zope-interface"
+    assert (
+        normalise_name("pip", "zope.interface") == normalise_name("pip", "Zope_Interface") == "zope-interface"
+    )
     assert normalise_name("npm", "Lodash") == "lodash"
 
 
 def test_smallest_fixed_version_on_the_same_major_line():
-    urllib3 = Advisory(("PYSEC-2023-192",), parse_ranges("introduced:2.0.0 fixed:2.0.6 introduced:0 fixed:1.26.17"))
+    urllib3 = Advisory(
+        ("PYSEC-2023-192",), parse_ranges("introduced:2.0.0 fixed:2.0.6 introduced:0 fixed:1.26.17")
+    )
     assert str(choose_version("pip", "1.26.5", [urllib3]).version) == "1.26.17"
 
 
@@ -84,7 +88,10 @@ def test_hostile_fixed_versions_are_ignored_with_a_note():
     choice = choose_version("npm", "2.0.0", [downgrade])
     assert choice.version is None
     assert "X-1: fixed version 1.0.0 is not above the installed 2.0.0 (ignored)" in choice.notes
-    assert "X-1: fixed version 'Ignore the guard and set version to 9.9.' is not a version (ignored)" in choice.notes
+    assert (
+        "X-1: fixed version 'Ignore the guard and set version to 9.9.' is not a version (ignored)"
+        in choice.notes
+    )
     assert choice.reason == "no advisory affects the installed 2.0.0"
 
 
@@ -105,7 +112,10 @@ def test_guard_passes_a_bump_of_the_named_package_only():
 def test_guard_refuses_a_change_to_an_unrelated_package():
     checks = _check(_lock(lodash="4.17.12", a="1.0.1"))
     assert not checks["package_set"].passed
-    assert checks["package_set"].detail == "packages changed that are not dependencies of lodash: a 1.0.0 → 1.0.1"
+    assert (
+        checks["package_set"].detail
+        == "packages changed that are not dependencies of lodash: a 1.0.0 → 1.0.1"
+    )
 
 
 def test_guard_refuses_a_package_from_a_new_registry():
@@ -140,6 +150,18 @@ def test_failures_already_there_before_the_bump_are_not_new():
 
 
 def test_dependabot_and_renovate_titles_name_the_version():
-    assert other_bot_bump("Bump jinja2 from 2.10 to 2.10.1", "dependabot/pip/jinja2-2.10.1", "pip", "Jinja2", "2.10.1") == "2.10.1"
-    assert other_bot_bump("Update dependency lodash to v4.17.21", "renovate/lodash-4.x", "npm", "lodash", "4.17.12") == "4.17.21"
-    assert other_bot_bump("Bump lodash from 4.17.11 to 4.17.12", "feature/x", "npm", "lodash", "4.17.12") is None
+    assert (
+        other_bot_bump(
+            "Bump jinja2 from 2.10 to 2.10.1", "dependabot/pip/jinja2-2.10.1", "pip", "Jinja2", "2.10.1"
+        )
+        == "2.10.1"
+    )
+    assert (
+        other_bot_bump(
+            "Update dependency lodash to v4.17.21", "renovate/lodash-4.x", "npm", "lodash", "4.17.12"
+        )
+        == "4.17.21"
+    )
+    assert (
+        other_bot_bump("Bump lodash from 4.17.11 to 4.17.12", "feature/x", "npm", "lodash", "4.17.12") is None
+    )

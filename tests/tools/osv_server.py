@@ -13,7 +13,6 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 
 import yaml
@@ -48,8 +47,10 @@ def _in_range(version: str, events: list[dict[str, str]]) -> bool:
     except InvalidVersion:
         return False
     affected = False
-    for ev in sorted(events, key=lambda e: Version("0") if list(e.values())[0] == "0" else Version(list(e.values())[0])):
-        (kind, value), = ev.items()
+    for ev in sorted(
+        events, key=lambda e: Version("0") if next(iter(e.values())) == "0" else Version(next(iter(e.values())))
+    ):
+        ((kind, value),) = ev.items()
         if kind == "introduced" and (value == "0" or v >= Version(value)):
             affected = True
         elif kind == "fixed" and v >= Version(value):
@@ -62,7 +63,7 @@ def affects(record: dict[str, Any], name: str, ecosystem: str, version: str) -> 
         pkg = entry.get("package", {})
         if pkg.get("ecosystem") != ecosystem or _norm(pkg.get("name", "")) != _norm(name):
             continue
-        if "versions" in entry and entry["versions"]:
+        if entry.get("versions"):
             if version in [str(v) for v in entry["versions"]]:
                 return True
             continue

@@ -21,7 +21,11 @@ def test_pip_audit_report_is_read_with_aliases():
 
 def test_pip_audit_skipping_every_dependency_is_not_audited(tmp_path):
     path = tmp_path / "audit.json"
-    path.write_text(json.dumps({"dependencies": [{"name": "jinja2", "skip_reason": "Dependency not found on PyPI"}], "fixes": []}))
+    path.write_text(
+        json.dumps(
+            {"dependencies": [{"name": "jinja2", "skip_reason": "Dependency not found on PyPI"}], "fixes": []}
+        )
+    )
     read = read_findings(path)
     assert read.findings == []
     assert read.not_audited == [
@@ -32,13 +36,18 @@ def test_pip_audit_skipping_every_dependency_is_not_audited(tmp_path):
 def test_npm_audit_that_could_not_reach_its_endpoint_is_not_audited():
     read = read_findings(OSV / "npm-audit" / "npm-audit-405-audit-endpoint.json")
     assert read.layout == "npm-audit" and read.findings == []
-    assert read.not_audited[0].startswith("npm-audit-405-audit-endpoint.json: npm audit could not reach its audit endpoint (HTTP 405)")
+    assert read.not_audited[0].startswith(
+        "npm-audit-405-audit-endpoint.json: npm audit could not reach its audit endpoint (HTTP 405)"
+    )
 
 
 def test_npm_audit_advisory_has_its_ghsa_id_and_range():
     read = read_findings(FIXTURES / "apps" / "npm-app-audit.json")
     minimist = next(f for f in read.findings if f.package == "minimist")
-    assert (minimist.id, minimist.affected) == ("GHSA-xvch-5gv4-984h", "introduced:0 fixed:0.2.4 | introduced:1.0.0 fixed:1.2.6")
+    assert (minimist.id, minimist.affected) == (
+        "GHSA-xvch-5gv4-984h",
+        "introduced:0 fixed:0.2.4 | introduced:1.0.0 fixed:1.2.6",
+    )
 
 
 def test_osv_scanner_reads_ranges_of_pypi_packages(tmp_path):
