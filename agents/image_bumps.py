@@ -482,6 +482,8 @@ def route_image_group(
                 unfixed.append(UnfixedTarget(target=ref, reason=messages.image_partly(reason)))
         else:
             unfixed.append(UnfixedTarget(target=ref, reason=reason))
+    if not per_target and unfixed and all(u.reason.startswith(messages.IMAGE_ALREADY_NEWER) for u in unfixed):
+        return RouteDecision(fixer=FIXER, suppressed=unfixed[0].reason)
     if not per_target:
         reasons = list(dict.fromkeys(u.reason for u in unfixed))
         if len(reasons) == 1 and reasons[0] != messages.image_unfixed_not_listed():
@@ -547,6 +549,14 @@ def _bump_workload(
             continue  # another image of the workload (a sidecar)
         holding += 1
         scanned = [f for f in findings if _same_version(_image_of(f, image.name) or image, found.ref)]
+        if not scanned and _newer_than_scanned(found.ref, findings, image):
+            # a bump was merged since the report was written: the file already holds a newer tag
+            problems.append(
+                messages.image_already_newer(
+                    target.path, found.ref.display(), _scanned_label(findings, image)
+                )
+            )
+            continue
         if not scanned:
             problems.append(
                 messages.image_file_moved_on(
@@ -566,6 +576,14 @@ def _bump_workload(
     if not holding:
         problems.append(messages.image_unfixed_no_target(image.short_name))
     return ops, problems
+
+
+def _newer_than_scanned(current: ImageRef, findings: Sequence[Finding], image: ImageRef) -> bool:
+    """The file holds a newer tag (same style) than every version the report scanned."""
+    scanned = {(_image_of(f, image.name) or image).tag for f in findings}
+    return (
+        bool(current.tag) and bool(scanned) and all(t and compare_tags(t, current.tag) == -1 for t in scanned)
+    )
 
 
 def _scanned_label(findings: Sequence[Finding], image: ImageRef) -> str:

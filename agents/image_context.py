@@ -12,7 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
-from agents.image_bumps import CandidateScan, current_reference
+from agents.image_bumps import CandidateScan
+from agents.image_locate import current_reference
 from bot.core.findings import VULNERABILITY
 from bot.core.image_refs import ImageRef, parse_image
 from bot.core.inventory import Inventory
@@ -62,9 +63,9 @@ def image_users(subject: str, inventory: Inventory, read_file: Callable[[str], s
         for target in workload.images:
             try:
                 text = read_file(target.path)
-            except Exception:  # an unreadable file runs nothing we can bump; the router says why
+            except Exception:  # noqa: S112  # an unreadable file runs nothing we can bump; the router says why
                 continue
-            current = current_reference(text, target)
+            current = current_reference(text, target, workload.name)
             if current is not None and _same_image(current, wanted) and workload.ref not in users:
                 users.append(workload.ref)
     return users

@@ -46,6 +46,8 @@ class RouteDecision:
     per_target: dict[str, list[dict[str, str]]] = field(default_factory=dict)
     #: A campaign's note for the card: how many addresses, and the ``use /24`` it offers or why it blocks the /24.
     campaign: str | None = None
+    #: Nothing to do, and why (the fix is already in the repository: a bump to a newer tag was merged).
+    suppressed: str | None = None
 
 
 @dataclass

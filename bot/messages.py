@@ -1185,6 +1185,16 @@ def image_already_set(workload: str, target: str, value: str, file: str) -> str:
     return f"{workload} {target} already holds {value} in {file}"
 
 
+IMAGE_ALREADY_NEWER = "Already in place:"
+
+
+def image_already_newer(path: str, holds: str, scanned: str) -> str:
+    return (
+        f"{IMAGE_ALREADY_NEWER} {path} holds {holds}, newer than the scanned {scanned} (a bump was merged since "
+        "the report was written; the next report will show whether its CVEs are gone)"
+    )
+
+
 # --- dependency bumps: application repositories, tests as evidence (issue 18) --------------------------------
 
 

@@ -194,6 +194,10 @@ class Scanner:
 
         if decision.escalation:
             return escalate(decision.escalation)
+        if decision.suppressed:
+            return Proposal(
+                id=pid, group=group, action="suppressed", fixer=decision.fixer, reason=decision.suppressed
+            )
         per_target = dict(decision.per_target)
         operations: list[dict[str, str]] = (
             concat_operations(per_target.values()) if per_target else decision.operations

@@ -15,7 +15,7 @@ from tests.conftest import FIXTURES, git
 ALERTS = FIXTURES / "alerts" / "demo-alerts.json"
 ROW_KEYS = {
     "id", "action", "attacker", "targets", "alert_count", "rule_ids", "max_level", "fixer", "files", "diff",
-    "guard", "reason", "unfixed", "review", "llm", "source", "subject", "findings",
+    "guard", "reason", "unfixed", "review", "llm", "source", "subject", "findings", "operations",
 }  # fmt: skip
 
 

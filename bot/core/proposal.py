@@ -93,6 +93,7 @@ class Proposal(BaseModel):
             "rule_ids": list(self.group.rule_ids),
             "max_level": self.group.max_level,
             "fixer": self.fixer,
+            "operations": [dict(o) for o in self.operations],
             "files": list(self.files),
             "diff": self.diff,
             "guard": {

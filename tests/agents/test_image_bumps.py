@@ -461,11 +461,21 @@ def test_different_reasons_are_listed_per_workload():
 
 
 def test_file_that_moved_on_is_not_bumped_from_an_old_scan():
-    read = files(apps__shop__deployment_yaml=DEPLOYMENT.replace("nginx:1.16", "nginx:1.17"))
+    read = files(apps__shop__deployment_yaml=DEPLOYMENT.replace("nginx:1.16", "nginx:1.15"))
     d = route(inventory(web(container())), [nginx()], read)
     assert d.escalation == (
-        "apps/shop/deployment.yaml holds nginx:1.17, but the report scanned nginx:1.16: scan nginx:1.17 and "
+        "apps/shop/deployment.yaml holds nginx:1.15, but the report scanned nginx:1.16: scan nginx:1.15 and "
         "rerun with `--trivy`"
+    )
+
+
+def test_file_already_holding_a_newer_tag_is_suppressed_not_bumped():
+    read = files(apps__shop__deployment_yaml=DEPLOYMENT.replace("nginx:1.16", "nginx:1.17"))
+    d = route(inventory(web(container())), [nginx()], read)
+    assert (d.operations, d.escalation) == ([], None)
+    assert d.suppressed == (
+        "Already in place: apps/shop/deployment.yaml holds nginx:1.17, newer than the scanned nginx:1.16 (a bump "
+        "was merged since the report was written; the next report will show whether its CVEs are gone)"
     )
 
 

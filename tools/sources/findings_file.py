@@ -18,6 +18,7 @@ from __future__ import annotations
 import codecs
 import gc
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -119,7 +120,8 @@ def _read(path: Path, read: FindingsRead) -> None:
     if encoding is None:
         read.problem(f"{name}: not UTF-8 text (a UTF-16/32 byte-order mark with invalid text)")
         return
-    start = raw.lstrip()[:1]
+    first = _FIRST_CHAR.search(raw)  # not raw.lstrip(): that copies a 100 MB file to look at one byte
+    start = first.group() if first else b""
     if not start:
         read.problem(f"{name}: empty file")
         return
@@ -153,6 +155,7 @@ def _decoded_bytes(raw: bytes) -> tuple[bytes, str | None]:
 
 
 _FAILED: Any = object()
+_FIRST_CHAR = re.compile(rb"[^ \t\r\n]")
 
 
 def _not_utf8(raw: bytes, name: str) -> str | None:

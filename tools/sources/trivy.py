@@ -36,7 +36,8 @@ from bot.core.findings import (
     normalise_id,
     normalise_severity,
 )
-from bot.core.image_refs import ImageRef, parse_image
+from bot.core.image_refs import ImageRef
+from bot.core.image_refs import parse_image as _parse_image
 from bot.core.sanitize import plain
 
 if TYPE_CHECKING:
@@ -71,6 +72,7 @@ _MESSAGE = re.compile(
 )
 _SEVERITY = {s: s for s in SEVERITIES}
 _ID_CACHE: dict[str, str | None] = {}
+_IMAGE_CACHE: dict[str, ImageRef | None] = {}
 _CACHE_MAX = 1 << 16
 
 
@@ -90,6 +92,19 @@ def shown(value: Any) -> str:
         return "a list"
     text = repr(value)
     return text if len(text) <= 40 else text[:40] + "…"
+
+
+def parse_image(value: Any) -> ImageRef | None:
+    """:func:`bot.core.image_refs.parse_image`, cached (every resource of one image repeats its reference)."""
+    if type(value) is not str:
+        return None
+    try:
+        return _IMAGE_CACHE[value]
+    except KeyError:
+        ref = _parse_image(value)
+        if len(_IMAGE_CACHE) < _CACHE_MAX:
+            _IMAGE_CACHE[value] = ref
+        return ref
 
 
 def finding_id(value: Any) -> str | None:
@@ -136,14 +151,16 @@ def text(value: Any, name: str, limit: int, read: FindingsRead) -> str:
     return value
 
 
-def title_of(title: Any, description: Any, read: FindingsRead) -> str:
+def title_of(
+    title: Any, description: Any, read: FindingsRead, names: tuple[str, str] = ("Title", "Description")
+) -> str:
     """The title, else the first line of the description (an excerpt: cut without counting)."""
     if title:
-        return text(title, "Title", MAX_TITLE, read)
+        return text(title, names[0], MAX_TITLE, read)
     if description is None or description == "":
         return ""
     if type(description) is not str:
-        raise Refused("Description is not a string")
+        raise Refused(f"{names[1]} is not a string")
     return description.partition("\n")[0].strip()[:MAX_TITLE]
 
 

@@ -20,7 +20,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from bot.core.findings import MISCONFIGURATION, VULNERABILITY, Finding, misconfiguration_subject
-from bot.core.image_refs import parse_image
 from tools.sources.trivy import (
     MAX_RESOLUTION,
     MAX_TEXT,
@@ -28,6 +27,7 @@ from tools.sources.trivy import (
     finding_id,
     ident,
     image_subject,
+    parse_image,
     parse_time,
     severity,
     shown,
@@ -53,6 +53,7 @@ CHECK_KINDS = frozenset(
     }
 )
 _LABEL = "trivy-operator."
+_TITLE = ("title", "description")
 
 
 def is_operator_document(doc: Any) -> bool:
@@ -216,7 +217,7 @@ def _vulnerabilities(
                     vid,
                     subject,
                     severity(v.get("severity")),
-                    title_of(v.get("title"), v.get("description"), read),
+                    title_of(v.get("title"), v.get("description"), read, _TITLE),
                     ident(v.get("resource"), "resource"),
                     ident(v.get("installedVersion"), "installedVersion"),
                     ident(v.get("fixedVersion"), "fixedVersion"),
@@ -274,7 +275,7 @@ def _checks(
                     cid,
                     misconfiguration_subject(cid, namespace, w_kind, w_name),
                     severity(c.get("severity")),
-                    title_of(c.get("title"), c.get("description"), read),
+                    title_of(c.get("title"), c.get("description"), read, _TITLE),
                     "",
                     "",
                     "",

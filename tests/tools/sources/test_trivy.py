@@ -232,6 +232,20 @@ def test_cluster_report_subjects_and_workloads_are_exact():
     )
 
 
+def test_cluster_report_image_is_the_one_the_target_names_not_another_tag(tmp_path):
+    doc = _load(KIND)
+    sidecar = doc["Resources"][9]
+    sidecar["Metadata"][0]["RepoTags"] = [
+        "quay.io/kiwigrid/k8s-sidecar:latest",
+        "quay.io/kiwigrid/k8s-sidecar:1.22.0",
+    ]
+    read = read_findings(_write(tmp_path, {"Resources": [sidecar]}))
+    assert {(f.image, f.subject) for f in read.findings} == {
+        ("quay.io/kiwigrid/k8s-sidecar:1.22.0", "quay.io/kiwigrid/k8s-sidecar:1.22.0")
+    }
+    assert len(read.findings) == 4  # the Python package after the OS packages too
+
+
 def test_cluster_report_with_one_metadata_object_reads_the_same(tmp_path):
     doc = _load(KIND)
     for r in doc["Resources"]:
