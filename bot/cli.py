@@ -76,7 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
     scan.add_argument(
         "--max-changed-lines", type=int, help=f"guard: largest diff allowed {_env_help('max_changed_lines')}"
     )
-    from bot.dependency_scan import add_arguments as add_dependency_arguments
+    from bot.dependency_cli import add_arguments as add_dependency_arguments
 
     add_dependency_arguments(scan)  # --deps REPORT --app-repo NAME (issue 18)
     scan.set_defaults(func=cmd_scan)
@@ -256,7 +256,8 @@ def cmd_scan(args: argparse.Namespace, out: TextIO, err: TextIO, env: dict[str, 
 def _scan_deps(args: argparse.Namespace, settings: Settings, scanner: Any) -> Any:
     """``--deps REPORT --app-repo NAME``: bumps in application repositories (paths relative to the inventory)."""
     from bot.dependency_bump import DependencyBumper
-    from bot.dependency_scan import report_pairs, scan_dependency_reports
+    from bot.dependency_cli import report_pairs
+    from bot.dependency_scan import scan_dependency_reports
 
     assert settings.cmdb is not None
     pairs = report_pairs(args.deps, args.app_repo, scanner.inventory)

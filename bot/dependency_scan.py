@@ -10,18 +10,14 @@ gives none), so no group is dropped for its level. A report that could not be au
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 from collections.abc import Sequence
 from pathlib import Path
 
 from agents.router import FindingContext
-from bot import messages
-from bot.core.errors import SecopsError
 from bot.core.finding_groups import group_findings
 from bot.core.findings import VULNERABILITY, Finding
 from bot.core.grouping import AlertGroup
-from bot.core.inventory import Inventory
 from bot.dependency_bump import DependencyBumper
 from bot.pipeline import Scanner, ScanReport
 from tools.sources.advisories import TRIVY_TYPES, dependency_subject
@@ -91,43 +87,3 @@ def scan_dependency_reports(
             },
         )
     return report
-
-
-# --- the command line (`secops-bot scan --deps REPORT --app-repo NAME`) -------------------------------------
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """``scan``'s options for dependency reports."""
-    parser.add_argument(
-        "--deps",
-        action="append",
-        default=[],
-        metavar="REPORT",
-        help="a dependency report (pip-audit -f json, osv-scanner --format json, npm audit --json, trivy fs); "
-        "repeat for several",
-    )
-    parser.add_argument(
-        "--app-repo",
-        action="append",
-        default=[],
-        metavar="NAME",
-        help="the application repository (inventory app_repos:) of the --deps reports: one for all, or one each",
-    )
-    parser.add_argument(
-        "--osv-url", help="OSV query API the re-audit's pip-audit uses (default: pip-audit's, api.osv.dev)"
-    )
-
-
-def report_pairs(
-    reports: Sequence[str], names: Sequence[str], inventory: Inventory
-) -> list[tuple[Path, str]]:
-    """Each report with its application repository; a mismatch or an unknown name is a clear error."""
-    if len(names) not in (1, len(reports)):
-        raise SecopsError(messages.cli_deps_app_repos(len(reports), len(names)))
-    for name in names:
-        if inventory.app_repo(name) is None:
-            raise SecopsError(messages.cli_unknown_app_repo(name))
-    for path in reports:
-        if not Path(path).is_file():
-            raise SecopsError(f"{path}: report file not found")
-    return [(Path(p), names[0] if len(names) == 1 else names[i]) for i, p in enumerate(reports)]
