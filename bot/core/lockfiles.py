@@ -110,14 +110,22 @@ def pip_requirements(text: str) -> Resolution:
     return res
 
 
+#: npm's own registry; a lockfile entry without ``resolved`` comes from the configured default (npm omits it with
+#: ``omit-lockfile-registry-resolved``), so both are one source.
+NPM_DEFAULT_REGISTRY = "registry:default"
+_NPM_PUBLIC = ("https://registry.npmjs.org", "https://registry.yarnpkg.com")
+
+
 def _origin(resolved: Any) -> str:
     if not isinstance(resolved, str) or not resolved:
-        return ""
+        return NPM_DEFAULT_REGISTRY
     if resolved.startswith(("git+", "git:", "github:")):
         return "git:" + resolved.split("#", 1)[0]
     if resolved.startswith("file:"):
         return "file:" + resolved[5:]
     m = re.match(r"^(https?://[^/]+)", resolved)
+    if m and m.group(1) in _NPM_PUBLIC:
+        return NPM_DEFAULT_REGISTRY
     return "registry:" + m.group(1) if m else "url:" + resolved
 
 

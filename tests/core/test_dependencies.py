@@ -165,3 +165,12 @@ def test_dependabot_and_renovate_titles_name_the_version():
     assert (
         other_bot_bump("Bump lodash from 4.17.11 to 4.17.12", "feature/x", "npm", "lodash", "4.17.12") is None
     )
+
+
+def test_lockfile_entries_without_resolved_are_the_default_registry():
+    before = _lock().replace(', "resolved": "https://registry.npmjs.org/lodash/-/lodash.tgz"', "")
+    result = BumpResult(
+        ("package-lock.json",), {"package-lock.json": before}, {"package-lock.json": _lock(lodash="4.17.12")}
+    )
+    checks = {c.name: c for c in check_bump(_op(), _app(), result, [LODASH], None, PASSED).checks}
+    assert checks["no_new_source"].passed
