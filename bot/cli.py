@@ -105,6 +105,9 @@ def build_parser() -> argparse.ArgumentParser:
     scan.add_argument(
         "--max-changed-lines", type=int, help=f"guard: largest diff allowed {_env_help('max_changed_lines')}"
     )
+    from bot.dependency_cli import add_arguments as add_dependency_arguments
+
+    add_dependency_arguments(scan)  # --deps REPORT --app-repo NAME (issue 18)
     scan.set_defaults(func=cmd_scan)
 
     serve = sub.add_parser(
@@ -207,7 +210,8 @@ def cmd_scan(args: argparse.Namespace, out: TextIO, err: TextIO, env: dict[str, 
     for path in policy_reports:
         if not path.is_file():
             raise SecopsError(f"{path}: report file not found")
-    if settings.alerts is None and not settings.trivy_reports and not policy_reports:
+    deps_reports = getattr(args, "deps", None) or []
+    if settings.alerts is None and not settings.trivy_reports and not policy_reports and not deps_reports:
         raise SecopsError(messages.cli_need_input())
     settings.require("repo", "cmdb")
     assert settings.repo and settings.cmdb
@@ -219,7 +223,7 @@ def cmd_scan(args: argparse.Namespace, out: TextIO, err: TextIO, env: dict[str, 
             raise SecopsError(f"{path}: report file not found")
     audit = AuditLog(settings.audit_path, clock, disk=args.disk)
     state = StateStore(settings.state_path, disk=args.disk)
-    report = findings = None
+    report = findings = deps = None
     try:
         scanner = build_scanner(settings, state, audit, clock)
         err_console = Console(file=err, stderr=True)
@@ -244,6 +248,8 @@ def cmd_scan(args: argparse.Namespace, out: TextIO, err: TextIO, env: dict[str, 
                 policy_reports=policy_reports,
                 promote_after_days=args.promote_after,
             )
+        if deps_reports:
+            deps = _scan_deps(args, settings, scanner)
     finally:
         state.close()
     if report is not None:
@@ -260,7 +266,12 @@ def cmd_scan(args: argparse.Namespace, out: TextIO, err: TextIO, env: dict[str, 
                     messages.cli_findings_problems(r.source, max(r.malformed, len(r.problems)), r.problems)
                     + "\n"
                 )
+    if deps is not None:
+        for r in deps.reports:
+            if r.not_audited:
+                err.write(messages.cli_not_audited(r.source, r.not_audited) + "\n")
     proposals = (report.proposals if report else []) + (findings.proposals if findings else [])
+    proposals += deps.proposals if deps else []
     if args.json:
         for p in proposals:
             out.write(json_line(p) + "\n")
@@ -287,6 +298,13 @@ def cmd_scan(args: argparse.Namespace, out: TextIO, err: TextIO, env: dict[str, 
             messages.cli_findings_summary(
                 findings.findings, len(findings.reports), findings.groups, findings.counts()
             )
+        )
+    if deps is not None:
+        for r in deps.reports:
+            console.print(messages.cli_findings_read(r.source, len(r.findings), r.layout))
+        print_proposals(console, deps.proposals, deps.new_ids)
+        console.print(
+            messages.cli_findings_summary(deps.findings, len(deps.reports), deps.groups, deps.counts())
         )
     console.print(messages.cli_repo_untouched())
     return 0
@@ -327,6 +345,23 @@ def cmd_policy_preview(
             )
             out.write(messages.cli_policy_preview(name, preview) + "\n")
     return 0
+
+
+def _scan_deps(args: argparse.Namespace, settings: Settings, scanner: Any) -> Any:
+    """``--deps REPORT --app-repo NAME``: bumps in application repositories (paths relative to the inventory)."""
+    from bot.dependency_bump import DependencyBumper
+    from bot.dependency_cli import report_pairs
+    from bot.dependency_scan import scan_dependency_reports
+
+    assert settings.cmdb is not None
+    pairs = report_pairs(args.deps, args.app_repo, scanner.inventory)
+    bumper = DependencyBumper(
+        scanner.inventory,
+        base_dir=settings.cmdb.resolve().parent,
+        work_dir=settings.data_dir / "deps",
+        osv_url=args.osv_url,
+    )
+    return scan_dependency_reports(scanner, bumper, pairs)
 
 
 def cmd_serve(args: argparse.Namespace, out: TextIO, err: TextIO, env: dict[str, str], clock: Clock) -> int:

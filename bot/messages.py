@@ -1069,7 +1069,7 @@ def cli_findings_summary(findings: int, reports: int, groups: int, counts: dict[
 
 
 def cli_need_input() -> str:
-    return "nothing to scan: give --alerts (or SECOPS_ALERTS) and/or --trivy REPORT"
+    return "nothing to scan: give --alerts (or SECOPS_ALERTS), --trivy REPORT and/or --deps REPORT"
 
 
 # --- image bumps: which version (issue 13, agents/image_bumps.py) ------------------------------------------
@@ -1364,7 +1364,9 @@ def pr_policy_rule(name: str, kinds: Sequence[str], message: str) -> str:
     return f"- rule {name} on {', '.join(kinds) or 'any kind'}: {message or 'no message'}"
 
 
-PR_PROOF_HEADING = "### Proof (the Kyverno engine on this exact document, re-run on the latest default branch)"
+PR_PROOF_HEADING = (
+    "### Proof (the Kyverno engine on this exact document, re-run on the latest default branch)"
+)
 PR_PROOF_MISSING = "The proof did not run on the latest default branch: the guard refuses this change."
 PR_IMPACT_HEADING = "### Impact preview (every manifest of the repository)"
 
@@ -1380,3 +1382,101 @@ def pr_proof_summary(passed: bool, rows: int) -> str:
 
 def pr_promotion_evidence(evidence: str) -> str:
     return f"**Evidence of zero violations:** {evidence or 'none (the guard refuses this change)'}."
+
+
+# --- dependency bumps: application repositories, tests as evidence (issue 18) --------------------------------
+
+
+def dep_esc_no_app_repo(subject: str) -> str:
+    return (
+        f"{subject}: no application repository of the inventory is named for this report (app_repos:); give "
+        "--app-repo NAME with the report, or bump it by hand."
+    )
+
+
+def dep_esc_other_ecosystem(package: str, app: str, ecosystem: str) -> str:
+    return f"{package} is not a {ecosystem} package, and {app} is a {ecosystem} repository: nothing to bump."
+
+
+def dep_file_unreadable(app: str, path: str, error: str) -> str:
+    return f"{app}: {path} cannot be read at the repository's head ({error})."
+
+
+def dep_not_in_lockfile(package: str, app: str) -> str:
+    return (
+        f"{package} is not in the lockfile of {app} at its head: the report may be of another branch, or the "
+        "package was removed. Check the report's repository."
+    )
+
+
+def dep_already_fixed(package: str, version: str, app: str) -> str:
+    return f"{app} already resolves {package} to {version}, outside every advisory: a bump since the report covers it."
+
+
+def dep_nothing_to_do() -> str:
+    return "nothing to bump"
+
+
+def dep_esc_no_version(package: str, installed: str, reason: str, notes: Sequence[str]) -> str:
+    why = f" ({'; '.join(notes[:3])})" if notes else ""
+    return (
+        f"No version of {package} above {installed} removes the advisories: {reason}{why}. A major upgrade "
+        "needs allow_major: true on the app repository, or a person."
+    )
+
+
+def dep_not_all_fixed(ids: Sequence[str]) -> str:
+    return f"not fixed by this bump: {', '.join(ids[:10])}"
+
+
+def dep_suppressed_bot_pull(bot: str, number: int, url: str, package: str, version: str) -> str:
+    link = f" ({url})" if url else ""
+    return f"{bot} pull request #{number}{link} already bumps {package} to {version}: review that one."
+
+
+def dep_esc_git(app: str, error: str) -> str:
+    return f"{app}: the repository could not be read or checked out ({error}). Check its path or remote."
+
+
+def dep_tests_not_run() -> str:
+    return "tests: not run (the tool did not make the bump)"
+
+
+def dep_reaudited() -> str:
+    return "advisories: re-audited, gone"
+
+
+def dep_not_reaudited(detail: str) -> str:
+    why = f" ({detail})" if detail else ""
+    return f"advisories: not re-audited{why}; checked against the advisories' ranges and fixed versions"
+
+
+def dep_reaudit_off() -> str:
+    return "re-audit switched off"
+
+
+def dep_tests_regressed(allowed: bool) -> str:
+    if allowed:
+        return "⚠ tests newly fail after this bump (the inventory allows approving it anyway)"
+    return "⚠ tests newly fail after this bump: not approvable"
+
+
+def dep_reason(package: str, old: str, new: str, app: str, advisories: int) -> str:
+    return f"bump {package} {old} → {new} in {app} ({advisories} advisory(ies); the smallest fixed version)"
+
+
+def cli_not_audited(path: str, reasons: Sequence[str]) -> str:
+    lines = [f"{path}: NOT AUDITED (this is not a clean result):"]
+    lines.extend(f"  {r}" for r in reasons[:10])
+    return "\n".join(lines)
+
+
+def cli_deps_app_repos(reports: int, names: int) -> str:
+    return (
+        f"--deps: give one --app-repo for all reports or one per report ({reports} report(s), {names} "
+        "--app-repo given)"
+    )
+
+
+def cli_unknown_app_repo(name: str) -> str:
+    return f"--app-repo {name}: not an application repository of the inventory (app_repos:)"
