@@ -48,7 +48,8 @@ def _in_range(version: str, events: list[dict[str, str]]) -> bool:
         return False
     affected = False
     for ev in sorted(
-        events, key=lambda e: Version("0") if next(iter(e.values())) == "0" else Version(next(iter(e.values())))
+        events,
+        key=lambda e: Version("0") if next(iter(e.values())) == "0" else Version(next(iter(e.values()))),
     ):
         ((kind, value),) = ev.items()
         if kind == "introduced" and (value == "0" or v >= Version(value)):
