@@ -1369,6 +1369,7 @@ PR_PROOF_HEADING = (
 )
 PR_PROOF_MISSING = "The proof did not run on the latest default branch: the guard refuses this change."
 PR_IMPACT_HEADING = "### Impact preview (every manifest of the repository)"
+PR_POLICY_FINDINGS_HEADING = "### Findings this policy answers"
 
 
 def pr_proof_summary(passed: bool, rows: int) -> str:
