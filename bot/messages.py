@@ -951,3 +951,88 @@ def blocks_kept(entries: Sequence[str]) -> str:
 
 def cli_sync_expired(count: int) -> str:
     return f"Proposed lifting {count} expired block(s); serve posts them for approval."
+
+
+# --- Wazuh indexer pull (issue 15: tools/sources/wazuh_indexer.py) ----------------------------------------
+
+
+def indexer_unauthorized(where: str, call: str) -> str:
+    return (
+        f"Wazuh indexer {where}: {call} was refused (401): the credentials are wrong or missing. "
+        "Check SECOPS_INDEXER_USERNAME and SECOPS_INDEXER_PASSWORD (or SECOPS_INDEXER_API_KEY)."
+    )
+
+
+def indexer_forbidden(where: str, call: str, reason: str) -> str:
+    return (
+        f"Wazuh indexer {where}: {call} was forbidden (403): the user may not read these indices ({reason}). "
+        "Give it read access to the index pattern (SECOPS_INDEXER_INDEX)."
+    )
+
+
+def indexer_failed(where: str, call: str, status: int, reason: str) -> str:
+    return f"Wazuh indexer {where}: {call} failed (HTTP {status}: {reason}). The next poll tries again."
+
+
+def indexer_timeout(where: str, call: str, seconds: float) -> str:
+    return (
+        f"Wazuh indexer {where}: {call} did not answer within {seconds:g} s (SECOPS_INDEXER_TIMEOUT). "
+        "The next poll tries again from the stored watermark."
+    )
+
+
+def indexer_unreachable(where: str, detail: str) -> str:
+    return f"Wazuh indexer {where} is unreachable ({detail}). Check SECOPS_INDEXER_URL."
+
+
+def indexer_tls(where: str, detail: str) -> str:
+    return (
+        f"Wazuh indexer {where}: the TLS certificate was not accepted ({detail}). "
+        "Give the CA with SECOPS_INDEXER_CA_BUNDLE."
+    )
+
+
+def indexer_bad_answer(where: str, call: str, what: str) -> str:
+    return f"Wazuh indexer {where}: {call} answered unusably ({what})."
+
+
+def indexer_no_index(where: str) -> str:
+    return f"Wazuh indexer {where}: no index matches the pattern; nothing to read (deleted, or not created yet)."
+
+
+def indexer_index_gone(where: str) -> str:
+    return (
+        f"Wazuh indexer {where}: an index was deleted during the pull; what was read is kept, "
+        "the next poll goes on from there."
+    )
+
+
+def indexer_pit_reopened(where: str) -> str:
+    return f"Wazuh indexer {where}: the point in time expired; reopened, reading on after the last page."
+
+
+def indexer_pit_lost(where: str, times: int) -> str:
+    return (
+        f"Wazuh indexer {where}: the point in time expired {times} times in one pull; stopped. "
+        "The next poll resumes from the stored watermark."
+    )
+
+
+def indexer_shards_failed(where: str, failed: int) -> str:
+    return f"Wazuh indexer {where}: {failed} shard(s) failed to answer; their alerts may come in a later poll."
+
+
+def cli_indexer_malformed(where: str, count: int, shown: Sequence[tuple[int, str]]) -> str:
+    lines = [f"{where}: skipped {count} malformed document(s):"]
+    lines += [f"  #{n}: {reason}" for n, reason in shown]
+    if count > len(shown):
+        lines.append(f"  … and {count - len(shown)} more")
+    return "\n".join(lines)
+
+
+def cli_indexer_no_new_alerts(where: str) -> str:
+    return f"{where}: no new alerts since the last scan (use --since all to read every document again)."
+
+
+def cli_alerts_or_indexer() -> str:
+    return "--alerts (or SECOPS_ALERTS) or --indexer (or SECOPS_INDEXER_URL) is required"

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
 from bot.core.errors import ConfigError
 from bot.core.redact import register_secret
@@ -82,6 +82,34 @@ ENV_NAMES: dict[str, str] = {
     "dedup_show_threshold": "SECOPS_DEDUP_SHOW_THRESHOLD",
     # Kyverno engine
     "kyverno_bin": "SECOPS_KYVERNO_BIN",
+    # Wazuh indexer pull (issue 15; docs/alerts.md, "Wazuh indexer")
+    "indexer": "SECOPS_INDEXER_URL",
+    "indexer_index": "SECOPS_INDEXER_INDEX",
+    "indexer_username": "SECOPS_INDEXER_USERNAME",
+    "indexer_password": "SECOPS_INDEXER_PASSWORD",
+    "indexer_password_file": "SECOPS_INDEXER_PASSWORD_FILE",
+    "indexer_api_key": "SECOPS_INDEXER_API_KEY",
+    "indexer_api_key_file": "SECOPS_INDEXER_API_KEY_FILE",
+    "indexer_ca_bundle": "SECOPS_INDEXER_CA_BUNDLE",
+    "indexer_verify_tls": "SECOPS_INDEXER_VERIFY_TLS",
+    "indexer_timeout": "SECOPS_INDEXER_TIMEOUT",
+    "indexer_page_size": "SECOPS_INDEXER_PAGE_SIZE",
+    "indexer_overlap": "SECOPS_INDEXER_OVERLAP",
+    # Post-merge verification (issue 15; docs/verification.md)
+    "argocd_url": "SECOPS_ARGOCD_URL",
+    "argocd_token": "SECOPS_ARGOCD_TOKEN",
+    "argocd_token_file": "SECOPS_ARGOCD_TOKEN_FILE",
+    "argocd_ca_bundle": "SECOPS_ARGOCD_CA_BUNDLE",
+    "argocd_verify_tls": "SECOPS_ARGOCD_VERIFY_TLS",
+    "deploy_deadline": "SECOPS_DEPLOY_DEADLINE",
+    "verify_period": "SECOPS_VERIFY_PERIOD",
+}
+
+#: secret setting → the setting naming a file that holds it (read once at start-up, trailing newline dropped)
+_SECRET_FILES = {
+    "indexer_password": "indexer_password_file",
+    "indexer_api_key": "indexer_api_key_file",
+    "argocd_token": "argocd_token_file",
 }
 
 
@@ -141,6 +169,54 @@ class Settings(BaseModel):
     dedup_show_threshold: float = 0.75
 
     kyverno_bin: str | None = None
+
+    # Wazuh indexer pull: an OpenSearch URL instead of (or besides) the alerts file
+    indexer: str | None = None
+    indexer_index: str = "wazuh-alerts-4.x-*"
+    indexer_username: str | None = None
+    indexer_password: SecretStr | None = None
+    indexer_password_file: Path | None = None
+    indexer_api_key: SecretStr | None = None
+    indexer_api_key_file: Path | None = None
+    indexer_ca_bundle: Path | None = None
+    indexer_verify_tls: bool = True
+    indexer_timeout: float = 30.0
+    indexer_page_size: int = Field(default=5000, ge=1, le=10_000)
+    indexer_overlap: float = 5 * 60.0
+
+    # Post-merge verification: Argo CD (read-only token) and how long to wait and watch
+    argocd_url: str | None = None
+    argocd_token: SecretStr | None = None
+    argocd_token_file: Path | None = None
+    argocd_ca_bundle: Path | None = None
+    argocd_verify_tls: bool = True
+    deploy_deadline: float = 30 * 60.0
+    verify_period: float = 30 * 60.0
+
+    @model_validator(mode="before")
+    @classmethod
+    def _secret_files(cls, values: Any) -> Any:
+        """A secret given as a file (``*_FILE``) is read here, once; the variable itself wins."""
+        if not isinstance(values, dict):
+            return values
+        for secret, file_key in _SECRET_FILES.items():
+            path = values.get(file_key)
+            if path is None or values.get(secret):
+                continue
+            try:
+                text = Path(str(path)).expanduser().read_text(encoding="utf-8").strip()
+            except OSError as exc:
+                raise ValueError(f"{ENV_NAMES[file_key]}: cannot read {path}: {exc.strerror or exc}") from None
+            values = {**values, secret: text}
+        return values
+
+    @field_validator("indexer_timeout", "indexer_overlap", "deploy_deadline", "verify_period", mode="before")
+    @classmethod
+    def _issue15_durations(cls, value: Any) -> float:
+        seconds = parse_duration(value)
+        if seconds <= 0:
+            raise ValueError("must be positive")
+        return seconds
 
     @field_validator("approvers", mode="before")
     @classmethod
@@ -207,7 +283,9 @@ def load_settings(env: Mapping[str, str], overrides: Mapping[str, Any] | None = 
         settings = Settings.model_validate(values)
     except ValidationError as exc:
         err = exc.errors()[0]
-        name = str(err["loc"][0]) if err["loc"] else "?"
+        if not err["loc"]:  # a check across settings (a secret's file): the message names the variable
+            raise ConfigError(str(err["msg"]).removeprefix("Value error, ")) from None
+        name = str(err["loc"][0])
         var = ENV_NAMES.get(name, name)
         raise ConfigError(f"{var} ({'--' + name.replace('_', '-')}): {err['msg']}") from None
     for value in settings.__dict__.values():
