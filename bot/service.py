@@ -28,6 +28,7 @@ from bot.core.instructions import (
 )
 from bot.core.proposal import LlmUsage, Proposal
 from bot.pipeline import Scanner, ScanReport, Since
+from tools.sources.wazuh_indexer import IndexerReader
 from bot.publishing import Approval, Publisher, PublishResult
 from bot.settings import Settings
 from bot.state import StateStore, StoredProposal
@@ -95,8 +96,9 @@ class ProposalService:
         audit: AuditLog,
         clock: Clock,
         publisher: Publisher | None,
-        alerts_path: Path,
+        alerts_path: Path | None,
         before_scan: Callable[[], None] | None = None,
+        indexer: IndexerReader | None = None,
     ) -> None:
         self.settings = settings
         self.scanner = scanner
@@ -107,6 +109,7 @@ class ProposalService:
         self.publisher = publisher
         self.alerts_path = alerts_path
         self.before_scan = before_scan
+        self.indexer = indexer  # the Wazuh indexer instead of the alerts file (issue 15)
         self._scan_lock = threading.Lock()
         # (proposal id, revision hash) being voted on or published in this process: one publisher per revision
         self._inflight: set[tuple[str, str]] = set()
@@ -129,7 +132,15 @@ class ProposalService:
                         exc.__class__.__name__,
                     )
             try:
-                report = self.scanner.scan_file(self.alerts_path, Since("offset"))
+                report: ScanReport
+                if self.indexer is not None:
+                    pulled = self.scanner.scan_indexer(self.indexer, Since("offset"))
+                    for note in pulled.pull.notes:
+                        log.warning("%s", note)
+                    report = pulled
+                else:
+                    assert self.alerts_path is not None
+                    report = self.scanner.scan_file(self.alerts_path, Since("offset"))
             except Exception as exc:  # a bad file or repo must not kill the poller: report it
                 log.warning("scan failed (%s): %s", trigger, exc.__class__.__name__)
                 return ScanOutcome(report=None, error=messages.scan_failed(str(exc)))

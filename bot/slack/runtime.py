@@ -30,6 +30,7 @@ from bot.slack.app import Approvers, build_app
 from bot.slack.poster import Poster
 from bot.slack.server import Health, Poller, WebhookHandler, make_http_server
 from bot.state import StateStore
+from tools.sources.wazuh_indexer import reader_from_settings
 
 log = logging.getLogger(__name__)
 
@@ -167,9 +168,10 @@ def require_slack(settings: Settings, *, http: bool) -> None:
         missing.append("SECOPS_SLACK_CHANNEL")
     if not settings.approvers:
         missing.append("SECOPS_APPROVERS")
-    for name in ("alerts", "cmdb"):
-        if getattr(settings, name) is None:
-            missing.append(f"SECOPS_{name.upper()}")
+    if settings.alerts is None and not settings.indexer:
+        missing.append("SECOPS_ALERTS or SECOPS_INDEXER_URL")
+    if settings.cmdb is None:
+        missing.append("SECOPS_CMDB")
     if settings.repo is None and not settings.git_remote_url:
         missing.append("SECOPS_REPO or SECOPS_GIT_REMOTE_URL")
     if missing:
@@ -192,7 +194,7 @@ def build_runtime(
 ) -> SlackRuntime:
     """Everything wired: Web API client, state, service, Bolt app, poller (not started)."""
     require_slack(settings, http=http)
-    assert settings.slack_bot_token is not None and settings.slack_channel and settings.alerts
+    assert settings.slack_bot_token is not None and settings.slack_channel
     client = web_client(settings)
     state = StateStore(settings.state_path)
     audit = AuditLog(settings.audit_path, clock)
@@ -207,6 +209,7 @@ def build_runtime(
         publisher=publisher_factory(state, audit),
         alerts_path=settings.alerts,
         before_scan=before_scan,
+        indexer=reader_from_settings(settings),
     )
     poster = Poster(
         client,

@@ -421,3 +421,23 @@ def _without_userinfo(url: str) -> str:
         return url
     host, slash, path = rest.partition("/")
     return f"{scheme}://{host.rpartition('@')[2]}{slash}{path}".rstrip("/")
+
+
+def reader_from_settings(settings: Any) -> IndexerReader | None:
+    """The indexer reader the settings ask for (``SECOPS_INDEXER_URL``), or None."""
+    if not settings.indexer:
+        return None
+    return IndexerReader(
+        IndexerConfig(
+            url=settings.indexer,
+            index=settings.indexer_index,
+            username=settings.indexer_username,
+            password=settings.indexer_password,
+            api_key=settings.indexer_api_key,
+            ca_bundle=settings.indexer_ca_bundle,
+            verify_tls=settings.indexer_verify_tls,
+            timeout=settings.indexer_timeout,
+            page_size=settings.indexer_page_size,
+            overlap_s=settings.indexer_overlap,
+        )
+    )
