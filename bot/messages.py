@@ -1036,3 +1036,85 @@ def cli_indexer_no_new_alerts(where: str) -> str:
 
 def cli_alerts_or_indexer() -> str:
     return "--alerts (or SECOPS_ALERTS) or --indexer (or SECOPS_INDEXER_URL) is required"
+
+
+# --- post-merge verification (issue 15: bot/verification.py, tools/argocd.py) ----------------------------
+
+
+def _minutes(seconds: float) -> str:
+    return f"{seconds / 60:g} min"
+
+
+def verify_deployed_watching(at: str, attacker: str, period_s: float) -> str:
+    return f"Deployed {at} · watching alerts from {attacker} for {_minutes(period_s)}."
+
+
+def verify_deployed(at: str) -> str:
+    return f"Deployed {at}."
+
+
+def verify_quiet(at: str, attacker: str, period_s: float) -> str:
+    return f"Deployed {at} · no alerts from {attacker} since (0 in {_minutes(period_s)})."
+
+
+def verify_still_firing(alerts: int, period_s: float) -> str:
+    return (
+        f"Still firing: {alerts} alert(s) since deployment (in {_minutes(period_s)}). This fix no longer "
+        "suppresses new proposals for this attacker; the next ones are escalated."
+    )
+
+
+def verify_not_deployed(deadline_s: float, why: str) -> str:
+    tail = f" {why}" if why else ""
+    return f"Not deployed after {_minutes(deadline_s)}.{tail}"
+
+
+def verify_app_state(app: str, sync: str, health: str, revisions: Sequence[str]) -> str:
+    shown = ", ".join(r[:12] for r in revisions) or "none"
+    return f"Argo CD application {app}: {sync}, {health}, revision {shown}."
+
+
+def verify_no_app(targets: Sequence[str]) -> str:
+    return (
+        f"No Argo CD application in the inventory for {', '.join(targets) or 'these files'} (argocd_app): "
+        "deployment not followed."
+    )
+
+
+def verify_no_commit() -> str:
+    return "GitHub gave no merge commit: deployment not followed."
+
+
+def esc_still_firing(fix_id: str, alerts: int, attacker: str) -> str:
+    return (
+        f"Still firing: the block of {attacker} merged in {fix_id} is deployed, yet {alerts} alert(s) came "
+        "after it. The block does not stop this attacker (another path in, or the config is not used): "
+        "a person has to look."
+    )
+
+
+def suppressed_still_firing_escalated(escalation_id: str) -> str:
+    return f"Still firing; already escalated in {escalation_id}."
+
+
+def argocd_refused(url: str, app: str, status: int) -> str:
+    return (
+        f"Argo CD {url}: reading application {app} was refused ({status}). Check SECOPS_ARGOCD_TOKEN "
+        "(a read-only token with `applications, get`)."
+    )
+
+
+def argocd_no_app(url: str, app: str) -> str:
+    return f"Argo CD {url}: no application {app} (404). Check argocd_app in the inventory."
+
+
+def argocd_failed(url: str, app: str, status: int) -> str:
+    return f"Argo CD {url}: reading application {app} failed (HTTP {status}). The next pass tries again."
+
+
+def argocd_timeout(url: str, app: str, seconds: float) -> str:
+    return f"Argo CD {url}: application {app} did not answer within {seconds:g} s. The next pass tries again."
+
+
+def argocd_unreachable(url: str, detail: str) -> str:
+    return f"Argo CD {url} is unreachable ({detail}). Check SECOPS_ARGOCD_URL."

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gc
 import hashlib
+import json
 import logging
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -318,7 +319,26 @@ class Scanner:
             return self._failed(
                 proposal.group, proposal.id, proposal.fixer, exc, llm=proposal.llm, unfixed=proposal.unfixed
             )
-        return proposal
+        return self._still_firing(proposal)
+
+    def _still_firing(self, proposal: Proposal) -> Proposal:
+        """A repeat of a block that post-merge verification found deployed but not working is no longer
+        suppressed (already in place, or by the merged fix): it is escalated once, saying so; later
+        repeats point at that escalation (bot/verification.py)."""
+        attacker = proposal.group.attacker
+        if proposal.action != "suppressed" or proposal.folded_into or not attacker:
+            return proposal
+        firing = self.state.still_firing(attacker)
+        if firing is None:
+            return proposal
+        key = f"still_firing_escalated:{firing.proposal_id}"
+        earlier = self.state.get_meta(key)
+        if earlier is not None:
+            reason = messages.suppressed_still_firing_escalated(str(json.loads(earlier)))
+            return proposal.model_copy(update={"reason": reason})
+        self.state.set_meta(key, proposal.id)
+        reason = messages.esc_still_firing(firing.proposal_id, firing.alerts, attacker)
+        return proposal.model_copy(update={"action": "escalate", "reason": reason, "diff": "", "files": ()})
 
     def _workspace(self, group: AlertGroup) -> Workspace:
         """What the long-tail fixer may see and try for this group; the guard judges every try."""

@@ -236,6 +236,32 @@ class FakeOpenSearch:
         )  # fmt: skip
         return 200, head + b",".join(e.hit for e in page) + b"]}}"
 
+    def _count(self, pattern: str, body: dict[str, Any]) -> tuple[int, Any]:
+        """``_count`` with a ``bool.filter`` of ``range`` (epoch ms) and ``terms`` clauses."""
+        with self._lock:
+            names = [n for n in self.indices if any(fnmatch.fnmatch(_stream(n), p) for p in pattern.split(","))]
+            if not names:
+                return 404, _error(404, "index_not_found_exception", f"no such index [{pattern}]")
+            entries = [e for n in names for e in self.indices[n]]
+        filters = ((body.get("query") or {}).get("bool") or {}).get("filter") or []
+        n = 0
+        for e in entries:
+            source = orjson.loads(e.hit)["_source"]
+            if all(self._matches(source, f) for f in filters):
+                n += 1
+        return 200, {"count": n, "_shards": {"total": len(names), "successful": len(names), "skipped": 0, "failed": 0}}
+
+    def _matches(self, source: Mapping[str, Any], clause: Mapping[str, Any]) -> bool:
+        if "range" in clause:
+            ((name, bounds),) = clause["range"].items()
+            value = _get(source, name)
+            if value is None:
+                return False
+            ms = _ms(value)
+            return ms >= int(bounds.get("gte", ms)) and ms < int(bounds.get("lt", ms + 1))
+        ((name, values),) = clause["terms"].items()
+        return _get(source, name) in values
+
     def _health(self) -> tuple[int, Any]:
         return 200, {"cluster_name": "wazuh-cluster", "status": "green", "timed_out": False, "number_of_nodes": 1}
 
@@ -312,6 +338,8 @@ class FakeOpenSearch:
             return self._delete_pit(body)
         if path == "/_search" and method in ("GET", "POST"):
             return self._search(body or {})
+        if path.endswith("/_count") and method in ("GET", "POST"):
+            return self._count(path.strip("/").split("/")[0], body or {})
         if path == "/_cluster/health":
             return self._health()
         return 400, _error(400, "illegal_argument_exception", f"not implemented by the fake: {method} {path}")

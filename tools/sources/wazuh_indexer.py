@@ -51,10 +51,12 @@ class Generation:
     name: str
     time_field: str
     tiebreaker: str
+    source_field: str  # the attacker's address
+    agent_field: str  # the monitored host's name
 
 
-WAZUH_4 = Generation("4.x", "timestamp", "id")
-WAZUH_5 = Generation("5.x", "@timestamp", "wazuh.event.id")
+WAZUH_4 = Generation("4.x", "timestamp", "id", "data.srcip", "agent.name")
+WAZUH_5 = Generation("5.x", "@timestamp", "wazuh.event.id", "source.ip", "wazuh.agent.name")
 
 
 def generation_of(index: str) -> Generation:
@@ -270,6 +272,24 @@ class IndexerReader:
                     return
         finally:
             self._close_pit(pit)
+
+    def count(self, addresses: tuple[str, ...], targets: tuple[str, ...], since: float, until: float) -> int:
+        """How many alerts from ``addresses`` to ``targets`` between two times (post-merge verification)."""
+        g = self.generation
+        window = {"gte": int(since * 1000), "lt": int(until * 1000), "format": "epoch_millis"}
+        filters: list[dict[str, Any]] = [
+            {"range": {g.time_field: window}},
+            {"terms": {g.source_field: list(addresses)}},
+        ]
+        if targets:
+            filters.append({"terms": {g.agent_field: list(targets)}})
+        try:
+            body = self._call(
+                "count", self.client.count, index=self.config.index, body={"query": {"bool": {"filter": filters}}}
+            )
+        except (_IndexGone, _ExpiredPit):
+            return 0
+        return int(body.get("count", 0))
 
     # --- one page --------------------------------------------------------------------------------------
 
