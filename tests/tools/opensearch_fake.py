@@ -66,6 +66,41 @@ class _Entry:
     doc_id: str
     index: str
     hit: bytes  # the whole hit, encoded once
+    filtered: dict[tuple[str, ...], bytes] = field(default_factory=dict)  # the hit per `_source` includes
+
+    def with_source(self, includes: tuple[str, ...]) -> bytes:
+        """The hit with only ``includes`` (dotted paths) kept in ``_source``, as OpenSearch filters it."""
+        if not includes:
+            return self.hit
+        cached = self.filtered.get(includes)
+        if cached is None:
+            hit = orjson.loads(self.hit)
+            hit["_source"] = _include(hit["_source"], includes)
+            cached = self.filtered[includes] = orjson.dumps(hit)
+        return cached
+
+
+def _include(source: Mapping[str, Any], includes: tuple[str, ...]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for path in includes:
+        value = _get(source, path)
+        if value is None and not _has(source, path):
+            continue
+        *parents, leaf = path.split(".")
+        cur = out
+        for part in parents:
+            cur = cur.setdefault(part, {})
+        cur[leaf] = value
+    return out
+
+
+def _has(doc: Mapping[str, Any], dotted: str) -> bool:
+    cur: Any = doc
+    for part in dotted.split("."):
+        if not isinstance(cur, dict) or part not in cur:
+            return False
+        cur = cur[part]
+    return True
 
 
 @dataclass
@@ -234,7 +269,9 @@ class FakeOpenSearch:
             + str(shards).encode() + b',"successful":' + str(shards).encode()
             + b',"skipped":0,"failed":0},"hits":{"max_score":null,"hits":['
         )  # fmt: skip
-        return 200, head + b",".join(e.hit for e in page) + b"]}}"
+        source = body.get("_source")
+        includes = tuple(source.get("includes") or ()) if isinstance(source, dict) else ()
+        return 200, head + b",".join(e.with_source(includes) for e in page) + b"]}}"
 
     def _count(self, pattern: str, body: dict[str, Any]) -> tuple[int, Any]:
         """``_count`` with a ``bool.filter`` of ``range`` (epoch ms) and ``terms`` clauses."""

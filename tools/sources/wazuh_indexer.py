@@ -21,6 +21,7 @@ apart by the index pattern. Every call has a timeout; TLS is verified unless tur
 
 from __future__ import annotations
 
+import gc
 import ssl
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -57,6 +58,18 @@ class Generation:
 
 WAZUH_4 = Generation("4.x", "timestamp", "id", "data.srcip", "agent.name")
 WAZUH_5 = Generation("5.x", "@timestamp", "wazuh.event.id", "source.ip", "wazuh.agent.name")
+
+#: The fields the validating reader uses (tools/sources/wazuh.py), the only ones fetched (``_source``
+#: includes): a page is parsed and held whole, so the rest of a document (compliance lists, decoders,
+#: GeoLocation ...) would cost time and memory for nothing. Both generations' fields: an index pattern can
+#: mix them.
+SOURCE_FIELDS = (
+    "timestamp", "@timestamp", "id",
+    "rule.level", "rule.id", "rule.description", "rule.groups", "rule.mitre.id",
+    "agent.name", "data.srcip", "data.url", "full_log",
+    "wazuh.rule.level", "wazuh.rule.id", "wazuh.rule.title", "wazuh.rule.description", "wazuh.rule.groups",
+    "wazuh.rule.tags", "wazuh.rule.mitre", "wazuh.agent.name", "source.ip", "event.original", "message",
+)  # fmt: skip
 
 
 def generation_of(index: str) -> Generation:
@@ -242,8 +255,14 @@ class IndexerReader:
         try:
             while True:
                 body = self._body(pit, start, after)
+                # A page decodes into ~100,000 small acyclic objects: with the cyclic GC running, its
+                # collections re-walk them all (most of the pull's time, measured). Paused while a page
+                # is fetched and read, as the file reader does; on again before the page is handed out.
+                gc_was_enabled = gc.isenabled()
+                gc.disable()
                 try:
                     response = self._call("search", self.client.search, body=body)
+                    page = self._read(response, mark, position, overlap_ms)
                 except _ExpiredPit:
                     reopened += 1
                     if reopened > MAX_REOPEN:
@@ -256,22 +275,33 @@ class IndexerReader:
                 except _IndexGone:
                     notes.notes.append(messages.indexer_index_gone(self.describe()))
                     return
+                finally:
+                    if gc_was_enabled:
+                        gc.enable()
                 pit = response.get("pit_id") or pit  # the id may change from one search to the next
                 failed = (response.get("_shards") or {}).get("failed") or 0
                 if failed:
                     notes.notes.append(messages.indexer_shards_failed(self.describe(), int(failed)))
-                hits = (response.get("hits") or {}).get("hits") or []
-                if not hits:
+                if page is None:
                     return
-                page, position = self._page(hits, mark, position)
-                after = hits[-1].get("sort") or []
-                mark = mark.advanced(page_ids(hits), after, overlap_ms)
-                page.watermark = mark
+                position += page.hits
+                after = page.watermark.after
+                mark = page.watermark
                 yield page
-                if len(hits) < self.config.page_size:
+                if page.hits < self.config.page_size:
                     return
         finally:
             self._close_pit(pit)
+
+    def _read(self, response: Any, mark: Watermark, position: int, overlap_ms: int) -> Page | None:
+        """The page in a search response, with the watermark after it; None when it has no hits."""
+        hits = (response.get("hits") or {}).get("hits") or []
+        if not hits:
+            return None
+        page, ids = self._page(hits, mark, position)
+        last = hits[-1].get("sort") if type(hits[-1]) is dict else None
+        page.watermark = mark.advanced(ids, last if type(last) is list else [], overlap_ms)
+        return page
 
     def count(self, addresses: tuple[str, ...], targets: tuple[str, ...], since: float, until: float) -> int:
         """How many alerts from ``addresses`` to ``targets`` between two times (post-merge verification)."""
@@ -293,27 +323,36 @@ class IndexerReader:
 
     # --- one page --------------------------------------------------------------------------------------
 
-    def _page(self, hits: list[Any], mark: Watermark, position: int) -> tuple[Page, int]:
+    def _page(self, hits: list[Any], mark: Watermark, position: int) -> tuple[Page, list[tuple[str, int]]]:
+        """The page's alerts, and (id, sort time) of its hits for the watermark, in one pass."""
         alerts: list[Alert] = []
+        ids: list[tuple[str, int]] = []
         page = Page(alerts=alerts, watermark=mark, hits=len(hits))
         seen = mark.seen
         for hit in hits:
             position += 1
-            doc_id = hit.get("_id") if type(hit) is dict else None
-            if type(doc_id) is str and doc_id in seen:
-                page.repeats += 1
+            if type(hit) is not dict:
+                page.malformed_count += 1
                 continue
-            src = hit.get("_source") if type(hit) is dict else None
+            doc_id = hit.get("_id")
+            sort = hit.get("sort")
+            if type(doc_id) is str:
+                if type(sort) is list and sort and type(sort[0]) is int:
+                    ids.append((doc_id, sort[0]))
+                if doc_id in seen:
+                    page.repeats += 1
+                    continue
+            src = hit.get("_source")
             # The 4.x manager's own shape (with its `id`) takes the reader's fast path; otherwise the hit
             # itself, whose `_id` is the alert id when the alert has none.
             item = alert_from_document(src if type(src) is dict and "id" in src else hit, position)
-            if isinstance(item, str):
+            if type(item) is str:
                 page.malformed_count += 1
                 if len(page.malformed) < MAX_REPORTED_MALFORMED:
                     page.malformed.append(Malformed(position, f"{item} (document {_shown_id(doc_id)})"))
                 continue
-            alerts.append(item)
-        return page, position
+            alerts.append(item)  # type: ignore[arg-type]
+        return page, ids
 
     def _body(self, pit: str, start: int | None, after: list[Any] | None) -> dict[str, Any]:
         g = self.generation
@@ -328,6 +367,7 @@ class IndexerReader:
             "pit": {"id": pit, "keep_alive": self.config.keep_alive},
             "sort": [{g.time_field: {"order": "asc"}}, {g.tiebreaker: {"order": "asc"}}],
             "track_total_hits": False,
+            "_source": {"includes": list(SOURCE_FIELDS)},
         }
         if after:
             body["search_after"] = after
@@ -397,18 +437,6 @@ class _ExpiredPit(Exception):
 
 class _IndexGone(Exception):
     """No index matches (404 ``index_not_found_exception``)."""
-
-
-def page_ids(hits: list[Any]) -> list[tuple[str, int]]:
-    """(document id, sort time in ms) of each hit that has both."""
-    out: list[tuple[str, int]] = []
-    for hit in hits:
-        if type(hit) is not dict:
-            continue
-        doc_id, sort = hit.get("_id"), hit.get("sort")
-        if type(doc_id) is str and type(sort) is list and sort and isinstance(sort[0], int | float):
-            out.append((doc_id, int(sort[0])))
-    return out
 
 
 def _error_type(exc: Any) -> str:
