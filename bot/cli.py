@@ -42,7 +42,9 @@ def _add_inputs(parser: argparse.ArgumentParser) -> None:
 def _add_indexer(parser: argparse.ArgumentParser) -> None:
     """The Wazuh indexer instead of the alerts file (issue 15; docs/alerts.md, "Wazuh indexer")."""
     parser.add_argument(
-        "--indexer", metavar="URL", help=f"pull alerts from the Wazuh indexer (OpenSearch) {_env_help('indexer')}"
+        "--indexer",
+        metavar="URL",
+        help=f"pull alerts from the Wazuh indexer (OpenSearch) {_env_help('indexer')}",
     )
     parser.add_argument(
         "--index",
@@ -215,7 +217,9 @@ def cmd_scan(args: argparse.Namespace, out: TextIO, err: TextIO, env: dict[str, 
     return 0
 
 
-def _scan_indexer(args: argparse.Namespace, settings: Settings, out: TextIO, err: TextIO, clock: Clock) -> int:
+def _scan_indexer(
+    args: argparse.Namespace, settings: Settings, out: TextIO, err: TextIO, clock: Clock
+) -> int:
     """``scan --indexer URL``: the same as a file scan, pulled page by page from the Wazuh indexer."""
     from rich.console import Console
 

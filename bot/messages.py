@@ -997,7 +997,9 @@ def indexer_bad_answer(where: str, call: str, what: str) -> str:
 
 
 def indexer_no_index(where: str) -> str:
-    return f"Wazuh indexer {where}: no index matches the pattern; nothing to read (deleted, or not created yet)."
+    return (
+        f"Wazuh indexer {where}: no index matches the pattern; nothing to read (deleted, or not created yet)."
+    )
 
 
 def indexer_index_gone(where: str) -> str:
@@ -1019,7 +1021,9 @@ def indexer_pit_lost(where: str, times: int) -> str:
 
 
 def indexer_shards_failed(where: str, failed: int) -> str:
-    return f"Wazuh indexer {where}: {failed} shard(s) failed to answer; their alerts may come in a later poll."
+    return (
+        f"Wazuh indexer {where}: {failed} shard(s) failed to answer; their alerts may come in a later poll."
+    )
 
 
 def cli_indexer_malformed(where: str, count: int, shown: Sequence[tuple[int, str]]) -> str:

@@ -28,10 +28,10 @@ from bot.core.instructions import (
 )
 from bot.core.proposal import LlmUsage, Proposal
 from bot.pipeline import Scanner, ScanReport, Since
-from tools.sources.wazuh_indexer import IndexerReader
 from bot.publishing import Approval, Publisher, PublishResult
 from bot.settings import Settings
 from bot.state import StateStore, StoredProposal
+from tools.sources.wazuh_indexer import IndexerReader
 
 log = logging.getLogger(__name__)
 

@@ -13,7 +13,15 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from bot.core.errors import ConfigError
 from bot.core.redact import register_secret
@@ -206,7 +214,9 @@ class Settings(BaseModel):
             try:
                 text = Path(str(path)).expanduser().read_text(encoding="utf-8").strip()
             except OSError as exc:
-                raise ValueError(f"{ENV_NAMES[file_key]}: cannot read {path}: {exc.strerror or exc}") from None
+                raise ValueError(
+                    f"{ENV_NAMES[file_key]}: cannot read {path}: {exc.strerror or exc}"
+                ) from None
             values = {**values, secret: text}
         return values
 

@@ -246,10 +246,9 @@ def build_syncer(
         return None
     from agents.playbooks import ban_days, load_catalog
     from bot.publisher import build_git_repo
+    from bot.verification import build_verifier
     from tools.cmdb import load_inventory
     from tools.github import github_pulls
-
-    from bot.verification import build_verifier
 
     inventory = load_inventory(settings.cmdb)
     builder = BranchBuilder(

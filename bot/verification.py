@@ -82,7 +82,10 @@ def count_in_file(path: Path) -> AlertCounter:
         return sum(
             1
             for a in AlertStream(path)
-            if a.srcip in wanted and (not hosts or a.agent in hosts) and a.ts is not None and since <= a.ts < until
+            if a.srcip in wanted
+            and (not hosts or a.agent in hosts)
+            and a.ts is not None
+            and since <= a.ts < until
         )
 
     return count
@@ -141,10 +144,13 @@ class Verifier:
         )
         self.state.record_verification(v)
         self.audit.append(
-            "verification_started", {"proposal": p.id, "commit": v.merge_commit, "apps": list(apps), "phase": phase}
+            "verification_started",
+            {"proposal": p.id, "commit": v.merge_commit, "apps": list(apps), "phase": phase},
         )
         if phase == "no_app":
-            self._note(v, messages.verify_no_app(p.group.targets) if merge_commit else messages.verify_no_commit())
+            self._note(
+                v, messages.verify_no_app(p.group.targets) if merge_commit else messages.verify_no_commit()
+            )
         return v
 
     # --- one pass ---------------------------------------------------------------------------------------
@@ -182,7 +188,13 @@ class Verifier:
             return out
         pending = next(s for s in states if s not in deployed) if states else None
         if now - v.merged_at >= self.deadline_s:
-            why = messages.verify_app_state(pending.name, pending.sync_status, pending.health, pending.revisions) if pending else ""
+            why = (
+                messages.verify_app_state(
+                    pending.name, pending.sync_status, pending.health, pending.revisions
+                )
+                if pending
+                else ""
+            )
             return self._late(v, why)
         return None
 
@@ -229,7 +241,7 @@ class Verifier:
 
     def _save(self, v: Verification, **changes: object) -> Verification:
         fields = {**v.__dict__, **changes, "updated_at": self.clock.now()}
-        out = Verification(**fields)  # type: ignore[arg-type]
+        out = Verification(**fields)
         self.state.record_verification(out)
         self.audit.append(
             "verification",
@@ -272,7 +284,11 @@ def build_verifier(
     reader = reader_from_settings(settings)
     alerts_path = getattr(settings, "alerts", None)
     counter: AlertCounter | None = (
-        reader.count if reader is not None else count_in_file(alerts_path) if alerts_path is not None else None
+        reader.count
+        if reader is not None
+        else count_in_file(alerts_path)
+        if alerts_path is not None
+        else None
     )
     return Verifier(
         state=state,

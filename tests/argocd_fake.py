@@ -103,7 +103,9 @@ class FakeArgoCd:
         return app
 
     def writes(self) -> list[Request]:
-        return [r for r in self.requests if r.method != "GET" or not r.path.startswith("/api/v1/applications/")]
+        return [
+            r for r in self.requests if r.method != "GET" or not r.path.startswith("/api/v1/applications/")
+        ]
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         fake = self
@@ -122,7 +124,7 @@ class FakeArgoCd:
                 self.end_headers()
                 self.wfile.write(data)
 
-            def do_GET(self) -> None:  # noqa: N802
+            def do_GET(self) -> None:
                 path = urlsplit(self.path).path
                 fake.requests.append(Request("GET", path, self.headers.get("Authorization", "")))
                 if self.headers.get("Authorization") != f"Bearer {fake.token}":
@@ -147,6 +149,6 @@ class FakeArgoCd:
                 fake.requests.append(Request(self.command, urlsplit(self.path).path, ""))
                 self._answer(405, {"error": "the fake serves reads only", "code": 12})
 
-            do_POST = do_PUT = do_PATCH = do_DELETE = _refuse  # noqa: N815
+            do_POST = do_PUT = do_PATCH = do_DELETE = _refuse
 
         return Handler

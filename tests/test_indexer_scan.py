@@ -22,7 +22,9 @@ from tests.conftest import FIXTURES
 from tests.tools.opensearch_fake import FakeOpenSearch
 from tools.sources.wazuh_indexer import IndexerConfig, IndexerReader
 
-SQLI = json.loads((FIXTURES / "wazuh-corpus" / "docs" / "doc-web-sqli-31103-docker-container-log-indexed.json").read_text())
+SQLI = json.loads(
+    (FIXTURES / "wazuh-corpus" / "docs" / "doc-web-sqli-31103-docker-container-log-indexed.json").read_text()
+)
 T0 = 1_781_000_000.0
 ATTACKERS = ["91.240.118.172", "45.155.205.233", "185.220.101.4", "193.32.162.10"]
 
@@ -108,7 +110,9 @@ def test_restart_mid_page_neither_skips_nor_repeats(server, gitops, inventory, t
     state.close()
     resumed = scanner(gitops, inventory, tmp_path).scan_indexer(reader(server))
     stored = StateStore(tmp_path / "state.db").list()
-    assert resumed.alerts == 4 and sorted(p.group.attacker for p in resumed.proposals) == sorted(ATTACKERS[2:])
+    assert resumed.alerts == 4 and sorted(p.group.attacker for p in resumed.proposals) == sorted(
+        ATTACKERS[2:]
+    )
     assert sorted((p.proposal.group.attacker, p.proposal.group.alert_count) for p in stored) == sorted(
         (ip, 2) for ip in ATTACKERS
     )
@@ -132,7 +136,15 @@ def test_since_time_reads_from_that_time(server, gitops, inventory, tmp_path):
 def test_cli_scan_indexer_prints_the_summary(server, gitops, tmp_path):
     index_attackers(server, ATTACKERS[:1])
     out, err = io.StringIO(), io.StringIO()
-    argv = ["--data-dir", str(tmp_path / "d"), "scan", "--indexer", server.url, "--index", "wazuh-alerts-4.x-*"]
+    argv = [
+        "--data-dir",
+        str(tmp_path / "d"),
+        "scan",
+        "--indexer",
+        server.url,
+        "--index",
+        "wazuh-alerts-4.x-*",
+    ]
     code = main(
         [*argv, "--repo", str(gitops), "--cmdb", str(FIXTURES / "cmdb.yaml")],
         out=out,
@@ -148,7 +160,17 @@ def test_cli_scan_indexer_auth_failure_is_one_clear_line(gitops, tmp_path):
     with FakeOpenSearch(users={"reader": "pw"}) as s:
         err = io.StringIO()
         code = main(
-            ["--data-dir", str(tmp_path / "d"), "scan", "--indexer", s.url, "--repo", str(gitops), "--cmdb", str(FIXTURES / "cmdb.yaml")],
+            [
+                "--data-dir",
+                str(tmp_path / "d"),
+                "scan",
+                "--indexer",
+                s.url,
+                "--repo",
+                str(gitops),
+                "--cmdb",
+                str(FIXTURES / "cmdb.yaml"),
+            ],
             out=io.StringIO(),
             err=err,
             env={"SECOPS_INDEXER_USERNAME": "reader", "SECOPS_INDEXER_PASSWORD": "nope"},
@@ -161,5 +183,10 @@ def test_cli_scan_indexer_auth_failure_is_one_clear_line(gitops, tmp_path):
 
 def test_cli_scan_without_alerts_or_indexer_names_both(tmp_path):
     err = io.StringIO()
-    code = main(["--data-dir", str(tmp_path), "scan"], out=io.StringIO(), err=err, env={}, clock=FixedClock(T0))
-    assert code == 2 and "--alerts (or SECOPS_ALERTS) or --indexer (or SECOPS_INDEXER_URL) is required" in err.getvalue()
+    code = main(
+        ["--data-dir", str(tmp_path), "scan"], out=io.StringIO(), err=err, env={}, clock=FixedClock(T0)
+    )
+    assert (
+        code == 2
+        and "--alerts (or SECOPS_ALERTS) or --indexer (or SECOPS_INDEXER_URL) is required" in err.getvalue()
+    )

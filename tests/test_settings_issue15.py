@@ -11,7 +11,9 @@ from bot.settings import load_settings
 
 def test_password_file_is_read_once_and_redacted(tmp_path):
     (tmp_path / "pw").write_text("hunter2-indexer\n")
-    s = load_settings({"SECOPS_INDEXER_URL": "https://i:9200", "SECOPS_INDEXER_PASSWORD_FILE": str(tmp_path / "pw")})
+    s = load_settings(
+        {"SECOPS_INDEXER_URL": "https://i:9200", "SECOPS_INDEXER_PASSWORD_FILE": str(tmp_path / "pw")}
+    )
     assert s.indexer_password is not None and s.indexer_password.get_secret_value() == "hunter2-indexer"
     assert "hunter2-indexer" not in repr(s) and "hunter2-indexer" not in redact("x hunter2-indexer y")
 

@@ -78,7 +78,16 @@ def world(tmp_path, gitops, inventory):
     clone = GitRepo(tmp_path / "clone", Remote(str(remote), None), author=Author("bot", "bot@example.com"))
     with clone.locked():
         clone.fetch()
-    return {"clock": clock, "state": state, "audit": audit, "scanner": scanner, "proposal": proposal, "merge": merge, "clone": clone, "gitops": gitops}
+    return {
+        "clock": clock,
+        "state": state,
+        "audit": audit,
+        "scanner": scanner,
+        "proposal": proposal,
+        "merge": merge,
+        "clone": clone,
+        "gitops": gitops,
+    }
 
 
 def _merge(gitops: Path, proposal, inventory) -> str:
@@ -125,8 +134,12 @@ def opensearch_counter(server: FakeOpenSearch):
 def test_deployed_then_quiet_says_so_in_the_thread(world, inventory):
     notes = Notes()
     with FakeArgoCd(TOKEN) as argocd, FakeOpenSearch() as indexer:
-        indexer.add("wazuh-alerts-4.x-1", [("before", sqli(1, MERGED_AT - 60, ATTACKER))])  # before deployment
-        argocd.set_app(APP, revision=head(world["gitops"]), deployed_at=DEPLOYED_AT)  # a descendant of the merge
+        indexer.add(
+            "wazuh-alerts-4.x-1", [("before", sqli(1, MERGED_AT - 60, ATTACKER))]
+        )  # before deployment
+        argocd.set_app(
+            APP, revision=head(world["gitops"]), deployed_at=DEPLOYED_AT
+        )  # a descendant of the merge
         v = verifier(world, argocd, notes, inventory, opensearch_counter(indexer))
         v.start(world["proposal"].id, world["merge"])
         world["clock"].t = DEPLOYED_AT + 60
@@ -143,7 +156,9 @@ def test_deployed_then_quiet_says_so_in_the_thread(world, inventory):
 def test_still_firing_counts_the_alerts_and_escalates_the_next_repeat(world, inventory):
     notes = Notes()
     with FakeArgoCd(TOKEN) as argocd, FakeOpenSearch() as indexer:
-        indexer.add("wazuh-alerts-4.x-1", [(f"d{i}", sqli(i, DEPLOYED_AT + 60 * i, ATTACKER)) for i in range(14)])
+        indexer.add(
+            "wazuh-alerts-4.x-1", [(f"d{i}", sqli(i, DEPLOYED_AT + 60 * i, ATTACKER)) for i in range(14)]
+        )
         argocd.set_app(APP, revision=world["merge"], deployed_at=DEPLOYED_AT)
         v = verifier(world, argocd, notes, inventory, opensearch_counter(indexer))
         v.start(world["proposal"].id, world["merge"])
@@ -155,7 +170,9 @@ def test_still_firing_counts_the_alerts_and_escalates_the_next_repeat(world, inv
         "for this attacker; the next ones are escalated."
     )
     scanner = world["scanner"]
-    repeat = group_alerts([make_alert(srcip=ATTACKER, agent="web-01", ts=DEPLOYED_AT + 3600, alert_id="9")], min_level=0)[0]
+    repeat = group_alerts(
+        [make_alert(srcip=ATTACKER, agent="web-01", ts=DEPLOYED_AT + 3600, alert_id="9")], min_level=0
+    )[0]
     first = scanner.finish(scanner.build(repeat))
     again = scanner.finish(scanner.build(repeat))
     assert first.action == "escalate" and first.reason.startswith(
@@ -210,7 +227,9 @@ def test_the_bot_only_reads_from_argocd(world, inventory):
             v.run()
     assert argocd.requests and argocd.writes() == []
     assert all(r.path == f"/api/v1/applications/{APP}" for r in argocd.requests)
-    assert not any(w in r.path for r in argocd.requests for w in ("sync", "rollback", "resource", "operation"))
+    assert not any(
+        w in r.path for r in argocd.requests for w in ("sync", "rollback", "resource", "operation")
+    )
 
 
 def test_wrong_token_is_recorded_and_retried(world, inventory):
@@ -232,7 +251,9 @@ def test_fix_without_an_argocd_app_says_deployment_is_not_followed(world, tmp_pa
     with FakeArgoCd(TOKEN) as argocd:
         v = verifier(world, argocd, notes, plain)
         v.start(world["proposal"].id, world["merge"])
-    assert notes.texts() == ["No Argo CD application in the inventory for web-01 (argocd_app): deployment not followed."]
+    assert notes.texts() == [
+        "No Argo CD application in the inventory for web-01 (argocd_app): deployment not followed."
+    ]
 
 
 def test_fake_answers_are_argocd_applications_by_the_swagger():
@@ -240,5 +261,7 @@ def test_fake_answers_are_argocd_applications_by_the_swagger():
     schema = {"$ref": "#/definitions/v1alpha1Application", "definitions": extract["definitions"]}
     with FakeArgoCd(TOKEN) as argocd:
         argocd.set_app(APP, revision="a" * 40, deployed_at=DEPLOYED_AT)
-        body = requests.get(f"{argocd.url}/api/v1/applications/{APP}", headers={"Authorization": f"Bearer {TOKEN}"}, timeout=5).json()
+        body = requests.get(
+            f"{argocd.url}/api/v1/applications/{APP}", headers={"Authorization": f"Bearer {TOKEN}"}, timeout=5
+        ).json()
     jsonschema.Draft4Validator(schema).validate(copy.deepcopy(body))

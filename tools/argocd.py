@@ -60,15 +60,21 @@ def _revisions(obj: Any) -> tuple[str, ...]:
     return tuple(out)
 
 
+def _object(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
 def app_state(name: str, body: Any) -> AppState:
     """An :class:`AppState` from an Application object (missing parts read as unknown, never fatal)."""
-    status = body.get("status") if isinstance(body, dict) else None
-    status = status if isinstance(status, dict) else {}
-    sync = status.get("sync") if isinstance(status.get("sync"), dict) else {}
-    health = status.get("health") if isinstance(status.get("health"), dict) else {}
-    op = status.get("operationState") if isinstance(status.get("operationState"), dict) else {}
-    result = op.get("syncResult") if isinstance(op.get("syncResult"), dict) else {}
-    history = status.get("history") if isinstance(status.get("history"), list) else []
+    status = _object(body.get("status") if isinstance(body, dict) else None)
+    sync, health, op = (
+        _object(status.get("sync")),
+        _object(status.get("health")),
+        _object(status.get("operationState")),
+    )
+    result = _object(op.get("syncResult"))
+    raw_history = status.get("history")
+    history: list[Any] = raw_history if isinstance(raw_history, list) else []
     revisions = _revisions(sync) or _revisions(result)
     return AppState(
         name=name,

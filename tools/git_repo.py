@@ -247,7 +247,7 @@ class GitRepo:
             return True
         for attempt in range(2):
             try:
-                return bool(self.repo.is_ancestor(commit, revision))
+                return bool(self.repo.is_ancestor(commit, revision))  # type: ignore[arg-type]  # revs work too
             except (git.GitError, ValueError):
                 if attempt == 0:
                     with self.locked():

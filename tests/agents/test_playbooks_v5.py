@@ -20,7 +20,12 @@ def v5_sshd_finding() -> dict:
     ar = json.loads((V5 / "doc-active-response-enable-doc-from-sshd-finding.json").read_text())
     wazuh = copy.deepcopy(ar["wazuh"])
     del wazuh["active_response"]
-    return {"@timestamp": "2026-06-11T20:13:28.889Z", "wazuh": wazuh, "source": {"ip": "192.168.56.1"}, "_id": "f1"}
+    return {
+        "@timestamp": "2026-06-11T20:13:28.889Z",
+        "wazuh": wazuh,
+        "source": {"ip": "192.168.56.1"},
+        "_id": "f1",
+    }
 
 
 def playbook_of(*docs: dict) -> str | None:

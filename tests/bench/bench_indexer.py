@@ -23,13 +23,15 @@ N = int(os.environ.get("SECOPS_BENCH_INDEXER_DOCS", "1000000"))
 PAGE = int(os.environ.get("SECOPS_BENCH_INDEXER_PAGE", "5000"))
 
 
-def _best(fn, repeat: int = 2) -> tuple[float, int]:
-    best, count = float("inf"), 0
+def _best(fn, repeat: int = 2) -> tuple[float, float, int]:
+    """Best wall time, best CPU time of this process (the bot's own work: the server's is not in it), count."""
+    best, cpu, count = float("inf"), float("inf"), 0
     for _ in range(repeat):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         count = fn()
         best = min(best, time.perf_counter() - t0)
-    return best, count
+        cpu = min(cpu, time.process_time() - c0)
+    return best, cpu, count
 
 
 def main() -> None:
@@ -57,8 +59,8 @@ def main() -> None:
         def from_indexer() -> int:
             return sum(len(page.alerts) for page in reader.pages(None))
 
-        file_s, file_n = _best(from_file)
-        pull_s, pull_n = _best(from_indexer)
+        file_s, file_cpu, file_n = _best(from_file)
+        pull_s, pull_cpu, pull_n = _best(from_indexer)
     finally:
         process.terminate()
         process.join(5)
@@ -68,7 +70,8 @@ def main() -> None:
     print(
         f"indexer: {N:,} alerts in {pull_s:.2f} s = {N / pull_s:,.0f} alerts/s ({N // PAGE} pages of {PAGE:,})"
     )
-    print(f"ratio indexer/file: {pull_s / file_s:.2f}x (target: within 2x)")
+    print(f"ratio indexer/file: {pull_s / file_s:.2f}x wall (target: within 2x)")
+    print(f"bot CPU: file {file_cpu:.2f} s, indexer {pull_cpu:.2f} s: {pull_cpu / file_cpu:.2f}x")
 
 
 if __name__ == "__main__":

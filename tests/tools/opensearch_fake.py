@@ -121,7 +121,11 @@ class Recorded:
 
 def _error(status: int, kind: str, reason: str, *, wrap: str | None = None) -> dict[str, Any]:
     root = {"type": kind, "reason": reason}
-    outer = {"root_cause": [root], "type": wrap or kind, "reason": reason if wrap is None else "all shards failed"}
+    outer = {
+        "root_cause": [root],
+        "type": wrap or kind,
+        "reason": reason if wrap is None else "all shards failed",
+    }
     if wrap is not None:
         outer.update({"phase": "query", "grouped": True, "failed_shards": [{"shard": -1, "reason": root}]})
     return {"error": outer, "status": status}
@@ -216,13 +220,17 @@ class FakeOpenSearch:
         keep = query.get("keep_alive", ["5m"])[0]
         seconds = float(keep[:-1]) * {"s": 1, "m": 60, "h": 3600}[keep[-1]]
         with self._lock:
-            names = [n for n in self.indices if any(fnmatch.fnmatch(_stream(n), p) for p in pattern.split(","))]
+            names = [
+                n for n in self.indices if any(fnmatch.fnmatch(_stream(n), p) for p in pattern.split(","))
+            ]
             if not names:
                 return 404, _error(404, "index_not_found_exception", f"no such index [{pattern}]")
             entries = sorted((e for n in names for e in self.indices[n]), key=lambda e: e.key)
             self._pit_seq += 1
             pit_id = base64.b64encode(f"pit-{self._pit_seq}-{pattern}".encode()).decode()
-            self.pits[pit_id] = _Pit(entries, [e.key for e in entries], time.monotonic() + seconds, len(names))
+            self.pits[pit_id] = _Pit(
+                entries, [e.key for e in entries], time.monotonic() + seconds, len(names)
+            )
         body = {
             "pit_id": pit_id,
             "_shards": {"total": len(names), "successful": len(names), "skipped": 0, "failed": 0},
@@ -276,7 +284,9 @@ class FakeOpenSearch:
     def _count(self, pattern: str, body: dict[str, Any]) -> tuple[int, Any]:
         """``_count`` with a ``bool.filter`` of ``range`` (epoch ms) and ``terms`` clauses."""
         with self._lock:
-            names = [n for n in self.indices if any(fnmatch.fnmatch(_stream(n), p) for p in pattern.split(","))]
+            names = [
+                n for n in self.indices if any(fnmatch.fnmatch(_stream(n), p) for p in pattern.split(","))
+            ]
             if not names:
                 return 404, _error(404, "index_not_found_exception", f"no such index [{pattern}]")
             entries = [e for n in names for e in self.indices[n]]
@@ -286,7 +296,10 @@ class FakeOpenSearch:
             source = orjson.loads(e.hit)["_source"]
             if all(self._matches(source, f) for f in filters):
                 n += 1
-        return 200, {"count": n, "_shards": {"total": len(names), "successful": len(names), "skipped": 0, "failed": 0}}
+        return 200, {
+            "count": n,
+            "_shards": {"total": len(names), "successful": len(names), "skipped": 0, "failed": 0},
+        }
 
     def _matches(self, source: Mapping[str, Any], clause: Mapping[str, Any]) -> bool:
         if "range" in clause:
@@ -300,7 +313,12 @@ class FakeOpenSearch:
         return _get(source, name) in values
 
     def _health(self) -> tuple[int, Any]:
-        return 200, {"cluster_name": "wazuh-cluster", "status": "green", "timed_out": False, "number_of_nodes": 1}
+        return 200, {
+            "cluster_name": "wazuh-cluster",
+            "status": "green",
+            "timed_out": False,
+            "number_of_nodes": 1,
+        }
 
     # --- auth ------------------------------------------------------------------------------------------
 
@@ -352,7 +370,7 @@ class FakeOpenSearch:
                 self.end_headers()
                 self.wfile.write(data)
 
-            do_GET = do_POST = do_DELETE = do_PUT = _serve  # noqa: N815
+            do_GET = do_POST = do_DELETE = do_PUT = _serve
 
         return Handler
 

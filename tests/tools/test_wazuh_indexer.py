@@ -34,7 +34,9 @@ def ssh_doc(i: int, ts: float, srcip: str = "91.240.118.172") -> dict:
     return doc
 
 
-def index_ssh(server: FakeOpenSearch, n: int, start: int = 0, index: str = "wazuh-alerts-4.x-2026.06.09") -> None:
+def index_ssh(
+    server: FakeOpenSearch, n: int, start: int = 0, index: str = "wazuh-alerts-4.x-2026.06.09"
+) -> None:
     server.add(index, [(f"doc-{i}", ssh_doc(i, T0 + i)) for i in range(start, start + n)])
 
 
@@ -119,7 +121,9 @@ def test_expired_pit_is_reopened_and_the_pull_goes_on(server):
     server.expire_pits()
     got += [a.alert_id for p in pages for a in p.alerts]
     assert got == [f"{int(T0 + i)}.{i}" for i in range(7)]
-    assert notes.notes == [f"Wazuh indexer {server.url} wazuh-alerts-4.x-*: the point in time expired; reopened, reading on after the last page."]
+    assert notes.notes == [
+        f"Wazuh indexer {server.url} wazuh-alerts-4.x-*: the point in time expired; reopened, reading on after the last page."
+    ]
 
 
 def test_missing_index_is_a_note_and_an_empty_pull(server):
@@ -150,7 +154,10 @@ def test_requests_use_pit_sort_with_tiebreaker_and_search_after(server):
     pull(reader(server, page_size=3))
     searches = [q.body for q in server.requests if q.path == "/_search"]
     assert searches[0]["sort"] == [{"timestamp": {"order": "asc"}}, {"id": {"order": "asc"}}]
-    assert "search_after" not in searches[0] and searches[1]["search_after"] == [int(T0 + 2) * 1000, f"{int(T0 + 2)}.2"]
+    assert "search_after" not in searches[0] and searches[1]["search_after"] == [
+        int(T0 + 2) * 1000,
+        f"{int(T0 + 2)}.2",
+    ]
     assert all(s["pit"]["keep_alive"] == "5m" for s in searches)
 
 
@@ -233,14 +240,25 @@ def test_5x_findings_are_read_from_their_data_stream():
         r = IndexerReader(IndexerConfig(url=s.url, index="wazuh-findings-v5*"))
         (page,) = pull(r)[0]
     (a,) = page.alerts
-    assert (a.alert_id, a.rule_id, a.level, a.srcip) == (hit["_id"], "d78bd034-8838-4f85-b471-5e8c9a0daf18", 7, "203.0.113.50")
-    assert (a.description, a.agent, a.mitre) == ("Apache Failure Detection", "localhost.localdomain", ("T1190",))
+    assert (a.alert_id, a.rule_id, a.level, a.srcip) == (
+        hit["_id"],
+        "d78bd034-8838-4f85-b471-5e8c9a0daf18",
+        7,
+        "203.0.113.50",
+    )
+    assert (a.description, a.agent, a.mitre) == (
+        "Apache Failure Detection",
+        "localhost.localdomain",
+        ("T1190",),
+    )
     assert "attack.t1190" in a.groups and "medium" not in a.groups
     assert page.watermark.after == hit["sort"] + [hit["_source"]["wazuh"]["event"]["id"]]
 
 
 @pytest.mark.live
-@pytest.mark.skipif(not __import__("os").environ.get("SECOPS_LIVE_INDEXER_URL"), reason="SECOPS_LIVE_INDEXER_URL not set")
+@pytest.mark.skipif(
+    not __import__("os").environ.get("SECOPS_LIVE_INDEXER_URL"), reason="SECOPS_LIVE_INDEXER_URL not set"
+)
 def test_live_indexer_answers_and_pages():
     """Against a real Wazuh indexer: SECOPS_LIVE_INDEXER_URL, _USERNAME, _PASSWORD, _INDEX, _CA_BUNDLE."""
     import os
@@ -251,7 +269,9 @@ def test_live_indexer_answers_and_pages():
         index=env.get("SECOPS_LIVE_INDEXER_INDEX", "wazuh-alerts-4.x-*"),
         username=env.get("SECOPS_LIVE_INDEXER_USERNAME"),
         password=SecretStr(env.get("SECOPS_LIVE_INDEXER_PASSWORD", "")),
-        ca_bundle=Path(env["SECOPS_LIVE_INDEXER_CA_BUNDLE"]) if env.get("SECOPS_LIVE_INDEXER_CA_BUNDLE") else None,
+        ca_bundle=Path(env["SECOPS_LIVE_INDEXER_CA_BUNDLE"])
+        if env.get("SECOPS_LIVE_INDEXER_CA_BUNDLE")
+        else None,
         page_size=100,
     )
     r = IndexerReader(config)

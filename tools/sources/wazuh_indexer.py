@@ -24,6 +24,7 @@ from __future__ import annotations
 import gc
 import ssl
 from collections.abc import Iterator
+from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -315,7 +316,10 @@ class IndexerReader:
             filters.append({"terms": {g.agent_field: list(targets)}})
         try:
             body = self._call(
-                "count", self.client.count, index=self.config.index, body={"query": {"bool": {"filter": filters}}}
+                "count",
+                self.client.count,
+                index=self.config.index,
+                body={"query": {"bool": {"filter": filters}}},
             )
         except (_IndexGone, _ExpiredPit):
             return 0
@@ -395,10 +399,8 @@ class IndexerReader:
         """Delete the PIT (best effort: it expires on its own after ``keep_alive``)."""
         if pit is None:
             return
-        try:
+        with suppress(Exception):  # an expired or unreachable PIT needs no deleting; nothing to report
             self.client.delete_pit(body={"pit_id": [pit]}, request_timeout=self.config.timeout)
-        except Exception:  # noqa: S110 (an expired or unreachable PIT needs no deleting; nothing to report)
-            pass
 
     # --- calls -----------------------------------------------------------------------------------------
 
@@ -425,7 +427,9 @@ class IndexerReader:
         except ex.SSLError as exc:
             raise SourceError(messages.indexer_tls(where, redact(str(exc.info or exc))[:300])) from None
         except ex.ConnectionError as exc:
-            raise SourceError(messages.indexer_unreachable(where, redact(str(exc.info or exc))[:300])) from None
+            raise SourceError(
+                messages.indexer_unreachable(where, redact(str(exc.info or exc))[:300])
+            ) from None
         except ex.TransportError as exc:
             status = exc.status_code if isinstance(exc.status_code, int) else 0
             raise SourceError(messages.indexer_failed(where, what, status, _reason(exc))) from None
