@@ -11,7 +11,7 @@ proposes operations; it never decides whether they are allowed (the guard does).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -19,9 +19,11 @@ from agents.playbooks import Playbook
 from bot import messages
 from bot.core.checks import GuardPolicy
 from bot.core.grouping import AlertGroup
+from bot.core.image_refs import parse_image
 from bot.core.inventory import Inventory
 from bot.core.network import host_cidr, is_global_unicast, parse_cidr, protected_by
 from bot.core.proposal import UnfixedTarget
+from bot.core.sanitize import plain
 
 if TYPE_CHECKING:
     from agents.workspace import Workspace
@@ -44,6 +46,17 @@ class RouteDecision:
     per_target: dict[str, list[dict[str, str]]] = field(default_factory=dict)
     #: A campaign's note for the card: how many addresses, and the ``use /24`` it offers or why it blocks the /24.
     campaign: str | None = None
+    #: Nothing to do, and why (the fix is already in the repository: a bump to a newer tag was merged).
+    suppressed: str | None = None
+
+
+@dataclass
+class FindingContext:
+    """What routing a group of scanner findings needs beyond the inventory: the repository reader and, per
+    image repository (``registry/repository``), the candidate scans of other tags given in the same scan."""
+
+    read_file: Callable[[str], str]
+    candidates: Mapping[str, Sequence[Any]] = field(default_factory=dict)
 
 
 class LongTailFixer(Protocol):
@@ -79,12 +92,17 @@ def route(
     long_tail: LongTailFixer | None = None,
     workspace: Workspace | None = None,
     policy: GuardPolicy | None = None,
+    findings: FindingContext | None = None,
 ) -> RouteDecision:
-    """Decide how to answer one alert group.
+    """Decide how to answer one group.
 
+    Groups of scanner findings are routed by type (0 tokens): an image's CVEs to the image-bump playbook
+    (:mod:`agents.image_bumps`), a misconfiguration to an escalation carrying the scanner's resolution.
     A campaign (``group.attackers``) is fixed by playbooks only: one entry per attacker, or its network
     itself when one entry each would exceed ``policy``'s entry budget or diff size (the reason says so).
     """
+    if group.is_findings:
+        return route_findings(group, inventory, findings)
     if not group.targets:
         return RouteDecision(fixer="router", escalation=messages.esc_no_targets())
     known = [t for t in group.targets if inventory.server(t) is not None]
@@ -122,6 +140,40 @@ def route(
     if group.attackers:
         return _route_campaign(group, inventory, known, applicable, notes, unfixed, policy or GuardPolicy())
     return _playbook_fix(inventory, known, applicable, cidrs, notes, unfixed)
+
+
+def route_findings(group: AlertGroup, inventory: Inventory, context: FindingContext | None) -> RouteDecision:
+    """The router by finding type: image CVEs → image bump; misconfigurations → escalate (for now)."""
+    if group.family == "misconfiguration":
+        worst = group.findings[0] if group.findings else None
+        check = group.rule_ids[0] if group.rule_ids else "?"
+        resource = group.subject.split(" ", 1)[1] if " " in group.subject else group.subject
+        return RouteDecision(
+            fixer="router",
+            escalation=messages.esc_misconfiguration(
+                check,
+                plain(worst.title, 200) if worst else "",
+                plain(resource, 200),
+                plain(worst.resolution, 500) if worst else "",
+                group.alert_count,
+            ),
+        )
+    if group.family == "image" and context is not None:
+        from agents.image_bumps import route_image_group
+
+        return route_image_group(
+            group,
+            inventory,
+            list(group.findings),
+            context.read_file,
+            context.candidates.get(_image_name(group.subject), ()),
+        )
+    return RouteDecision(fixer="router", escalation=messages.esc_findings_unrouted(group.family or "?"))
+
+
+def _image_name(subject: str) -> str:
+    ref = parse_image(subject)
+    return ref.name if ref is not None else subject
 
 
 def _route_campaign(

@@ -6,7 +6,7 @@ The scanner (playbook and LLM fixes), thread revisions and the LLM fixer's dry r
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,6 +17,7 @@ from bot.core.edits import (
     Escalate,
     FileChange,
     RemoveCidr,
+    SetImage,
     SetKey,
     parse_operations,
     unified_diff,
@@ -57,8 +58,12 @@ def try_operations(
     targets: Sequence[str],
     policy: GuardPolicy,
     list_styles: dict[str, str],
+    finding_ids: Collection[str] | None = None,
 ) -> TriedChange:
-    """Parse → apply (in memory) → guard. Errors come back as text, never as exceptions."""
+    """Parse → apply (in memory) → guard. Errors come back as text, never as exceptions.
+
+    ``finding_ids``: the group's finding ids, which a ``set_image``'s evidence must come from (when given).
+    """
     try:
         ops = tuple(parse_operations(data))
     except OperationError as exc:
@@ -70,7 +75,7 @@ def try_operations(
         changes = apply_operations(ops, read_file, list_styles)
     except DocumentError as exc:
         text = str(exc)
-        files = [o.file for o in ops if isinstance(o, AddCidr | SetKey | RemoveCidr)]
+        files = [o.file for o in ops if isinstance(o, AddCidr | SetKey | RemoveCidr | SetImage)]
         named = next((f for f in files if text.startswith(f"{f}:")), None)
         return TriedChange(ops=ops, operations=operations, error=text, error_file=named)
     except OperationError as exc:
@@ -78,7 +83,7 @@ def try_operations(
     changed = tuple(c for c in changes if c.changed)
     if not changed:
         return TriedChange(ops=ops, operations=operations)
-    report = check_change(changes, ops, inventory, targets, policy)
+    report = check_change(changes, ops, inventory, targets, policy, finding_ids=finding_ids)
     return TriedChange(
         ops=ops, changed=changed, diff=unified_diff(changed), report=report, operations=operations
     )
@@ -99,6 +104,8 @@ def describe_unchanged(ops: Sequence[Op], read_file: ReadFile) -> list[str]:
             out.append(f"{o.key} is already {o.value!r} in {o.file}")
         elif isinstance(o, RemoveCidr):
             out.append(f"{o.value} is no longer in {o.key} of {o.file}")
+        elif isinstance(o, SetImage):
+            out.append(messages.image_already_set(o.workload, o.target, o.value, o.file))
     return out
 
 

@@ -57,7 +57,7 @@ def register(sub: Any) -> None:
         "--targets",
         required=True,
         metavar="NAMES",
-        help="servers the change is for, comma-separated (e.g. web-01,web-02)",
+        help="servers the change is for, comma-separated (e.g. web-01,web-02); workloads (namespace/name) for set_image",
     )
     check.add_argument(
         "--attacker",
@@ -86,7 +86,7 @@ def cmd_check(args: argparse.Namespace, out: TextIO, err: TextIO, env: dict[str,
     targets = tuple(dict.fromkeys(t.strip() for t in args.targets.split(",") if t.strip()))
     if not targets:
         raise InputError(messages.cli_check_no_targets())
-    unknown = [t for t in targets if inventory.server(t) is None]
+    unknown = [t for t in targets if inventory.server(t) is None and inventory.workload(t) is None]
     if unknown:
         raise InputError(messages.cli_check_unknown_targets(unknown))
     attacker = None

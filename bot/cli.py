@@ -3,6 +3,7 @@
 Commands::
 
     secops-bot scan --alerts PATH --repo GITOPS_DIR --cmdb CMDB.yaml [--json] [--since ...] [--window ...]
+    secops-bot scan --trivy REPORT [--trivy REPORT ...] --repo GITOPS_DIR --cmdb CMDB.yaml [--json]
     secops-bot audit verify
     secops-bot policy apply|test ...
 """
@@ -35,6 +36,13 @@ def _env_help(name: str) -> str:
 def _add_inputs(parser: argparse.ArgumentParser) -> None:
     """The three inputs every pipeline command reads."""
     parser.add_argument("--alerts", help=f"Wazuh alerts.json (one JSON object a line) {_env_help('alerts')}")
+    parser.add_argument(
+        "--trivy",
+        action="append",
+        metavar="REPORT",
+        help="a Trivy JSON report (trivy image/k8s/config/fs) or a file of trivy-operator reports; repeat for "
+        f"several (a scan of a candidate tag is evidence for a bump) {_env_help('trivy_reports')}",
+    )
     parser.add_argument("--repo", help=f"GitOps repository checkout {_env_help('repo')}")
     parser.add_argument("--cmdb", help=f"inventory YAML {_env_help('cmdb')}")
 
@@ -145,6 +153,7 @@ def _settings(args: argparse.Namespace, env: dict[str, str]) -> Settings:
         "alerts": getattr(args, "alerts", None),
         "repo": getattr(args, "repo", None),
         "cmdb": getattr(args, "cmdb", None),
+        "trivy_reports": getattr(args, "trivy", None),
         "window": getattr(args, "window", None),
         "min_level": getattr(args, "min_level", None),
         "max_changed_lines": getattr(args, "max_changed_lines", None),
@@ -166,53 +175,82 @@ def cmd_scan(args: argparse.Namespace, out: TextIO, err: TextIO, env: dict[str, 
     from bot.state import StateStore
 
     settings = _settings(args, env)
-    if settings.indexer and not settings.alerts:
+    if settings.indexer and settings.alerts is None and not settings.trivy_reports:
         return _scan_indexer(args, settings, out, err, clock)
-    if not settings.alerts:
-        raise SecopsError(messages.cli_alerts_or_indexer())
+    if settings.alerts is None and not settings.trivy_reports:
+        raise SecopsError(messages.cli_need_input())
     settings.require("repo", "cmdb")
-    assert settings.alerts and settings.repo and settings.cmdb
+    assert settings.repo and settings.cmdb
     since = _since(args.since, clock)
-    if not settings.alerts.is_file():
+    if settings.alerts is not None and not settings.alerts.is_file():
         raise SecopsError(f"{settings.alerts}: alerts file not found")
+    for path in settings.trivy_reports:
+        if not path.is_file():
+            raise SecopsError(f"{path}: report file not found")
     audit = AuditLog(settings.audit_path, clock, disk=args.disk)
     state = StateStore(settings.state_path, disk=args.disk)
+    report = findings = None
     try:
         scanner = build_scanner(settings, state, audit, clock)
         err_console = Console(file=err, stderr=True)
-        size = settings.alerts.stat().st_size
-        if not args.json and err.isatty() and size > 32 * 1024 * 1024:
-            with Progress(
-                TextColumn("reading alerts"), BarColumn(), DownloadColumn(), console=err_console
-            ) as bar:
-                task = bar.add_task("read", total=size)
-                report = scanner.scan_file(
-                    settings.alerts, since, progress=lambda pos: bar.update(task, completed=pos)
-                )
-        else:
-            report = scanner.scan_file(settings.alerts, since)
+        if settings.alerts is not None:
+            size = settings.alerts.stat().st_size
+            if not args.json and err.isatty() and size > 32 * 1024 * 1024:
+                with Progress(
+                    TextColumn("reading alerts"), BarColumn(), DownloadColumn(), console=err_console
+                ) as bar:
+                    task = bar.add_task("read", total=size)
+                    report = scanner.scan_file(
+                        settings.alerts, since, progress=lambda pos: bar.update(task, completed=pos)
+                    )
+            else:
+                report = scanner.scan_file(settings.alerts, since)
+        if settings.trivy_reports:
+            findings = scanner.scan_reports(settings.trivy_reports, since)
     finally:
         state.close()
-    read = report.read
-    if read.rotated:
-        err.write(messages.cli_rotated(str(settings.alerts)) + "\n")
-    if read.malformed_count:
-        shown = [(m.line, m.reason) for m in read.malformed]
-        err.write(messages.cli_malformed(str(settings.alerts), read.malformed_count, shown) + "\n")
+    if report is not None:
+        read = report.read
+        if read.rotated:
+            err.write(messages.cli_rotated(str(settings.alerts)) + "\n")
+        if read.malformed_count:
+            shown = [(m.line, m.reason) for m in read.malformed]
+            err.write(messages.cli_malformed(str(settings.alerts), read.malformed_count, shown) + "\n")
+    if findings is not None:
+        for r in findings.reports:
+            if r.malformed or r.problems:
+                err.write(
+                    messages.cli_findings_problems(r.source, max(r.malformed, len(r.problems)), r.problems)
+                    + "\n"
+                )
+    proposals = (report.proposals if report else []) + (findings.proposals if findings else [])
     if args.json:
-        for p in report.proposals:
+        for p in proposals:
             out.write(json_line(p) + "\n")
         out.flush()
         return 0
     console = Console(
         file=out, highlight=False, markup=False, soft_wrap=False, width=max(100, Console(file=out).width)
     )
-    if not read.alert_count and args.since == "offset" and not read.rotated:
-        console.print(messages.cli_no_new_alerts(str(settings.alerts)))
-    print_proposals(console, report.proposals, report.new_ids)
-    console.print(
-        messages.cli_scan_summary(report.alerts, report.groups, report.counts(), read.malformed_count)
-    )
+    if report is not None:
+        read = report.read
+        if not read.alert_count and args.since == "offset" and not read.rotated:
+            console.print(messages.cli_no_new_alerts(str(settings.alerts)))
+        print_proposals(console, report.proposals, report.new_ids)
+        console.print(
+            messages.cli_scan_summary(report.alerts, report.groups, report.counts(), read.malformed_count)
+        )
+    if findings is not None:
+        for path in findings.unchanged:
+            console.print(messages.cli_report_unchanged(path))
+        for r in findings.reports:
+            console.print(messages.cli_findings_read(r.source, len(r.findings), r.layout))
+        print_proposals(console, findings.proposals, findings.new_ids)
+        console.print(
+            messages.cli_findings_summary(
+                findings.findings, len(findings.reports), findings.groups, findings.counts()
+            )
+        )
     console.print(messages.cli_repo_untouched())
     return 0
 

@@ -301,6 +301,13 @@ def pr_title(subject: str, targets: Sequence[str], proposal_id: str, revision: i
     return f"secops: block {subject} on {', '.join(targets)} ({proposal_id} r{revision})"
 
 
+def pr_title_findings(
+    family: str, change: str, targets: Sequence[str], proposal_id: str, revision: int
+) -> str:
+    verb = "bump" if family == "image" else "fix"
+    return f"secops: {verb} {change} on {', '.join(targets)} ({proposal_id} r{revision})"
+
+
 def pr_merged(by: str, url: str) -> str:
     return f"Merged by {by}: {url}"
 
@@ -1038,10 +1045,6 @@ def cli_indexer_no_new_alerts(where: str) -> str:
     return f"{where}: no new alerts since the last scan (use --since all to read every document again)."
 
 
-def cli_alerts_or_indexer() -> str:
-    return "--alerts (or SECOPS_ALERTS) or --indexer (or SECOPS_INDEXER_URL) is required"
-
-
 # --- post-merge verification (issue 15: bot/verification.py, tools/argocd.py) ----------------------------
 
 
@@ -1122,3 +1125,241 @@ def argocd_timeout(url: str, app: str, seconds: float) -> str:
 
 def argocd_unreachable(url: str, detail: str) -> str:
     return f"Argo CD {url} is unreachable ({detail}). Check SECOPS_ARGOCD_URL."
+
+
+# --- Scanner findings (Trivy, trivy-operator): grouping, reading, escalation ---------------------------------
+
+
+def esc_misconfiguration(check_id: str, title: str, resource: str, resolution: str, count: int) -> str:
+    """A misconfiguration finding, escalated with the scanner's own resolution text (the policy issue fixes them)."""
+    what = f"{check_id} ({title})" if title else check_id
+    more = f" ({count} findings)" if count > 1 else ""
+    fix = f" Resolution: {resolution}" if resolution else ""
+    return (
+        f"Misconfiguration {what} on {resource}{more}. The bot does not edit workloads for this; fix the "
+        f"manifest or add a policy.{fix}"
+    )
+
+
+def esc_image_no_workload(image: str) -> str:
+    return (
+        f"No workload in the inventory runs {image}: the bot only bumps image references the inventory lists "
+        "(workloads: … images:). Add the workload and its file, or bump it by hand."
+    )
+
+
+def esc_findings_unrouted(family: str) -> str:
+    return f"No fixer handles {family} findings yet. A human should look."
+
+
+def cli_findings_read(path: str, findings: int, layout: str) -> str:
+    return f"{path}: {findings} finding(s) ({layout})"
+
+
+def cli_findings_problems(path: str, count: int, shown: Sequence[str]) -> str:
+    lines = [f"{path}: {count} malformed or unreadable part(s) skipped:"]
+    lines.extend(f"  {text}" for text in shown[:10])
+    if count > len(shown[:10]):
+        lines.append(f"  … and {count - len(shown[:10])} more")
+    return "\n".join(lines)
+
+
+def cli_report_unchanged(path: str) -> str:
+    return f"{path}: unchanged since the last scan (use --since all to decide it again)"
+
+
+def cli_findings_summary(findings: int, reports: int, groups: int, counts: dict[str, int]) -> str:
+    parts = ", ".join(f"{n} {action}" for action, n in sorted(counts.items())) or "no proposals"
+    return f"{findings} finding(s) from {reports} report(s) → {groups} group(s): {parts}"
+
+
+def cli_need_input() -> str:
+    return (
+        "nothing to scan: give --alerts (or SECOPS_ALERTS) and/or --trivy REPORT, "
+        "or --indexer URL (or SECOPS_INDEXER_URL)"
+    )
+
+
+# --- image bumps: which version (issue 13, agents/image_bumps.py) ------------------------------------------
+
+
+def image_esc_no_findings(image: str) -> str:
+    return f"No vulnerability finding names {image}, so there is nothing to bump."
+
+
+def image_esc_no_fixed_version(image: str, count: int) -> str:
+    if count == 1:
+        return f"The CVE of {image} has no fixed version yet, so no bump can fix it; mitigate it by hand or wait for a fix."
+    return (
+        f"None of the {count:,} CVEs of {image} has a fixed version yet, so no bump can fix them; "
+        "mitigate them by hand or wait for a fix."
+    )
+
+
+def image_esc_no_version_tag(image: str, tagged: bool) -> str:
+    if tagged:
+        return (
+            f"{image} is not a version tag, so no newer version can be proven; write the version it runs in the "
+            "file, then rerun with `--trivy`."
+        )
+    return (
+        f"{image} has no tag, so no newer version can be proven; write its tag with the digest (name:tag@digest), "
+        "then rerun with `--trivy`."
+    )
+
+
+def image_esc_no_evidence(
+    cve: str, package: str, fixed: str, repository: str, more: int, no_fix: int, details: Sequence[str]
+) -> str:
+    """No evidence for any bump: the most severe fixable CVE, how many others, and the evidence not used."""
+    first = f"{cve} is fixed in {package} {fixed}"
+    if more:
+        first += f", and {_count(more, 'more CVE has a fixed version', 'more CVEs have fixed versions')}"
+    text = (
+        f"{first}; no {repository} tag is known to contain {'the fixes' if more else 'it'}; "
+        "scan a candidate tag and rerun with `--trivy`"
+    )
+    if no_fix:
+        text += f" ({_count(no_fix, 'more CVE has', 'more CVEs have')} no fixed version)"
+    if details:
+        text += ". Not used: " + "; ".join(details)
+    return text
+
+
+def image_detail_primary(package: str, fixed: str, kind: str, tag: str) -> str:
+    why = {
+        "older": f"is not newer than {tag}",
+        "major": f"is a major bump from {tag} (allow_major is off)",
+    }.get(kind, f"does not map to a tag like {tag}")
+    return f"{package} {fixed} {why}"
+
+
+def image_detail_primary_pinned(package: str, image: str) -> str:
+    return f"{package}'s fixed version gives no digest, and {image} is pinned by digest"
+
+
+def image_detail_candidate(label: str, problem: str, current: str) -> str:
+    why = {
+        "another": "is of another repository",
+        "untagged": "has no tag (a digest alone is never proposed)",
+        "mutable": "is of a mutable tag",
+        "style": f"does not compare with {current} (another tag style)",
+        "older": f"is older than {current}",
+        "major": "is a major bump (allow_major is off)",
+        "no-digest": f"gives no digest, and {current} is pinned by digest",
+        "still": "still has every CVE",
+    }.get(problem, problem)
+    return f"the scan of {label} {why}"
+
+
+def image_detail_more(count: int) -> str:
+    return f"{count:,} more"
+
+
+def image_reason_primary(tag: str, package: str) -> str:
+    return (
+        f"{tag} is the fixed version of {package}, the image's primary package, in the repository's tag style"
+    )
+
+
+def image_reason_candidate(reference: str, report: str, fixed: int, total: int) -> str:
+    source = f"the scan of {reference}" + (f" ({report})" if report else "")
+    if fixed == total:
+        return f"{source} lacks {'the CVE' if total == 1 else f'all {total:,} CVEs'}"
+    return f"{source} lacks {fixed:,} of the {total:,} CVEs"
+
+
+def image_not_fixed(unproven: Sequence[str], no_fix: int) -> str:
+    parts = []
+    if unproven:
+        shown = ", ".join(unproven[:3]) + (f" and {len(unproven) - 3:,} more" if len(unproven) > 3 else "")
+        parts.append(f"{shown} not proven fixed")
+    if no_fix:
+        parts.append(f"{_count(no_fix, 'CVE', 'CVEs')} without a fixed version")
+    return "; not fixed: " + ", ".join(parts)
+
+
+def image_file_problem(path: str, problem: str) -> str:
+    return f"{path} {problem}"
+
+
+def image_file_unreadable(path: str, error: str) -> str:
+    return error if error.startswith(f"{path}:") else f"{path}: cannot read ({error})"
+
+
+def image_file_moved_on(path: str, current: str, scanned: str) -> str:
+    return (
+        f"{path} holds {current}, but the report scanned {scanned}: scan {current} and rerun with `--trivy`"
+    )
+
+
+def image_unfixed_not_listed() -> str:
+    return "not in the inventory's workloads: the bot only bumps images the inventory lists"
+
+
+def image_unfixed_no_target(image: str) -> str:
+    return f"no image target listed for this workload holds {image}"
+
+
+def image_partly(reason: str) -> str:
+    return f"bumped in part; not: {reason}"
+
+
+def image_esc_no_fixable_workload(image: str, unfixed: Sequence[tuple[str, str]]) -> str:
+    reasons = "; ".join(f"{target}: {reason}" for target, reason in unfixed)
+    return f"No workload running {image} can be bumped ({reasons}). Fix the files or the CMDB, or bump it by hand."
+
+
+def card_action_bump(where: str, old: str, new: str, top: str, top_severity: str, more: int) -> str:
+    """The card's action for an image bump: "Bump shop-web web nginx:1.16 → 1.16.1 (fixes CVE-… HIGH and 3 more)"."""
+    fixes = ""
+    if top:
+        fixes = (
+            f" (fixes {top}{' ' + top_severity if top_severity else ''}{f' and {more} more' if more else ''})"
+        )
+    return f"Bump {where} {old} → {new}{fixes}"
+
+
+def card_action_findings(subject: str, family: str, targets: str) -> str:
+    what = "Image" if family == "image" else "Misconfiguration"
+    return f"{what} {subject} on {targets}: no change proposed"
+
+
+def card_finding_count(count: int, family: str) -> str:
+    noun = "CVE" if family == "image" else "finding"
+    return f"1 {noun}" if count == 1 else f"{count} {noun}s"
+
+
+def thread_findings_header(proposal_id: str, count: int, subject: str) -> str:
+    return (
+        f"*Findings* for `{proposal_id}` ({count} on {subject}; :white_check_mark: = fixed by this change):"
+    )
+
+
+def thread_findings_more(count: int) -> str:
+    return f"… and {count} more (all of them in `secops-bot scan --json`)"
+
+
+def thread_findings_reports(reports: str) -> str:
+    return f"Read from: {reports}"
+
+
+def pr_findings_heading(family: str, subject: str) -> str:
+    return f"Bump {subject}" if family == "image" else f"Fix {subject}"
+
+
+# --- set_image: the exact image edit (issue 13) ------------------------------------------------------------
+
+
+def image_already_set(workload: str, target: str, value: str, file: str) -> str:
+    return f"{workload} {target} already holds {value} in {file}"
+
+
+IMAGE_ALREADY_NEWER = "Already in place:"
+
+
+def image_already_newer(path: str, holds: str, scanned: str) -> str:
+    return (
+        f"{IMAGE_ALREADY_NEWER} {path} holds {holds}, newer than the scanned {scanned} (a bump was merged since "
+        "the report was written; the next report will show whether its CVEs are gone)"
+    )

@@ -15,10 +15,17 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from agents.playbooks import Playbook
-from agents.router import LongTailFixer, RouteDecision, concat_operations, list_styles, route
+from agents.router import (
+    FindingContext,
+    LongTailFixer,
+    RouteDecision,
+    concat_operations,
+    list_styles,
+    route,
+)
 from agents.workspace import Workspace
 from bot import messages
 from bot.audit_log import AuditLog
@@ -27,8 +34,10 @@ from bot.clock import Clock
 from bot.core.alert import Alert
 from bot.core.campaigns import DEFAULT_MIN_ATTACKERS, find_campaigns
 from bot.core.errors import StorageError
+from bot.core.finding_groups import group_findings
 from bot.core.grouping import AlertGroup, group_alerts
 from bot.core.guard import GuardPolicy
+from bot.core.image_refs import parse_image
 from bot.core.inventory import Inventory
 from bot.core.proposal import Action, LlmUsage, Proposal, Review, UnfixedTarget, proposal_id
 from bot.core.sanitize import plain
@@ -36,6 +45,9 @@ from bot.state import Offset, StateStore
 from bot.yaml_edit import ReadFile, repo_reader
 from tools.sources.wazuh import MAX_REPORTED_MALFORMED, AlertStream, ReadResult
 from tools.sources.wazuh_indexer import IndexerReader, PullNotes, Watermark
+
+if TYPE_CHECKING:
+    from tools.sources.findings_file import FindingsRead
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +87,10 @@ class ScanReport:
     alerts: int = 0
     proposals: list[Proposal] = field(default_factory=list)
     new_ids: set[str] = field(default_factory=set)
+    #: Scanner reports read by :meth:`Scanner.scan_reports` (one per file), and those skipped as unchanged.
+    reports: list[FindingsRead] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    findings: int = 0
 
     def counts(self) -> dict[str, int]:
         out: dict[str, int] = {}
@@ -127,6 +143,8 @@ class Scanner:
         self.dedup = dedup
         self.read_file = read_file or repo_reader(repo_root)
         self.campaign_min_attackers = campaign_min_attackers
+        #: Set for the duration of a scan of scanner reports (candidate scans of other tags).
+        self._findings: FindingContext | None = None
 
     # --- one group ---------------------------------------------------------------------------------
 
@@ -145,7 +163,13 @@ class Scanner:
 
     def _build(self, group: AlertGroup, pid: str) -> Proposal:
         decision = route(
-            group, self.inventory, self.catalog, self.long_tail, self._workspace(group), self.policy
+            group,
+            self.inventory,
+            self.catalog,
+            self.long_tail,
+            self._workspace(group),
+            self.policy,
+            self._findings or FindingContext(read_file=self.read_file),
         )
         notes = " ".join(decision.notes)
         usage = LlmUsage(calls=decision.llm_calls, tokens=decision.llm_tokens)
@@ -164,6 +188,10 @@ class Scanner:
 
         if decision.escalation:
             return escalate(decision.escalation)
+        if decision.suppressed:
+            return Proposal(
+                id=pid, group=group, action="suppressed", fixer=decision.fixer, reason=decision.suppressed
+            )
         per_target = dict(decision.per_target)
         operations: list[dict[str, str]] = (
             concat_operations(per_target.values()) if per_target else decision.operations
@@ -512,6 +540,86 @@ class Scanner:
             read.malformed.extend(page.malformed[: max(0, MAX_REPORTED_MALFORMED - len(read.malformed))])
         return report
 
+    def scan_reports(self, paths: Sequence[Path], since: Since | None = None) -> ScanReport:
+        """Read scanner reports (Trivy, trivy-operator) and decide one proposal per subject.
+
+        A report is a snapshot, not a stream: its watermark is its identity (inode, size, modification time).
+        A report unchanged since the last scan is skipped (``--since all`` decides it again); a changed one is
+        read whole. Groups are keyed by subject and report day, so reading one report twice proposes nothing
+        twice. Reports of images that no listed workload runs are candidate scans: evidence for a bump of
+        another tag of the same repository, not proposals of their own.
+        """
+        from agents.image_context import candidate_scans
+        from tools.sources.findings_file import read_findings
+
+        since = since or Since()
+        report = ScanReport(read=ReadResult(path=""))
+        reads: list[FindingsRead] = []
+        marks: list[tuple[str, Offset]] = []
+        for path in paths:
+            source = f"report:{path.resolve()}"
+            mark = _report_mark(path)
+            stored = self.state.get_offset(source) if since.mode == "offset" else None
+            if stored is not None and mark is not None and stored == mark:
+                report.unchanged.append(str(path))
+                continue
+            read = read_findings(path)
+            reads.append(read)
+            if mark is not None:
+                marks.append((source, mark))
+        report.reports = reads
+        findings = [f for r in reads for f in r.findings]
+        if since.mode == "time" and since.ts is not None:
+            cutoff = since.ts
+            findings = [f for f in findings if f.ts is None or f.ts >= cutoff]
+        report.findings = len(findings)
+        self.audit.flush()
+        with self.audit.batch():
+            reader, self.read_file = self.read_file, _read_once(self.read_file)
+            try:
+                groups = group_findings(findings, self.inventory, min_level=self.min_level)
+                self._findings = FindingContext(read_file=self.read_file, candidates=candidate_scans(reads))
+                groups = self._with_users(groups)
+                report.groups = len(groups)
+                self._decide_groups(groups, report)
+            finally:
+                self._findings = None
+                self.read_file = reader
+            self.audit.append(
+                "scan",
+                {
+                    "source": "reports",
+                    "reports": [r.source for r in reads],
+                    "unchanged": report.unchanged,
+                    "findings": report.findings,
+                    "malformed": sum(r.malformed for r in reads),
+                    "groups": report.groups,
+                    "new_proposals": sorted(report.new_ids),
+                },
+            )
+        for source, mark in marks:
+            self.state.set_offset(source, mark, self.clock.now())
+        return report
+
+    def _with_users(self, groups: Sequence[AlertGroup]) -> list[AlertGroup]:
+        """Image groups without a workload (a ``trivy image`` report names none) get the listed workloads
+        whose files hold that image; those no listed workload runs are dropped when they are a candidate scan
+        for another group's image (evidence), and escalate otherwise."""
+        from agents.image_context import image_users
+
+        wanted = {_repository(g.subject) for g in groups if g.family == "image" and g.targets}
+        out: list[AlertGroup] = []
+        for g in groups:
+            if g.family != "image" or g.targets:
+                out.append(g)
+                continue
+            users = image_users(g.subject, self.inventory, self.read_file)
+            if users:
+                out.append(g.model_copy(update={"targets": tuple(users)}))
+            elif _repository(g.subject) not in wanted:
+                out.append(g)
+        return out
+
     def _unrecorded(self, source: str, report: ScanReport) -> list[Proposal]:
         """Known proposals of this scan that an earlier scan stored but could not record (its audit write
         failed: a full disk). They were stored after the last completed scan of this source and appear in
@@ -588,6 +696,20 @@ def _outcome(
         guard=report,
         reason=f"{reason} {notes}".strip(),
     )
+
+
+def _report_mark(path: Path) -> Offset | None:
+    """A report's identity for the watermark: inode, size and modification time (ns)."""
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return Offset(st.st_ino, st.st_size, st.st_mtime_ns)
+
+
+def _repository(subject: str) -> str:
+    ref = parse_image(subject)
+    return ref.name if ref is not None else subject
 
 
 def _read_once(read: ReadFile) -> ReadFile:

@@ -55,6 +55,16 @@ def subject_of(proposal: Proposal) -> str:
 
 def title(proposal: Proposal) -> str:
     targets = [plain(t, 40) for t in proposal.group.targets[:3]]
+    if proposal.group.is_findings:
+        bumps = [o for o in proposal.operations if o.get("op") == "set_image"]
+        change = (
+            f"{plain(str(bumps[0].get('expect', '')), 80)} → {plain(str(bumps[0].get('value', '')), 80)}"
+            if bumps
+            else subject_of(proposal)
+        )
+        return messages.pr_title_findings(
+            proposal.group.family or "", change, targets, proposal.id, proposal.revision
+        )[:250]
     return messages.pr_title(subject_of(proposal), targets, proposal.id, proposal.revision)[:250]
 
 
@@ -67,7 +77,11 @@ def commit_message(proposal: Proposal, approval: Approval, audit_hash: str) -> s
     lines = [
         title(proposal),
         "",
-        f"{g.alert_count} alert(s) from {subject_of(proposal)} on {', '.join(plain(t, 40) for t in g.targets)}.",
+        (
+            f"{g.alert_count} finding(s) on {subject_of(proposal)} in {', '.join(plain(t, 40) for t in g.targets)}."
+            if g.is_findings
+            else f"{g.alert_count} alert(s) from {subject_of(proposal)} on {', '.join(plain(t, 40) for t in g.targets)}."
+        ),
         f"Rules: {rules}",
         f"Alert ids: {', '.join(plain(a, 40) for a in g.alert_ids[:10])}",
         "",
@@ -109,18 +123,25 @@ def body(
         else "no reviewer configured"
     )
     thread = f"[Slack thread]({approval.thread_url})" if approval.thread_url else "no Slack thread"
+    intro = (
+        _findings_intro(proposal)
+        if g.is_findings
+        else [
+            f"## Block {md(g.subject, 60)}",
+            "",
+            f"{g.alert_count} alert(s), max level {g.max_level} ({severity(g.max_level)}), "
+            f"on {', '.join(md(t, 40) for t in g.targets)}{window}.",
+            "",
+            "| Rule | Description |",
+            "| --- | --- |",
+            *rule_rows,
+            "",
+            f"**MITRE ATT&CK:** {', '.join(md(m, 20) for m in g.mitre) or 'none'}",
+            "",
+        ]
+    )
     parts = [
-        f"## Block {md(g.subject, 60)}",
-        "",
-        f"{g.alert_count} alert(s), max level {g.max_level} ({severity(g.max_level)}), "
-        f"on {', '.join(md(t, 40) for t in g.targets)}{window}.",
-        "",
-        "| Rule | Description |",
-        "| --- | --- |",
-        *rule_rows,
-        "",
-        f"**MITRE ATT&CK:** {', '.join(md(m, 20) for m in g.mitre) or 'none'}",
-        "",
+        *intro,
         "### Change",
         "",
         f"{fence}diff",
@@ -144,6 +165,44 @@ def body(
         marker(proposal.id, proposal.revision),
     ]
     return redact("\n".join(parts)) + "\n"
+
+
+def _findings_intro(proposal: Proposal) -> list[str]:
+    """A finding group's heading, its evidence (per set_image: the findings it fixes, the report and why this
+    version) and its findings table (hostile text as inert Markdown)."""
+    g = proposal.group
+    out = [
+        f"## {md(messages.pr_findings_heading(g.family or '', g.subject), 120)}",
+        "",
+        f"{g.alert_count} finding(s), most severe {severity(g.max_level)}, on "
+        f"{', '.join(md(t, 60) for t in g.targets) or 'no listed workload'}.",
+        "",
+    ]
+    for op in proposal.operations:
+        if op.get("op") != "set_image":
+            continue
+        ev = op.get("evidence") if isinstance(op.get("evidence"), dict) else {}
+        ids = ", ".join(md(str(i), 40) for i in (ev or {}).get("findings", ())[:30])
+        out += [
+            f"**{md(str(op.get('workload', '')), 80)}** `{md(str(op.get('target', '')), 80)}`: "
+            f"`{md(str(op.get('expect', '')), 120)}` → `{md(str(op.get('value', '')), 120)}`",
+            f"- fixes: {ids or 'none'}",
+            f"- evidence: {md(str((ev or {}).get('report', '')), 200)}: {md(str((ev or {}).get('reason', '')), 300)}",
+            "",
+        ]
+    out += [
+        "| Finding | Severity | Package | Installed | Fixed | Title |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for f in g.findings[:50]:
+        out.append(
+            f"| {md(f.id, 40)} | {md(f.severity, 10)} | {md(f.package, 60)} | {md(f.installed, 40)} | "
+            f"{md(f.fixed, 60)} | {md(f.title, 120)} |"
+        )
+    if len(g.findings) > 50:
+        out.append(f"| … {len(g.findings) - 50} more | | | | | |")
+    out.append("")
+    return out
 
 
 def approvers(approval: Approval) -> str:

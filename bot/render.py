@@ -49,7 +49,9 @@ def _title(p: Proposal, new: bool) -> Text:
         f"{_LABEL.get(p.action, plain(str(p.action), 20))} ", style=f"bold {_STYLE.get(p.action, 'red')}"
     )
     t.append(f"{p.id} ", style="bold")
-    if g.attacker:
+    if g.is_findings:
+        t.append(f"level {g.max_level}  {plain(g.subject, 80)} on {targets}")
+    elif g.attacker:
         t.append(f"level {g.max_level}  {plain(g.attacker, 60)} → {targets}")
     else:
         t.append(f"level {g.max_level}  {plain(g.family or '?', 40)} on {targets}")
@@ -68,10 +70,18 @@ def proposal_panel(p: Proposal, new: bool = True) -> Panel:
     if first is not None and last is not None:
         window = f"{first} … {last}"
     # Every cell is a Text, never a str: rich would read "[link=...]" in a hostile alert as markup.
-    facts.add_row("alerts", Text(f"{g.alert_count} ({window})" if window else str(g.alert_count)))
-    facts.add_row(
-        "rules", Text(plain("; ".join(f"{rid} {desc}" for rid, desc in g.rule_descriptions.items()), 300))
-    )
+    if g.is_findings:
+        facts.add_row("findings", Text(f"{g.alert_count} from {plain(', '.join(g.reports), 200) or '?'}"))
+        facts.add_row(
+            "ids",
+            Text(plain("; ".join(f"{f.id} {f.severity} {f.package} {f.installed}→{f.fixed or '–'}".rstrip()
+                                 for f in g.findings[:12]) + (" …" if len(g.findings) > 12 else ""), 600)),
+        )  # fmt: skip
+    else:
+        facts.add_row("alerts", Text(f"{g.alert_count} ({window})" if window else str(g.alert_count)))
+        facts.add_row(
+            "rules", Text(plain("; ".join(f"{rid} {desc}" for rid, desc in g.rule_descriptions.items()), 300))
+        )
     if g.mitre:
         facts.add_row("MITRE", Text(plain(", ".join(g.mitre), 200)))
     facts.add_row("fixer", Text(plain(p.fixer, 100)))

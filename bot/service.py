@@ -10,7 +10,7 @@ import json
 import logging
 import sqlite3
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -98,6 +98,7 @@ class ProposalService:
         publisher: Publisher | None,
         alerts_path: Path | None,
         before_scan: Callable[[], None] | None = None,
+        report_paths: Sequence[Path] = (),
         indexer: IndexerReader | None = None,
     ) -> None:
         self.settings = settings
@@ -108,6 +109,7 @@ class ProposalService:
         self.clock = clock
         self.publisher = publisher
         self.alerts_path = alerts_path
+        self.report_paths = tuple(report_paths)
         self.before_scan = before_scan
         self.indexer = indexer  # the Wazuh indexer instead of the alerts file (issue 15)
         self._scan_lock = threading.Lock()
@@ -132,15 +134,7 @@ class ProposalService:
                         exc.__class__.__name__,
                     )
             try:
-                report: ScanReport
-                if self.indexer is not None:
-                    pulled = self.scanner.scan_indexer(self.indexer, Since("offset"))
-                    for note in pulled.pull.notes:
-                        log.warning("%s", note)
-                    report = pulled
-                else:
-                    assert self.alerts_path is not None
-                    report = self.scanner.scan_file(self.alerts_path, Since("offset"))
+                report = self._scan_sources()
             except Exception as exc:  # a bad file or repo must not kill the poller: report it
                 log.warning("scan failed (%s): %s", trigger, exc.__class__.__name__)
                 return ScanOutcome(report=None, error=messages.scan_failed(str(exc)))
@@ -149,6 +143,28 @@ class ProposalService:
             new = self._without_muted(new)  # escalation mutes (issue 12)
             folded = [p for p in report.proposals if p.id in report.new_ids and p.folded_into]
             return ScanOutcome(report=report, new=new, folded=folded)
+
+    def _scan_sources(self) -> ScanReport:
+        """The alerts file from its offset, then the scanner reports that changed since the last scan, as one
+        report (the poller posts both the same way)."""
+        report: ScanReport | None = None
+        if self.indexer is not None:  # the Wazuh indexer instead of the alerts file (issue 15)
+            pulled = self.scanner.scan_indexer(self.indexer, Since("offset"))
+            for note in pulled.pull.notes:
+                log.warning("%s", note)
+            report = pulled
+        elif self.alerts_path is not None:
+            report = self.scanner.scan_file(self.alerts_path, Since("offset"))
+        if self.report_paths:
+            found = self.scanner.scan_reports(self.report_paths, Since("offset"))
+            if report is None:
+                return found
+            report.proposals.extend(found.proposals)
+            report.new_ids |= found.new_ids
+            report.groups += found.groups
+            report.reports, report.unchanged, report.findings = found.reports, found.unchanged, found.findings
+        assert report is not None, "serve needs SECOPS_ALERTS, SECOPS_INDEXER_URL or SECOPS_TRIVY_REPORTS"
+        return report
 
     def last_poll(self) -> float | None:
         raw = self.state.get_meta("last_poll")

@@ -46,6 +46,7 @@ ENV_NAMES: dict[str, str] = {
     "alerts": "SECOPS_ALERTS",
     "repo": "SECOPS_REPO",
     "cmdb": "SECOPS_CMDB",
+    "trivy_reports": "SECOPS_TRIVY_REPORTS",
     "window": "SECOPS_WINDOW",
     "min_level": "SECOPS_MIN_LEVEL",
     "max_changed_lines": "SECOPS_MAX_CHANGED_LINES",
@@ -130,6 +131,9 @@ class Settings(BaseModel):
     alerts: Path | None = None
     repo: Path | None = None
     cmdb: Path | None = None
+    #: Trivy / trivy-operator reports to read (serve re-reads them when they change); in the environment,
+    #: paths separated by ``:`` or ``,``.
+    trivy_reports: tuple[Path, ...] = ()
     window: float = 15 * 60
     min_level: int = 7
     max_changed_lines: int = 20
@@ -247,6 +251,13 @@ class Settings(BaseModel):
         if seconds <= 0:
             raise ValueError("must be positive")
         return seconds
+
+    @field_validator("trivy_reports", mode="before")
+    @classmethod
+    def _split_paths(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = tuple(p.strip() for p in re.split(r"[:,]", value) if p.strip())
+        return tuple(Path(str(v)).expanduser() for v in value)
 
     @field_validator("window", mode="before")
     @classmethod

@@ -21,7 +21,7 @@ from typing import Any
 
 import yaml
 
-from bot.core.edits import AddCidr, AnyOp, Escalate, FileChange, FileOp, RemoveCidr
+from bot.core.edits import AddCidr, AnyOp, Escalate, FileChange, FileOp, RemoveCidr, SetImage
 from bot.core.errors import DocumentError, OperationError
 from bot.core.fidelity import key_spans
 from bot.core.network import canonical_cidr, host_cidr, split_cidr_list
@@ -464,6 +464,8 @@ def apply_operations(
     style). ``splice_text`` is kept for callers and ignored: every edit is exact. Raises
     :class:`OperationError` or :class:`DocumentError` with the file named.
     """
+    from bot.image_edit import apply_set_images  # builds on this module's value writers
+
     del splice_text
     list_styles = list_styles or {}
     by_file: dict[str, list[FileOp]] = {}
@@ -472,7 +474,9 @@ def apply_operations(
             raise OperationError("an escalation has nothing to apply")
         by_file.setdefault(op.file, []).append(op)
     return [
-        _edit_file(path, read(path), file_ops, list_styles.get(path, "comma"))
+        apply_set_images(path, read(path), file_ops)
+        if any(isinstance(o, SetImage) for o in file_ops)
+        else _edit_file(path, read(path), file_ops, list_styles.get(path, "comma"))
         for path, file_ops in by_file.items()
     ]
 

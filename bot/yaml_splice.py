@@ -160,6 +160,30 @@ def _pairs(node: _Node) -> list[tuple[_Node, _Node]]:
     return [(kids[i], kids[i + 1]) for i in range(0, len(kids) - 1, 2)]
 
 
+#: A parsed node for other exact editors (:mod:`bot.image_edit`): ``event``, ``end`` (a collection's end
+#: event) and ``children`` (a mapping's keys and values alternate).
+Node = _Node
+
+
+def document_roots(path: str, text: str) -> list[_Node]:
+    """The root node of every document in ``text``, built from parser events under this module's limits
+    (size, aliases, nesting); raises :class:`DocumentError` like :func:`layout`."""
+    events = _scan(path, text)
+    roots: list[_Node] = []
+    i = 1
+    while i < len(events) - 1:
+        if isinstance(events[i], DocumentStartEvent):
+            node, i = _tree(events, i + 1)
+            roots.append(node)
+        i += 1
+    return roots
+
+
+def mapping_pairs(node: _Node) -> list[tuple[_Node, _Node]]:
+    """A mapping node's (key, value) pairs, in order."""
+    return _pairs(node)
+
+
 def _is_merge(node: _Node) -> bool:
     ev = node.event
     return isinstance(ev, ScalarEvent) and ev.value == "<<" and not ev.style and ev.tag is None

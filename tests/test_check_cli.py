@@ -130,3 +130,26 @@ def test_check_attacker_without_add_cidr_fails(tmp_path):
     ops = f"- op: set_key\n  file: {ING}\n  key: server-tokens\n  value: 'false'\n"
     code, out, _ = check(tmp_path, ops, "--attacker", "203.0.113.7")
     assert code == 1 and "✗ covers_attacker: no add_cidr operation blocks 203.0.113.7/32" in out
+
+
+SET_IMAGE = """- op: set_image
+  file: apps/shop/deployment.yaml
+  workload: shop/shop-web
+  target: container:web
+  expect: nginx:1.16
+  value: {value}
+  evidence: {{findings: [CVE-2019-20367], report: reports/shop.json}}
+"""
+
+
+def test_check_set_image_takes_a_workload_target(tmp_path):
+    code, out, _ = check(tmp_path, SET_IMAGE.format(value="nginx:1.16.1"), "--json", targets="shop/shop-web")
+    row = json.loads(out)
+    assert code == 0 and row["passed"] is True, row["checks"]
+    assert "+          image: nginx:1.16.1 # the storefront" in row["diff"]
+
+
+def test_check_set_image_to_latest_exits_1(tmp_path):
+    code, out, _ = check(tmp_path, SET_IMAGE.format(value="nginx:latest"), "--json", targets="shop/shop-web")
+    failed = {c["name"] for c in json.loads(out)["checks"] if not c["passed"]}
+    assert code == 1 and "image_tag_immutable" in failed

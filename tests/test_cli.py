@@ -15,7 +15,7 @@ from tests.conftest import FIXTURES, git
 ALERTS = FIXTURES / "alerts" / "demo-alerts.json"
 ROW_KEYS = {
     "id", "action", "attacker", "targets", "alert_count", "rule_ids", "max_level", "fixer", "files", "diff",
-    "guard", "reason", "unfixed", "review", "llm",
+    "guard", "reason", "unfixed", "review", "llm", "source", "subject", "findings", "operations",
 }  # fmt: skip
 
 
@@ -41,6 +41,9 @@ def test_scan_json_contract_on_fixtures(gitops, tmp_path):
     assert all(set(r) == ROW_KEYS for r in rows)
     by_attacker = {r["attacker"]: r for r in rows}
     web = by_attacker["91.240.118.172"]
+    assert (web["source"], web["subject"]) == ("wazuh", "91.240.118.172")
+    assert [f["kind"] for f in web["findings"]] == ["alert"] * len(web["rule_ids"])
+    assert [f["id"] for f in web["findings"]] == web["rule_ids"]
     assert (web["action"], web["targets"], web["fixer"]) == (
         "propose", ["web-01", "web-02"], "playbook:block-web-attacker",
     )  # fmt: skip

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict
 
+from bot.core.image_refs import DEFAULT_MUTABLE_TAGS
 from bot.core.network import MAX_PREFIX_WIDTH
 
 
@@ -26,6 +27,8 @@ class GuardPolicy(BaseModel):
     #: Block-list entries the bot itself added and recorded, as (file, key, entry): the only entries a
     #: ``remove_cidr`` may take out (expired blocks). Empty by default: no removal passes.
     removable: frozenset[tuple[str, str, str]] = frozenset()
+    #: Image tags that name a moving target: a ``set_image`` never writes one (compared case-insensitively).
+    mutable_tags: tuple[str, ...] = DEFAULT_MUTABLE_TAGS
 
 
 class Check(BaseModel):

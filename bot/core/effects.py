@@ -21,6 +21,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from bot.core.image_refs import parse_image
 from bot.core.network import canonical_cidr, split_cidr_list
 
 EffectAction = Literal["add", "remove", "set", "unset"]
@@ -163,8 +164,12 @@ def effects_of_operations(
     operation that changes nothing (an address already blocked) has no effect.
     """
     after_docs: dict[str, Any] = {}
+    images: list[Effect] = []
     for op in operations:
         name, path, key = op.get("op"), str(op.get("file", "")), str(op.get("key", ""))
+        if name == "set_image":
+            images.append(image_effect(op))
+            continue
         if name not in ("add_cidr", "set_key") or path not in before_docs:
             continue
         doc = after_docs.setdefault(path, _copy_doc(before_docs[path]))
@@ -176,10 +181,28 @@ def effects_of_operations(
         entries = split_cidr_list(_scalar(data.get(key)))
         entries.append(value)
         data[key] = ",".join(entries)
-    effects: list[Effect] = []
+    effects: list[Effect] = list(images)
     for path, after in after_docs.items():
         effects.extend(effects_of_change(path, where.get(path, Where()), before_docs[path], after))
     return tuple(sorted(effects, key=lambda e: e.text))
+
+
+def image_effect(op: Mapping[str, Any]) -> Effect:
+    """A ``set_image`` as an effect: which reference of which workload's file becomes which image. The new
+    reference is canonical (``nginx:1.16.1`` and ``docker.io/library/nginx:1.16.1`` are one effect), so a
+    newer report proposing the same bump folds into the pending proposal and a rejected bump stays rejected."""
+    value = str(op.get("value", ""))
+    ref = parse_image(value)
+    workload = str(op.get("workload", ""))
+    return Effect(
+        server=workload,
+        file=str(op.get("file", "")),
+        kind="image",
+        resource=f"workload {workload}",
+        key=str(op.get("target", "")),
+        action="set",
+        value=ref.canonical() if ref is not None else value,
+    )
 
 
 def _copy_doc(doc: Any) -> dict[str, Any]:
@@ -211,6 +234,8 @@ def describe_fix(effects: Sequence[Effect], defends: str = "") -> str:
             parts.append(f"block {', '.join(sorted(values))} in the {kind} {key} list")
         elif action == "remove":
             parts.append(f"unblock {', '.join(sorted(values))} in the {kind} {key} list")
+        elif action == "set" and kind == "image":
+            parts.append(f"bump the image of {key} to {values[0]}")
         elif action == "set":
             parts.append(f"set {key} to {values[0]} in the {kind} config")
         else:

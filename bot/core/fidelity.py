@@ -14,8 +14,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from functools import lru_cache
 
 from bot.core.checks import Check, GuardPolicy
-from bot.core.edits import AnyOp, Escalate, FileChange
+from bot.core.edits import AnyOp, Escalate, FileChange, SetImage
 from bot.core.inventory import ConfigRef, Inventory, Server
+from bot.core.operations.images import ALLOWED_FIELDS, split_target
 
 Op = AnyOp
 
@@ -198,9 +199,67 @@ def first_difference(before: str, after: str, keys: Iterable[str]) -> int | None
     return None
 
 
+def _value_spans(body: str, keys: Iterable[str]) -> list[tuple[int, int]]:
+    """Where the values of ``key: value`` pairs with these keys sit in one line (block or flow style)."""
+    names = "|".join(re.escape(k) for k in sorted(keys))
+    spans: list[tuple[int, int]] = []
+    for m in re.finditer(rf"""(?<![^\s{{,])(?P<q>["']?)(?:{names})(?P=q)[ \t]*:(?:[ \t]+|(?=["']))""", body):
+        start = m.end()
+        if body[start : start + 1] == '"':
+            end = start + 1
+            while end < len(body) and body[end] != '"':
+                end += 2 if body[end] == "\\" else 1
+            end += 1
+        elif body[start : start + 1] == "'":
+            end = start + 1
+            while end < len(body) and (body[end] != "'" or body[end + 1 : end + 2] == "'"):
+                end += 2 if body[end] == "'" else 1
+            end += 1
+        else:
+            plain = re.match(r"[^\s,\[\]{}#]*", body[start:])
+            end = start + (plain.end() if plain else 0)
+        spans.append((start, min(end, len(body))))
+    return spans
+
+
+def _value_only(before: str, after: str, keys: Iterable[str]) -> bool:
+    """True when two versions of a line differ only in the value of one of these keys."""
+    b, a = _body(before), _body(after)
+    if before[len(b) :] != after[len(a) :]:
+        return False  # the line ending changed
+    after_spans = dict(_value_spans(a, keys))
+    return any(
+        start in after_spans and b[:start] == a[:start] and b[end:] == a[after_spans[start] :]
+        for start, end in _value_spans(b, keys)
+    )
+
+
+def first_value_difference(before: str, after: str, keys: Iterable[str]) -> int | None:
+    """The first line (1-based, of ``before``) that ``after`` does not keep byte for byte, beyond one line
+    whose only change is the value of one of ``keys`` (``image``, ``tag``, ``newTag``, ``digest``: the
+    one scalar a ``set_image`` writes); None when that is all that changed. Found from the text alone."""
+    keys = tuple(keys)
+    b_lines, a_lines = split_lines(before), split_lines(after)
+    differ = [i for i, (b, a) in enumerate(zip(b_lines, a_lines, strict=False)) if b != a]
+    for n, i in enumerate(differ):
+        if n > 0 or not _value_only(b_lines[i], a_lines[i], keys):
+            return i + 1
+    if len(b_lines) != len(a_lines):
+        return min(len(b_lines), len(a_lines)) + 1
+    return None
+
+
 def _check_only_edited_lines(changed: Sequence[FileChange], ops: Sequence[Op]) -> Check:
     problems: list[str] = []
     for c in changed:
+        images = [o for o in ops if isinstance(o, SetImage) and o.file == c.path]
+        if images:
+            fields = {f for o in images for f in ALLOWED_FIELDS.get(split_target(o.target)[0], ())}
+            line = first_value_difference(c.before, c.after, fields)
+            if line is not None:
+                named = ", ".join(sorted(o.target for o in images))
+                problems.append(f"{c.path}: line {line} changed beyond the one image value of {named}")
+            continue
         keys = sorted({o.key for o in ops if not isinstance(o, Escalate) and o.file == c.path})
         line = first_difference(c.before, c.after, keys)
         if line is not None:

@@ -3,8 +3,9 @@
 A :class:`Finding` is lean (a ``NamedTuple``, like :class:`bot.core.alert.Alert`) because a cluster report
 holds tens of thousands of them. Its **subject** decides grouping: one subject = one proposal.
 
-- image vulnerabilities: the canonical image name (``docker.io/library/nginx``; ``@sha256:…`` when the report
-  knows the digest of an image named without a tag), so every CVE of one image is one card;
+- image vulnerabilities: the image with its version (``docker.io/library/nginx:1.16``; ``…@sha256:…`` when the
+  report names it by digest only), so every CVE of one running image is one card (``nginx:1.14`` and ``nginx:1.16``
+  have different CVEs and different fixes: two cards);
 - misconfigurations: ``<check id> <namespace>/<kind>/<name>``, so one check on one resource is one card.
 
 Every text field is hostile (scanners pass through package metadata and Kubernetes messages): render it through

@@ -25,6 +25,7 @@ from functools import lru_cache
 from pydantic import BaseModel, ConfigDict
 
 from bot.core.alert import Alert
+from bot.core.findings import Finding
 
 DEFAULT_WINDOW_S = 15 * 60
 DEFAULT_MIN_LEVEL = 7
@@ -72,13 +73,26 @@ class AlertGroup(BaseModel):
     #: A campaign (:mod:`bot.core.campaigns`): the addresses of its attackers, and ``attacker`` is their
     #: network (``91.240.118.0/24``). Empty for a group of one attacker or of no attacker.
     attackers: tuple[str, ...] = ()
+    #: A group of scanner findings (:mod:`bot.core.finding_groups`): its subject (the image, or the check and
+    #: resource), its findings (most severe first, capped; ``alert_count`` is the exact number) and the reports
+    #: they were read from. Empty for alert groups.
+    subject_key: str = ""
+    findings: tuple[Finding, ...] = ()
+    reports: tuple[str, ...] = ()
 
     @property
     def subject(self) -> str:
-        """What the group is about: the attacker, or ``agent/family``."""
+        """What the group is about: the attacker, the image or misconfiguration, or ``agent/family``."""
+        if self.subject_key:
+            return self.subject_key
         if self.attacker:
             return self.attacker
         return f"{','.join(self.targets) or '?'}/{self.family}"
+
+    @property
+    def is_findings(self) -> bool:
+        """A group of scanner findings rather than alerts."""
+        return bool(self.subject_key)
 
 
 def rule_family(groups: tuple[str, ...], rule_id: str) -> str:

@@ -7,7 +7,7 @@ shown, never offered for approval.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 from bot.core import fidelity
@@ -18,12 +18,13 @@ from bot.core.edits import (
     Escalate,
     FileChange,
     RemoveCidr,
+    SetImage,
     SetKey,
     changed_line_count,
     unified_diff,
 )
-from bot.core.inventory import ConfigRef, Inventory, Server
-from bot.core.operations import blocklist
+from bot.core.inventory import ConfigRef, ImageTarget, Inventory, Server, Workload
+from bot.core.operations import blocklist, images
 from bot.core.operations import data_keys as values
 from bot.core.paths import WORKLOAD_KINDS, forbidden_path_reason
 
@@ -44,24 +45,78 @@ def check_change(
     inventory: Inventory,
     targets: Sequence[str],
     policy: GuardPolicy | None = None,
+    *,
+    finding_ids: Collection[str] | None = None,
 ) -> GuardReport:
-    """Run every check on a proposed change and report each one."""
+    """Run every check on a proposed change and report each one.
+
+    ``targets`` are server names for the data families (block lists, data keys) and workload refs
+    (``namespace/name``) for ``set_image``; ``finding_ids``, when given, are the group's finding ids that
+    a ``set_image``'s evidence must come from. A proposal with a ``set_image`` gets the image family's checks
+    and ``one_operation_family``; one made only of ``set_image`` skips the data families' checks (they are
+    about ConfigMap data and would pass vacuously).
+    """
     policy = policy or GuardPolicy()
     changed = [c for c in changes if c.changed]
     allowed = inventory.allowed_configs(targets)
+    image_files = _image_files(ops, inventory, targets)
     checks = [
         _check_has_change(changed, ops),
-        _check_files_in_inventory(changed, ops, allowed, inventory, targets),
-        _check_no_forbidden_paths(changed, ops),
+        _check_files_in_inventory(changed, ops, allowed, image_files, inventory, targets),
+        _check_no_forbidden_paths(changed, ops, image_files),
         _check_yaml_valid(changed),
-        _check_kind_and_name(changed),
+        _check_kind_and_name(changed, ops),
         _check_only_named_keys(changed, ops, allowed),
         _check_diff_size(changed, policy),
     ]
-    checks.extend(blocklist.checks(changed, ops, allowed, inventory, policy))
-    checks.extend(values.checks(changed, ops, allowed, inventory, policy))
+    has_images = any(isinstance(o, SetImage) for o in ops)
+    if has_images:
+        checks.insert(1, _check_one_family(ops))
+    if not has_images or not all(isinstance(o, SetImage) for o in ops):
+        checks.extend(blocklist.checks(changed, ops, allowed, inventory, policy))
+        checks.extend(values.checks(changed, ops, allowed, inventory, policy))
+    checks.extend(images.checks(changed, ops, inventory, targets, policy, finding_ids))
     checks.extend(fidelity.checks(changed, ops, allowed, inventory, policy))
     return GuardReport(passed=all(c.passed for c in checks), checks=tuple(checks))
+
+
+#: Operation families: one per proposal (a block and an image bump are two proposals, two approvals).
+_FAMILIES = {"add_cidr": "data", "remove_cidr": "data", "set_key": "data", "set_image": "image"}
+
+
+def _check_one_family(ops: Sequence[Op]) -> Check:
+    names = sorted({o.op for o in ops if not isinstance(o, Escalate)})
+    families = {_FAMILIES.get(n, n) for n in names}
+    if len(families) > 1:
+        return Check(
+            name="one_operation_family",
+            passed=False,
+            detail=f"set_image cannot share a proposal with {', '.join(n for n in names if n != 'set_image')}",
+        )
+    return Check(name="one_operation_family", passed=True, detail="set_image only")
+
+
+def _image_files(
+    ops: Sequence[Op], inventory: Inventory, targets: Sequence[str]
+) -> dict[str, tuple[Workload, ImageTarget]]:
+    """The image files that only ``set_image`` operations name, each for a workload of these targets that
+    lists the file: the only workload files the guard lets change."""
+    wanted = {images.workload_ref(t) for t in targets}
+    by_file: dict[str, list[tuple[Workload, ImageTarget] | None]] = {}
+    for o in ops:
+        if isinstance(o, Escalate):
+            continue
+        entry = None
+        workload = inventory.workload(o.workload) if isinstance(o, SetImage) else None
+        if workload is not None and workload.ref in wanted:
+            entry = next(((workload, i) for i in workload.images if i.path == o.file), None)
+        by_file.setdefault(o.file, []).append(entry)
+    return {p: entries[0] for p, entries in by_file.items() if entries[0] and all(entries)}
+
+
+def _image_owner(inventory: Inventory, path: str) -> str:
+    owners = [w.ref for w in inventory.workloads if any(i.path == path for i in w.images)]
+    return ", ".join(owners) or "no workload"
 
 
 def _check_has_change(changed: Sequence[FileChange], ops: Sequence[Op]) -> Check:
@@ -78,12 +133,15 @@ def _check_files_in_inventory(
     changed: Sequence[FileChange],
     ops: Sequence[Op],
     allowed: Mapping[str, tuple[Server, ConfigRef]],
+    image_files: Mapping[str, tuple[Workload, ImageTarget]],
     inventory: Inventory,
     targets: Sequence[str],
 ) -> Check:
     paths = {c.path for c in changed} | {o.file for o in ops if not isinstance(o, Escalate)}
     if not targets:
         return Check(name="files_in_inventory", passed=False, detail="the alerts name no target server")
+    if any(isinstance(o, SetImage) for o in ops):
+        return _check_image_files_in_inventory(paths, ops, allowed, image_files, inventory, targets)
     bad = sorted(p for p in paths if p not in allowed)
     if bad:
         owners = [f"{p} (listed for {inventory.owner_of_path(p) or 'no server'})" for p in bad]
@@ -98,25 +156,61 @@ def _check_files_in_inventory(
     )
 
 
+def _check_image_files_in_inventory(
+    paths: set[str],
+    ops: Sequence[Op],
+    allowed: Mapping[str, tuple[Server, ConfigRef]],
+    image_files: Mapping[str, tuple[Workload, ImageTarget]],
+    inventory: Inventory,
+    targets: Sequence[str],
+) -> Check:
+    """An image group's targets are workloads: each file must be an image target listed for one of them
+    (a data operation mixed in still needs its server config; ``one_operation_family`` refuses the mix)."""
+    data_files = {o.file for o in ops if not isinstance(o, Escalate | SetImage)}
+    bad = sorted(p for p in paths if p not in image_files and not (p in data_files and p in allowed))
+    if bad:
+        owners = [f"{p} (listed for {_image_owner(inventory, p)})" for p in bad]
+        return Check(
+            name="files_in_inventory",
+            passed=False,
+            detail=f"not an image file listed for {', '.join(targets)}: {'; '.join(owners)}",
+        )
+    names = sorted({image_files[p][0].ref for p in paths if p in image_files})
+    return Check(
+        name="files_in_inventory", passed=True, detail=f"only image files listed for {', '.join(names)}"
+    )
+
+
 def _kind(doc: Any) -> str | None:
     kind = doc.get("kind") if isinstance(doc, dict) else None
     return kind if isinstance(kind, str) else None
 
 
-def _check_no_forbidden_paths(changed: Sequence[FileChange], ops: Sequence[Op]) -> Check:
+def _check_no_forbidden_paths(
+    changed: Sequence[FileChange], ops: Sequence[Op], image_files: Mapping[str, tuple[Workload, ImageTarget]]
+) -> Check:
     problems: list[str] = []
     for path in sorted({c.path for c in changed} | {o.file for o in ops if not isinstance(o, Escalate)}):
         reason = forbidden_path_reason(path)
         if reason:
             problems.append(f"{path}: {reason}")
     for c in changed:
-        for doc in (c.before_doc, c.after_doc):
+        if c.path in image_files:
+            # The one exception (issue 13): a listed image file, named only by set_image operations.
+            continue
+        for doc in (*images.documents(c.before_doc), *images.documents(c.after_doc)):
             kind = _kind(doc)
             if kind in WORKLOAD_KINDS:
                 problems.append(f"{c.path}: {kind} is a workload or access object")
                 break
     if problems:
         return Check(name="no_forbidden_paths", passed=False, detail="; ".join(problems))
+    if any(c.path in image_files for c in changed):
+        return Check(
+            name="no_forbidden_paths",
+            passed=True,
+            detail="no CI/CD or access files; workload files only as listed image targets",
+        )
     return Check(name="no_forbidden_paths", passed=True, detail="no CI/CD, workload or access files")
 
 
@@ -124,7 +218,9 @@ def _check_yaml_valid(changed: Sequence[FileChange]) -> Check:
     bad = [
         f"{c.path}: {c.parse_error or 'not a YAML mapping'}"
         for c in changed
-        if c.parse_error or not isinstance(c.after_doc, dict)
+        if c.parse_error
+        or not images.documents(c.after_doc)
+        or not all(isinstance(d, dict) for d in images.documents(c.after_doc))
     ]
     if bad:
         return Check(name="yaml_valid", passed=False, detail="; ".join(bad))
@@ -142,9 +238,23 @@ def _identity(doc: Any) -> tuple[Any, Any, Any, Any]:
     )
 
 
-def _check_kind_and_name(changed: Sequence[FileChange]) -> Check:
+def _check_kind_and_name(changed: Sequence[FileChange], ops: Sequence[Op]) -> Check:
     problems: list[str] = []
+    image_paths = {o.file for o in ops if isinstance(o, SetImage)}
+    kept: list[str] = []
     for c in changed:
+        if c.path in image_paths:
+            # A workload, values or kustomization file: every document keeps its identity.
+            ids_before = [_identity(d) for d in images.documents(c.before_doc)]
+            ids_after = [_identity(d) for d in images.documents(c.after_doc)]
+            if ids_before != ids_after:
+                problems.append(
+                    f"{c.path}: kind/apiVersion/name/namespace changed from {ids_before} to {ids_after}"
+                )
+            kept.extend(
+                f"{i[0]} {i[3] or '-'}/{i[2] or '-'}" if i[0] else f"{c.path} (no kind)" for i in ids_after
+            )
+            continue
         before, after = _identity(c.before_doc), _identity(c.after_doc)
         if before[0] != "ConfigMap":
             problems.append(f"{c.path}: is a {before[0] or 'non-Kubernetes document'}, not a ConfigMap")
@@ -155,6 +265,8 @@ def _check_kind_and_name(changed: Sequence[FileChange]) -> Check:
             problems.append(f"{c.path}: kind/apiVersion/name/namespace changed from {before} to {after}")
     if problems:
         return Check(name="kind_and_name_kept", passed=False, detail="; ".join(problems))
+    if kept:
+        return Check(name="kind_and_name_kept", passed=True, detail=f"{', '.join(kept)} kept")
     names = ", ".join(f"{_identity(c.after_doc)[3] or '-'}/{_identity(c.after_doc)[2]}" for c in changed)
     return Check(name="kind_and_name_kept", passed=True, detail=f"ConfigMap {names} kept")
 
@@ -170,7 +282,14 @@ def _check_only_named_keys(
     allowed: Mapping[str, tuple[Server, ConfigRef]],
 ) -> Check:
     problems: list[str] = []
+    image_ops = {o.file: o for o in ops if isinstance(o, SetImage)}
     for c in changed:
+        if c.path in image_ops:
+            # Not ConfigMap data: the one image scalar, proved from the documents as image_one_scalar does.
+            why = images.scalar_confined(c, image_ops[c.path])
+            if why:
+                problems.append(f"{c.path}: {why}")
+            continue
         if not isinstance(c.before_doc, dict) or not isinstance(c.after_doc, dict):
             continue
         rest_before = {k: v for k, v in c.before_doc.items() if k != "data"}

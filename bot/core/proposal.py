@@ -80,8 +80,12 @@ class Proposal(BaseModel):
     def as_row(self) -> dict[str, Any]:
         """The ``scan --json`` contract: one object per group."""
         guard = self.guard or GuardReport(passed=False, checks=())
+        g = self.group
         return {
             "id": self.id,
+            "source": g.source,
+            "subject": g.subject,
+            "findings": finding_rows(g),
             "action": self.action,
             "attacker": self.group.attacker,
             "targets": list(self.group.targets),
@@ -89,6 +93,7 @@ class Proposal(BaseModel):
             "rule_ids": list(self.group.rule_ids),
             "max_level": self.group.max_level,
             "fixer": self.fixer,
+            "operations": [dict(o) for o in self.operations],
             "files": list(self.files),
             "diff": self.diff,
             "guard": {
@@ -100,6 +105,32 @@ class Proposal(BaseModel):
             "review": (self.review or Review()).model_dump(),
             "llm": self.llm.model_dump(),
         }
+
+
+def finding_rows(group: AlertGroup) -> list[dict[str, Any]]:
+    """What the group is made of, one object each: the scanner findings of a finding group (id, severity,
+    package, installed and fixed versions, title, workload, where it was read), or the rules of an alert group
+    (id, description)."""
+    if group.is_findings:
+        return [
+            {
+                "id": f.id,
+                "kind": f.kind,
+                "severity": f.severity,
+                "package": f.package,
+                "installed": f.installed,
+                "fixed": f.fixed,
+                "title": f.title,
+                "workload": f.workload_ref,
+                "container": f.container,
+                "image": f.image,
+                "where": f.where,
+            }
+            for f in group.findings
+        ]
+    return [
+        {"id": rid, "kind": "alert", "title": group.rule_descriptions.get(rid, "")} for rid in group.rule_ids
+    ]
 
 
 def proposal_id(group: AlertGroup) -> str:

@@ -13,6 +13,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from bot import messages
+from bot.core.findings import severity_rank
+from bot.core.image_refs import parse_image
 from bot.core.proposal import Proposal
 from bot.core.sanitize import code_safe, plain, slack_escape
 from bot.publishing import PublishResult
@@ -97,7 +99,7 @@ def title(p: Proposal) -> str:
     g = p.group
     emoji, sev = severity(g.max_level)
     targets = ", ".join(g.targets) or "?"
-    who = g.attacker or f"{g.family or '?'} on"
+    who = g.attacker or (f"{g.subject} on" if g.is_findings else f"{g.family or '?'} on")
     arrow = "→" if g.attacker else ""
     return plain(f"{emoji} {sev} · {who} {arrow} {targets}".replace("  ", " "), MAX_HEADER)
 
@@ -116,6 +118,11 @@ def action_words(p: Proposal) -> str:
     removes = list(
         dict.fromkeys(str(o.get("value", "")) for o in p.operations if o.get("op") == "remove_cidr")
     )
+    bumps = [o for o in p.operations if o.get("op") == "set_image"]
+    if bumps:
+        return image_action_words(p, bumps)
+    if g.is_findings and not p.operations:
+        return messages.card_action_findings(g.subject, g.family or "?", targets)
     if adds:
         return messages.card_action_block(_listed(adds, 3), targets)
     if removes:
@@ -123,6 +130,30 @@ def action_words(p: Proposal) -> str:
     if p.files:
         return messages.card_action_change(len(p.files), targets)
     return messages.card_action_none(g.subject, targets)
+
+
+def image_action_words(p: Proposal, bumps: Sequence[Mapping[str, Any]]) -> str:
+    """ "Bump shop-web web nginx:1.16 → 1.16.1 (fixes CVE-2019-20367 HIGH and 3 more)" (plain, not escaped)."""
+    where = _listed(
+        list(
+            dict.fromkeys(
+                f"{str(o.get('workload', '?')).split('/')[-1]} {str(o.get('target', '')).split(':', 1)[-1]}"
+                for o in bumps
+            )
+        ),
+        3,
+    )
+    first = bumps[0]
+    old, new = str(first.get("expect", "?")), str(first.get("value", "?"))
+    new_ref, old_ref = parse_image(new), parse_image(old)
+    if new_ref is not None and old_ref is not None and new_ref.name == old_ref.name:
+        # the same repository: only the version is news ("nginx:1.16 → 1.16.1")
+        new = "@".join(part for part in (new_ref.tag, new_ref.digest[:19]) if part)
+    evidence = first.get("evidence") if isinstance(first.get("evidence"), Mapping) else {}
+    fixed = [str(i) for i in (evidence or {}).get("findings", ())]
+    severities = {f.id: f.severity for f in p.group.findings}
+    top = min(fixed, key=lambda i: (severity_rank(severities.get(i, "UNKNOWN")), i)) if fixed else ""
+    return messages.card_action_bump(where, old, new, top, severities.get(top, ""), max(0, len(fixed) - 1))
 
 
 def _clock(ts: float | None) -> str:
@@ -141,6 +172,8 @@ def risk_words(p: Proposal) -> str:
         window = f", {_clock(g.first_ts)}"
         if g.last_ts is not None and int(g.last_ts) // 60 != int(g.first_ts) // 60:
             window += f"-{_clock(g.last_ts)}"
+    if g.is_findings:
+        return f"{severity(g.max_level)[1]} · {messages.card_finding_count(g.alert_count, g.family or '')}"
     return f"{severity(g.max_level)[1]} · {messages.card_alert_count(g.alert_count)}{window}"
 
 
@@ -400,8 +433,11 @@ def _escalation_buttons(p: Proposal, muted: bool) -> Block:
 
 
 def evidence_text(p: Proposal) -> str:
-    """The first thread reply: a few sanitised log lines, the alert ids, and every guard check."""
+    """The first thread reply: a few sanitised log lines, the alert ids, and every guard check (for a group of
+    scanner findings: every finding, most severe first, with its package and fixed version)."""
     g = p.group
+    if g.is_findings:
+        return findings_text(p)
     lines = [f"*Evidence* for `{p.id}` ({g.alert_count} alert(s)):"]
     for s in g.samples:
         lines.append(
@@ -413,6 +449,27 @@ def evidence_text(p: Proposal) -> str:
     if p.guard is None or not p.guard.checks:
         return evidence
     return evidence + "\n" + _fit(messages.card_guard_list(p.revision) + "\n" + guard_list(p), 2000)
+
+
+def findings_text(p: Proposal) -> str:
+    """The thread's list of a finding group's CVEs (or checks): id, severity, package installed → fixed."""
+    g = p.group
+    fixed_by = {str(i) for o in p.operations for i in (o.get("evidence") or {}).get("findings", ())}
+    lines = [messages.thread_findings_header(p.id, g.alert_count, esc(g.subject, 200))]
+    for f in g.findings[:40]:
+        mark = ":white_check_mark: " if f.id in fixed_by else ""
+        pkg = (
+            f" {code(f.package, 60)} {esc(f.installed, 40)} → {esc(f.fixed or '–', 60)}" if f.package else ""
+        )
+        lines.append(f"• {mark}{code(f.id, 40)} {esc(f.severity, 10)}{pkg} {esc(f.title, 120)}")
+    if len(g.findings) > 40:
+        lines.append(messages.thread_findings_more(len(g.findings) - 40))
+    if g.reports:
+        lines.append(messages.thread_findings_reports(", ".join(esc(r, 120) for r in g.reports[:5])))
+    evidence = _fit("\n".join(lines), 2400 if p.guard else MAX_SECTION)
+    if p.guard is None or not p.guard.checks:
+        return evidence
+    return evidence + "\n" + _fit(messages.card_guard_list(p.revision) + "\n" + guard_list(p), 1500)
 
 
 def diff_chunks(diff: str, size: int = 2800) -> list[str]:

@@ -168,8 +168,8 @@ def require_slack(settings: Settings, *, http: bool) -> None:
         missing.append("SECOPS_SLACK_CHANNEL")
     if not settings.approvers:
         missing.append("SECOPS_APPROVERS")
-    if settings.alerts is None and not settings.indexer:
-        missing.append("SECOPS_ALERTS or SECOPS_INDEXER_URL")
+    if settings.alerts is None and not settings.trivy_reports and not settings.indexer:
+        missing.append("SECOPS_ALERTS or SECOPS_TRIVY_REPORTS or SECOPS_INDEXER_URL")
     if settings.cmdb is None:
         missing.append("SECOPS_CMDB")
     if settings.repo is None and not settings.git_remote_url:
@@ -208,6 +208,7 @@ def build_runtime(
         clock=clock,
         publisher=publisher_factory(state, audit),
         alerts_path=settings.alerts,
+        report_paths=settings.trivy_reports,
         before_scan=before_scan,
         indexer=reader_from_settings(settings),
     )

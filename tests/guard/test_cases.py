@@ -17,6 +17,10 @@ A case file::
         policy: {max_changed_lines: 5}   # optional: GuardPolicy fields
         removable: [[file, key, entry]]  # optional: entries the bot added and recorded (remove_cidr)
         after_contains: ["..."]    # optional (passed): substrings the edited file must hold
+        finding_ids: [CVE-...]     # optional: the group's finding ids (set_image evidence must be among them)
+        after: {path: [[old, new]]}  # optional: a hand-made change (what a hostile editor could write): each
+                                   # file with these replacements; the operations are not applied, the guard
+                                   # alone judges the texts
 
 ``error`` means the operations are bad input or cannot be applied exactly (the file is named); ``unchanged``
 means they change nothing (already in place or already covered); ``escalated`` means a lone ``escalate``
@@ -34,9 +38,11 @@ import pytest
 import yaml
 
 from agents.router import list_styles
-from bot.change import try_operations
-from bot.core.guard import GuardPolicy
-from bot.core.inventory import inventory_from_data
+from bot.change import TriedChange, try_operations
+from bot.core.edits import parse_operations, unified_diff
+from bot.core.guard import GuardPolicy, check_change
+from bot.core.inventory import Inventory, inventory_from_data
+from bot.image_edit import image_file_change
 from bot.yaml_edit import repo_reader
 from tests.conftest import FIXTURES
 from tools.cmdb import load_inventory
@@ -78,6 +84,24 @@ def _repo(tmp_path: Path, case: dict[str, Any]) -> Path:
     return root
 
 
+def _given(
+    case: dict[str, Any], root: Path, inventory: Inventory, targets: Any, policy: GuardPolicy
+) -> TriedChange:
+    """The guard on hand-made after texts (``after:``), as if an editor had produced them."""
+    ops = tuple(parse_operations(case["ops"]))
+    read = repo_reader(root)
+    changes = []
+    for path, replacements in case["after"].items():
+        before = after = read(path)
+        for old, new in replacements:
+            assert old in after, old
+            after = after.replace(old, new, 1)
+        changes.append(image_file_change(path, before, after))
+    report = check_change(changes, ops, inventory, targets, policy, finding_ids=case.get("finding_ids"))
+    changed = tuple(c for c in changes if c.changed)
+    return TriedChange(ops=ops, changed=changed, diff=unified_diff(changed), report=report)
+
+
 @pytest.mark.parametrize("case", CASES)
 def test_guard_case(case: dict[str, Any], tmp_path: Path) -> None:
     root = _repo(tmp_path, case)
@@ -85,17 +109,22 @@ def test_guard_case(case: dict[str, Any], tmp_path: Path) -> None:
         inventory_from_data(case["cmdb"]) if "cmdb" in case else load_inventory(FIXTURES / "cmdb.yaml")
     )
     targets = tuple(case.get("targets", ["web-01"]))  # [] means no targets
-    tried = try_operations(
-        case["ops"],
-        read_file=repo_reader(root),
-        inventory=inventory,
-        targets=targets,
-        policy=GuardPolicy(
-            **(case.get("policy") or {}),
-            removable=frozenset(tuple(e) for e in case.get("removable") or ()),
-        ),
-        list_styles=list_styles(inventory, targets),
+    policy = GuardPolicy(
+        **(case.get("policy") or {}),
+        removable=frozenset(tuple(e) for e in case.get("removable") or ()),
     )
+    if "after" in case:
+        tried = _given(case, root, inventory, targets, policy)
+    else:
+        tried = try_operations(
+            case["ops"],
+            read_file=repo_reader(root),
+            inventory=inventory,
+            targets=targets,
+            policy=policy,
+            list_styles=list_styles(inventory, targets),
+            finding_ids=case.get("finding_ids"),
+        )
     expect = case["expect"]
     if expect == "escalated":  # a lone escalate operation: reported as an escalation, not as an error
         assert tried.escalation is not None and tried.error is None, tried
