@@ -1363,3 +1363,16 @@ def image_already_newer(path: str, holds: str, scanned: str) -> str:
         f"{IMAGE_ALREADY_NEWER} {path} holds {holds}, newer than the scanned {scanned} (a bump was merged since "
         "the report was written; the next report will show whether its CVEs are gone)"
     )
+
+
+def verify_deployed_findings(at: str, count: int) -> str:
+    return f"Deployed {at} · waiting for the next scanner report to show its {count} finding(s) gone."
+
+
+def verify_findings_gone(at: str, count: int) -> str:
+    return f"Deployed {at} · the next report no longer has its {count} finding(s)."
+
+
+def verify_findings_remain(remaining: Sequence[str]) -> str:
+    shown = ", ".join(remaining[:10]) + (f" and {len(remaining) - 10} more" if len(remaining) > 10 else "")
+    return f"Still there after deployment: the next report still has {shown}."

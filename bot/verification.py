@@ -12,14 +12,15 @@ then calls :meth:`Verifier.run`, which moves every open verification one step (d
    attacker (``Scanner.finish`` escalates them, saying so; the dedup rule stops counting the fix).
 
 Every step is posted in the proposal's thread (which also updates the card's status line) and recorded in
-the audit log. Fixes that are not blocks (image bumps, policies) are followed to deployment; whether their
-findings are gone is :func:`bot.core.verification.findings_remaining`, for the finding sources to call.
+the audit log. An image bump (or a policy) is watched differently: its findings must be gone from the first
+scanner report (``SECOPS_TRIVY_REPORTS``) written after deployment
+(:func:`bot.core.verification.findings_remaining`).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
@@ -30,7 +31,7 @@ from bot.clock import Clock
 from bot.core.errors import SourceError
 from bot.core.inventory import Inventory
 from bot.core.proposal import Proposal
-from bot.core.verification import block_outcome, is_deployed
+from bot.core.verification import block_outcome, finding_outcome, findings_remaining, is_deployed
 from bot.publishing import Notifier, NullNotifier
 from bot.state import StateStore, Verification
 from tools.argocd import AppState
@@ -41,6 +42,10 @@ log = logging.getLogger(__name__)
 OPEN_PHASES = ("deploying", "watching")
 #: (addresses, targets, since, until) → alerts in that window
 AlertCounter = Callable[[tuple[str, ...], tuple[str, ...], float, float], int]
+#: (workloads, after) → the finding keys of the first report written after that time, or None (none yet)
+FindingReports = Callable[[tuple[str, ...], float], "set[str] | None"]
+#: operations whose fix is checked against the next report (the finding is gone), not against alerts
+FINDING_OPERATIONS = ("set_image", "add_policy")
 
 
 class Applications(Protocol):
@@ -71,6 +76,34 @@ def blocked_addresses(proposal: Proposal) -> tuple[str, ...]:
     if group.attackers:
         return tuple(group.attackers)
     return (group.attacker,) if group.attacker else ()
+
+
+def fixed_findings(proposal: Proposal) -> tuple[str, ...]:
+    """The finding keys an image bump (or a policy) fixes (``CVE-…:package``, as its group lists them)."""
+    if not any(op.get("op") in FINDING_OPERATIONS for op in proposal.operations):
+        return ()
+    return tuple(proposal.group.alert_ids)
+
+
+def findings_in_reports(paths: Sequence[Path]) -> FindingReports:
+    """The next report of the finding sources (``SECOPS_TRIVY_REPORTS``): the finding keys of the given
+    workloads in the reports written after a time; None while no report is that new."""
+    from tools.sources.findings_file import read_findings
+
+    def next_report(targets: tuple[str, ...], after: float) -> set[str] | None:
+        fresh = [p for p in paths if p.is_file() and p.stat().st_mtime >= after]
+        if not fresh:
+            return None
+        wanted = set(targets)
+        keys: set[str] = set()
+        for path in fresh:
+            for f in read_findings(path).findings:
+                ref = f"{f.namespace}/{f.workload}" if f.workload else ""
+                if not wanted or ref in wanted:
+                    keys.add(f"{f.id}:{f.package}" if f.package else f.id)
+        return keys
+
+    return next_report
 
 
 def count_in_file(path: Path) -> AlertCounter:
@@ -105,6 +138,7 @@ class Verifier:
         contains: Callable[[str, str], bool],
         count_alerts: AlertCounter | None,
         notifier: Notifier | None = None,
+        findings: FindingReports | None = None,
         deadline_s: float = 30 * 60.0,
         period_s: float = 30 * 60.0,
     ) -> None:
@@ -115,6 +149,7 @@ class Verifier:
         self.apps = apps
         self.contains = contains
         self.count_alerts = count_alerts
+        self.findings = findings
         self.notifier = notifier or NullNotifier()
         self.deadline_s = deadline_s
         self.period_s = period_s
@@ -179,10 +214,15 @@ class Verifier:
             at = max([t for t in times if t is not None], default=now)
             stored = self.state.get(v.proposal_id)
             has_block = stored is not None and bool(blocked_addresses(stored.proposal))
-            phase = "watching" if has_block and self.count_alerts is not None else "deployed"
-            out = self._save(v, phase=phase, deployed_at=at)
-            if phase == "watching":
+            fixed = fixed_findings(stored.proposal) if stored is not None else ()
+            watch = (has_block and self.count_alerts is not None) or (
+                bool(fixed) and self.findings is not None
+            )
+            out = self._save(v, phase="watching" if watch else "deployed", deployed_at=at)
+            if watch and has_block:
                 self._note(out, messages.verify_deployed_watching(_hm(at), v.attacker or "", self.period_s))
+            elif watch:
+                self._note(out, messages.verify_deployed_findings(_hm(at), len(fixed)))
             else:
                 self._note(out, messages.verify_deployed(_hm(at)))
             return out
@@ -207,6 +247,9 @@ class Verifier:
 
     def _watching(self, v: Verification) -> Verification | None:
         assert v.deployed_at is not None
+        stored = self.state.get(v.proposal_id)
+        if stored is not None and not blocked_addresses(stored.proposal):
+            return self._next_report(v, stored.proposal)
         until = v.deployed_at + self.period_s
         if self.clock.now() < until or self.count_alerts is None:
             return None
@@ -221,6 +264,21 @@ class Verifier:
             self._note(out, messages.verify_quiet(_hm(v.deployed_at), v.attacker or "", self.period_s))
         else:
             self._note(out, messages.verify_still_firing(n, self.period_s))
+        return out
+
+    def _next_report(self, v: Verification, p: Proposal) -> Verification | None:
+        """An image bump or policy: are its findings gone from the first report written after deployment?"""
+        assert v.deployed_at is not None
+        fixed = fixed_findings(p)
+        keys = self.findings(tuple(p.group.targets), v.deployed_at) if self.findings is not None else None
+        if keys is None or not fixed:
+            return None
+        remaining = findings_remaining(fixed, keys)
+        out = self._save(v, phase=finding_outcome(fixed, keys), alerts=len(remaining))
+        if remaining:
+            self._note(out, messages.verify_findings_remain(remaining))
+        else:
+            self._note(out, messages.verify_findings_gone(_hm(v.deployed_at), len(fixed)))
         return out
 
     # --- helpers ----------------------------------------------------------------------------------------
@@ -283,6 +341,7 @@ def build_verifier(
         return None
     reader = reader_from_settings(settings)
     alerts_path = getattr(settings, "alerts", None)
+    reports = getattr(settings, "trivy_reports", ())
     counter: AlertCounter | None = (
         reader.count
         if reader is not None
@@ -299,6 +358,7 @@ def build_verifier(
         contains=contains,
         count_alerts=counter,
         notifier=notifier,
+        findings=findings_in_reports(tuple(reports)) if reports else None,
         deadline_s=float(getattr(settings, "deploy_deadline", 1800.0)),
         period_s=float(getattr(settings, "verify_period", 1800.0)),
     )
