@@ -18,6 +18,7 @@ install: $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/secops-bot --data-dir .demo-data scan --alerts fixtures/alerts/demo-alerts.json \
+		--trivy fixtures/trivy/trivy-k8s-cluster-report-kind.json --trivy fixtures/trivy/candidates/coredns-v1.11.1.json \
 		--repo fixtures/gitops --cmdb fixtures/cmdb.yaml --since all
 
 test: $(STAMP)

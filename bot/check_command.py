@@ -71,7 +71,6 @@ def register(sub: Any) -> None:
 def cmd_check(args: argparse.Namespace, out: TextIO, err: TextIO, env: dict[str, str], clock: Clock) -> int:
     from agents.router import list_styles
     from bot.change import describe_unchanged, try_operations
-    from bot.core.guard import GuardPolicy
     from bot.yaml_edit import repo_reader
     from tools.cmdb import load_inventory
 
@@ -101,7 +100,7 @@ def cmd_check(args: argparse.Namespace, out: TextIO, err: TextIO, env: dict[str,
         read_file=read_file,
         inventory=inventory,
         targets=targets,
-        policy=GuardPolicy(max_changed_lines=settings.max_changed_lines),
+        policy=settings.guard_policy(),
         list_styles=list_styles(inventory, targets),
     )
     if tried.error is not None:

@@ -423,7 +423,6 @@ def build_webhook(settings: Settings, runtime: Any, clock: Clock) -> Any:
 def build_scanner(settings: Settings, state: Any, audit: Any, clock: Clock) -> Any:
     """The scan pipeline with every configured component (playbooks, LLM fixer/reviewer, dedup memory)."""
     from agents.playbooks import load_catalog
-    from bot.core.guard import GuardPolicy
     from bot.dedup_command import build_dedup
     from bot.pipeline import Scanner
     from tools.cmdb import load_inventory
@@ -440,7 +439,7 @@ def build_scanner(settings: Settings, state: Any, audit: Any, clock: Clock) -> A
         state=state,
         audit=audit,
         clock=clock,
-        policy=GuardPolicy(max_changed_lines=settings.max_changed_lines),
+        policy=settings.guard_policy(),
         window_s=settings.window,
         min_level=settings.min_level,
         campaign_min_attackers=settings.campaign_min_attackers,

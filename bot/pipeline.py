@@ -316,6 +316,8 @@ class Scanner:
             targets=group.targets,
             policy=self.policy,
             list_styles=styles,
+            # a set_image's evidence must name findings of this group (the guard's image_evidence)
+            finding_ids=group.rule_ids if group.is_findings else None,
         )
 
     def fixer_revision(self, proposal: Proposal, request: str) -> RouteDecision | None:

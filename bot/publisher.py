@@ -21,7 +21,7 @@ from bot.audit_log import AuditLog
 from bot.bot_branch import BranchBuilder, BranchOutcome
 from bot.clock import Clock
 from bot.core.errors import PublishError
-from bot.core.guard import GuardPolicy, GuardReport
+from bot.core.guard import GuardReport
 from bot.core.inventory import Inventory
 from bot.core.proposal import Proposal
 from bot.core.redact import redact
@@ -281,7 +281,7 @@ def build_publisher(
     builder = BranchBuilder(
         build_git_repo(settings),
         inventory,
-        GuardPolicy(max_changed_lines=settings.max_changed_lines),
+        settings.guard_policy(),
         removable=removable_for(state),
     )
     if settings.github_repository:

@@ -23,7 +23,9 @@ from pydantic import (
     model_validator,
 )
 
+from bot.core.checks import GuardPolicy
 from bot.core.errors import ConfigError
+from bot.core.image_refs import DEFAULT_MUTABLE_TAGS
 from bot.core.redact import register_secret
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)?\s*$")
@@ -50,6 +52,7 @@ ENV_NAMES: dict[str, str] = {
     "window": "SECOPS_WINDOW",
     "min_level": "SECOPS_MIN_LEVEL",
     "max_changed_lines": "SECOPS_MAX_CHANGED_LINES",
+    "mutable_tags": "SECOPS_MUTABLE_TAGS",
     "campaign_min_attackers": "SECOPS_CAMPAIGN_MIN_ATTACKERS",
     "log_level": "SECOPS_LOG_LEVEL",
     # Slack (issue: Slack app)
@@ -137,6 +140,8 @@ class Settings(BaseModel):
     window: float = 15 * 60
     min_level: int = 7
     max_changed_lines: int = 20
+    #: Image tags that name a moving target: set_image never proposes them (comma-separated in the environment).
+    mutable_tags: tuple[str, ...] = DEFAULT_MUTABLE_TAGS
     #: Attackers of one /24 (IPv4) or /48 (IPv6) within the window that make one campaign proposal.
     campaign_min_attackers: int = Field(default=5, ge=2)
     log_level: str = "WARNING"
@@ -251,6 +256,17 @@ class Settings(BaseModel):
         if seconds <= 0:
             raise ValueError("must be positive")
         return seconds
+
+    @field_validator("mutable_tags", mode="before")
+    @classmethod
+    def _split_tags(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = tuple(t.strip() for t in value.split(",") if t.strip())
+        return tuple(str(t).lower() for t in value)
+
+    def guard_policy(self) -> GuardPolicy:
+        """The guard's limits from these settings (the same everywhere the guard runs)."""
+        return GuardPolicy(max_changed_lines=self.max_changed_lines, mutable_tags=self.mutable_tags)
 
     @field_validator("trivy_reports", mode="before")
     @classmethod

@@ -25,7 +25,7 @@ from bot.audit_log import AuditLog
 from bot.bot_branch import BranchBuilder
 from bot.clock import Clock
 from bot.core.errors import PublishError
-from bot.core.guard import GuardPolicy, GuardReport
+from bot.core.guard import GuardReport
 from bot.core.redact import redact
 from bot.core.sanitize import plain
 from bot.publishing import Notifier, NullNotifier
@@ -254,7 +254,7 @@ def build_syncer(
     builder = BranchBuilder(
         build_git_repo(settings),
         inventory,
-        GuardPolicy(max_changed_lines=settings.max_changed_lines),
+        settings.guard_policy(),
         removable=expiry.removable_for(state),
     )
     catalog = load_catalog()

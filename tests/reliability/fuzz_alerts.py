@@ -19,7 +19,7 @@ import orjson
 
 from bot.core.alert import MAX_LEVEL, Alert
 from tests.conftest import FIXTURES
-from tools import wazuh
+from tools.sources import wazuh
 
 CORPUS = FIXTURES / "wazuh-corpus"
 SEED_FILES = (
