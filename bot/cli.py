@@ -175,7 +175,9 @@ def cmd_scan(args: argparse.Namespace, out: TextIO, err: TextIO, env: dict[str, 
     from bot.state import StateStore
 
     settings = _settings(args, env)
-    if settings.indexer and settings.alerts is None and not settings.trivy_reports:
+    if settings.indexer and settings.alerts is not None:
+        raise SecopsError(messages.cli_indexer_or_alerts())
+    if settings.indexer and not settings.trivy_reports:
         return _scan_indexer(args, settings, out, err, clock)
     if settings.alerts is None and not settings.trivy_reports:
         raise SecopsError(messages.cli_need_input())

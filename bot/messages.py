@@ -1041,6 +1041,12 @@ def cli_indexer_malformed(where: str, count: int, shown: Sequence[tuple[int, str
     return "\n".join(lines)
 
 
+def cli_indexer_or_alerts() -> str:
+    return (
+        "give --alerts (SECOPS_ALERTS) or --indexer (SECOPS_INDEXER_URL), not both: they are the same alerts"
+    )
+
+
 def cli_indexer_no_new_alerts(where: str) -> str:
     return f"{where}: no new alerts since the last scan (use --since all to read every document again)."
 

@@ -187,3 +187,10 @@ def test_cli_scan_without_alerts_or_indexer_names_both(tmp_path):
         ["--data-dir", str(tmp_path), "scan"], out=io.StringIO(), err=err, env={}, clock=FixedClock(T0)
     )
     assert code == 2 and "or --indexer URL (or SECOPS_INDEXER_URL)" in err.getvalue()
+
+
+def test_cli_scan_with_both_alerts_and_indexer_is_refused(tmp_path):
+    err = io.StringIO()
+    argv = ["--data-dir", str(tmp_path), "scan", "--alerts", "a.json", "--indexer", "http://127.0.0.1:9"]
+    code = main(argv, out=io.StringIO(), err=err, env={}, clock=FixedClock(T0))
+    assert code == 2 and "not both: they are the same alerts" in err.getvalue()
