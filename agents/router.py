@@ -46,7 +46,8 @@ class RouteDecision:
     per_target: dict[str, list[dict[str, str]]] = field(default_factory=dict)
     #: A campaign's note for the card: how many addresses, and the ``use /24`` it offers or why it blocks the /24.
     campaign: str | None = None
-    #: Nothing to do, and why (the fix is already in the repository: a bump to a newer tag was merged).
+    #: Nothing to do, and why (the fix is already in the repository: a bump to a newer tag was merged, or an
+    #: existing policy has the same effect).
     suppressed: str | None = None
 
 
@@ -57,6 +58,9 @@ class FindingContext:
 
     read_file: Callable[[str], str]
     candidates: Mapping[str, Sequence[Any]] = field(default_factory=dict)
+    policy_env: Any = None  # bot.policy_env.PolicyEnv: the repository for policy proposals
+    #: ``(app repo name, path) -> text`` of an application repository's head (dependency groups, issue 18).
+    read_app_file: Callable[[str, str], str] | None = None
 
 
 class LongTailFixer(Protocol):
@@ -143,21 +147,39 @@ def route(
 
 
 def route_findings(group: AlertGroup, inventory: Inventory, context: FindingContext | None) -> RouteDecision:
-    """The router by finding type: image CVEs → image bump; misconfigurations → escalate (for now)."""
+    """The router by finding type, a data table (``agents/routes.yaml``, docs/policies.md): image CVEs → image
+    bump; a misconfiguration a vetted template answers → ``add_policy``; an Audit policy with evidence →
+    ``set_policy_mode``; runtime failures, RBAC escalation and anything unknown → escalate."""
+    from agents.policy_catalog import route_for
+
+    chosen = route_for(group.family or "", group.rule_ids)
+    no_directory = chosen.action == "add_policy" and not inventory.policy_directories
+    if chosen.action == "add_policy" and not no_directory:
+        from agents.policy_proposals import route_add_policy
+
+        return route_add_policy(group, inventory, context.policy_env if context else None)
+    if chosen.action == "set_policy_mode":
+        from agents.policy_proposals import route_set_policy_mode
+
+        return route_set_policy_mode(group)
     if group.family == "misconfiguration":
         worst = group.findings[0] if group.findings else None
         check = group.rule_ids[0] if group.rule_ids else "?"
         resource = group.subject.split(" ", 1)[1] if " " in group.subject else group.subject
-        return RouteDecision(
-            fixer="router",
-            escalation=messages.esc_misconfiguration(
-                check,
-                plain(worst.title, 200) if worst else "",
-                plain(resource, 200),
-                plain(worst.resolution, 500) if worst else "",
-                group.alert_count,
-            ),
+        if group.subject.startswith("policy:"):  # grouped by policy template across resources
+            from agents.policy_proposals import finding_resources
+
+            resource = ", ".join(finding_resources(group)[:3]) or resource
+        text = messages.esc_misconfiguration(
+            check,
+            plain(worst.title, 200) if worst else "",
+            plain(resource, 200),
+            plain(worst.resolution, 500) if worst else "",
+            group.alert_count,
         )
+        if no_directory:
+            text += " " + messages.esc_no_policy_directory(group.subject.removeprefix("policy:"))
+        return RouteDecision(fixer="router", escalation=text)
     if group.family == "image" and context is not None:
         from agents.image_bumps import route_image_group
 
@@ -168,6 +190,10 @@ def route_findings(group: AlertGroup, inventory: Inventory, context: FindingCont
             context.read_file,
             context.candidates.get(_image_name(group.subject), ()),
         )
+    if group.family == "dependency" and context is not None and context.read_app_file is not None:
+        from agents.dependency_bumps import route_dependency_group
+
+        return route_dependency_group(group, inventory, list(group.findings), context.read_app_file)
     return RouteDecision(fixer="router", escalation=messages.esc_findings_unrouted(group.family or "?"))
 
 

@@ -6,19 +6,21 @@ The scanner (playbook and LLM fixes), thread revisions and the LLM fixer's dry r
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot import messages
 from bot.core.edits import (
     AddCidr,
+    AddPolicy,
     AnyOp,
     Escalate,
     FileChange,
     RemoveCidr,
     SetImage,
     SetKey,
+    SetPolicyMode,
     parse_operations,
     unified_diff,
 )
@@ -27,7 +29,11 @@ from bot.core.guard import GuardPolicy, GuardReport, check_change
 from bot.core.inventory import Inventory
 from bot.core.network import canonical_cidr, split_cidr_list
 from bot.core.operations.blocklist import covering_entry
+from bot.core.operations.policies import PolicyProof
 from bot.yaml_edit import ReadFile, apply_operations, parse_document
+
+if TYPE_CHECKING:
+    from bot.policy_env import PolicyEnv
 
 Op = AnyOp
 
@@ -44,6 +50,7 @@ class TriedChange:
     error_file: str | None = None  # with ``error``: the file that cannot be read or edited exactly
     escalation: str | None = None  # the candidate is a single escalate operation
     operations: tuple[dict[str, Any], ...] = field(default=())  # ``ops`` as plain dicts
+    proofs: Mapping[str, PolicyProof] = field(default_factory=dict)  # policy operations: per file
 
     @property
     def nothing_to_do(self) -> bool:
@@ -59,10 +66,13 @@ def try_operations(
     policy: GuardPolicy,
     list_styles: dict[str, str],
     finding_ids: Collection[str] | None = None,
+    policy_env: PolicyEnv | None = None,
 ) -> TriedChange:
     """Parse → apply (in memory) → guard. Errors come back as text, never as exceptions.
 
     ``finding_ids``: the group's finding ids, which a ``set_image``'s evidence must come from (when given).
+    Policy operations are applied by :mod:`bot.policy_edit` and proven with ``policy_env`` (the repository's
+    manifests and promotion evidence; without it the proof does not run and the guard blocks).
     """
     try:
         ops = tuple(parse_operations(data))
@@ -71,6 +81,8 @@ def try_operations(
     if isinstance(ops[0], Escalate):
         return TriedChange(ops=ops, escalation=ops[0].reason)
     operations = tuple(o.model_dump() for o in ops)
+    if any(isinstance(o, AddPolicy | SetPolicyMode) for o in ops):
+        return _try_policy(ops, operations, read_file, inventory, policy_env)
     try:
         changes = apply_operations(ops, read_file, list_styles)
     except DocumentError as exc:
@@ -86,6 +98,41 @@ def try_operations(
     report = check_change(changes, ops, inventory, targets, policy, finding_ids=finding_ids)
     return TriedChange(
         ops=ops, changed=changed, diff=unified_diff(changed), report=report, operations=operations
+    )
+
+
+def _try_policy(
+    ops: tuple[Op, ...],
+    operations: tuple[dict[str, Any], ...],
+    read_file: ReadFile,
+    inventory: Inventory,
+    env: PolicyEnv | None,
+) -> TriedChange:
+    from bot.policy_edit import apply_policy_operations
+
+    policy_ops = [o for o in ops if isinstance(o, AddPolicy | SetPolicyMode)]
+    if len(policy_ops) != len(ops):
+        return TriedChange(
+            ops=ops,
+            operations=operations,
+            error="a policy operation cannot share a proposal with other operations",
+        )
+    try:
+        changes = apply_policy_operations(policy_ops, read_file)
+    except DocumentError as exc:
+        return TriedChange(ops=ops, operations=operations, error=str(exc), error_file=policy_ops[0].file)
+    changed = tuple(c for c in changes if c.changed)
+    if not changed:
+        return TriedChange(ops=ops, operations=operations)
+    proofs = env.proofs(policy_ops, changes) if env is not None else {}
+    report = check_change(changes, ops, inventory, (), proofs=proofs)
+    return TriedChange(
+        ops=ops,
+        changed=changed,
+        diff=unified_diff(changed),
+        report=report,
+        operations=operations,
+        proofs=proofs,
     )
 
 

@@ -6,6 +6,10 @@ Commands::
     secops-bot scan --trivy REPORT [--trivy REPORT ...] --repo GITOPS_DIR --cmdb CMDB.yaml [--json]
     secops-bot audit verify
     secops-bot policy apply|test ...
+    secops-bot config show
+
+Start-up is kept light (``secops-bot --help`` and ``scan`` in well under 0.2 s of imports): each command's
+heavy modules are imported inside the command, never at the top of the modules ``build_parser`` needs.
 """
 
 from __future__ import annotations
@@ -17,14 +21,18 @@ import sqlite3
 import sys
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, TextIO
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TextIO
 
-from bot import messages
+from bot import __version__, messages
 from bot.clock import Clock, SystemClock
 from bot.core.errors import SecopsError
 from bot.disk import Disk
 from bot.logs import configure as configure_logging
-from bot.settings import ENV_NAMES, Settings, load_settings, parse_duration
+from bot.setting_names import CONFIG_ENV, ENV_NAMES, parse_duration
+
+if TYPE_CHECKING:
+    from bot.settings import Settings
 
 log = logging.getLogger("secops_bot")
 
@@ -66,6 +74,12 @@ def build_parser() -> argparse.ArgumentParser:
         prog="secops-bot",
         description="Turn security alerts into small, guarded, human-approved GitOps changes.",
     )
+    parser.add_argument("--version", action="version", version=f"secops-bot {__version__}")
+    parser.add_argument(
+        "--config",
+        metavar="FILE",
+        help=f"settings file (TOML or YAML, keys named like the environment variables) (env {CONFIG_ENV})",
+    )
     parser.add_argument("--data-dir", help=f"state, audit log and caches {_env_help('data_dir')}")
     parser.add_argument("-v", "--verbose", action="count", default=0, help="log more (to stderr)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -81,6 +95,21 @@ def build_parser() -> argparse.ArgumentParser:
     _add_indexer(scan)
     scan.add_argument("--json", action="store_true", help="one JSON object per group on stdout, nothing else")
     scan.add_argument(
+        "--k8sgpt",
+        action="append",
+        metavar="REPORT",
+        help="`k8sgpt analyze -o json` output or k8sgpt-operator Result objects; repeat for several",
+    )
+    scan.add_argument(
+        "--policy-reports",
+        action="append",
+        metavar="FILE",
+        help="PolicyReport/ClusterPolicyReport objects (kubectl get -o yaml): evidence for Audit -> Enforce",
+    )
+    scan.add_argument(
+        "--promote-after", type=int, default=14, metavar="DAYS", help="days without failures before Enforce"
+    )
+    scan.add_argument(
         "--since",
         default="offset",
         help="where to start: 'offset' (after the last scan, default), 'all', a duration (2h, 7d) "
@@ -91,13 +120,17 @@ def build_parser() -> argparse.ArgumentParser:
     scan.add_argument(
         "--max-changed-lines", type=int, help=f"guard: largest diff allowed {_env_help('max_changed_lines')}"
     )
+    from bot.dependency_cli import add_arguments as add_dependency_arguments
+
+    add_dependency_arguments(scan)  # --deps REPORT --app-repo NAME (issue 18)
     scan.set_defaults(func=cmd_scan)
 
     serve = sub.add_parser(
         "serve",
         help="run the Slack app: post proposals, take approvals, poll alerts in the background",
-        description="Run the Slack app. Socket Mode when SLACK_APP_TOKEN is set (no public endpoint); "
-        "--http serves Bolt's /slack/events (signed requests only) and /healthz.",
+        description="Run the Slack app. Socket Mode when SLACK_APP_TOKEN is set (no public endpoint; "
+        "/healthz, /readyz and /metrics on SECOPS_HEALTH_PORT); --http serves Bolt's /slack/events "
+        "(signed requests only), /healthz, /readyz and /metrics on --port.",
     )
     _add_inputs(serve)
     _add_indexer(serve)
@@ -117,7 +150,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     from tools.kyverno.command import register as register_policy
 
-    register_policy(sub)
+    preview = register_policy(sub).add_parser(
+        "preview",
+        help="what a policy would flag among the GitOps repository's manifests (the impact preview)",
+        description="Run POLICY.yaml with the pure-Python engine on every manifest of the repository and "
+        "print how many resources it would flag, with the first few named.",
+    )
+    preview.add_argument("policy_file", type=Path, metavar="POLICY.yaml")
+    preview.add_argument("--repo", required=True, help="GitOps repository checkout")
+    preview.add_argument("--json", action="store_true", help="one JSON object on stdout")
+    preview.set_defaults(func=cmd_policy_preview)
     from bot.dedup_command import register as register_dedup
 
     register_dedup(sub)
@@ -127,6 +169,9 @@ def build_parser() -> argparse.ArgumentParser:
     from bot.check_command import register as register_check
 
     register_check(sub)
+    from bot.config_command import register as register_config
+
+    register_config(sub)
     return parser
 
 
@@ -163,23 +208,32 @@ def _settings(args: argparse.Namespace, env: dict[str, str]) -> Settings:
         "indexer": getattr(args, "indexer", None),
         "indexer_index": getattr(args, "index", None),
     }
+    from bot.settings import load_settings
+
     return load_settings(env, overrides)
 
 
 def cmd_scan(args: argparse.Namespace, out: TextIO, err: TextIO, env: dict[str, str], clock: Clock) -> int:
     from rich.console import Console
-    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn
 
     from bot.audit_log import AuditLog
     from bot.render import json_line, print_proposals
     from bot.state import StateStore
 
     settings = _settings(args, env)
+    extra = [Path(p) for p in (getattr(args, "k8sgpt", None) or [])]
+    policy_reports = [Path(p) for p in (getattr(args, "policy_reports", None) or [])]
+    if extra or policy_reports:
+        settings = settings.model_copy(update={"trivy_reports": (*settings.trivy_reports, *extra)})
+    for path in policy_reports:
+        if not path.is_file():
+            raise SecopsError(f"{path}: report file not found")
+    deps_reports = getattr(args, "deps", None) or []
     if settings.indexer and settings.alerts is not None:
         raise SecopsError(messages.cli_indexer_or_alerts())
-    if settings.indexer and not settings.trivy_reports:
+    if settings.indexer and not settings.trivy_reports and not policy_reports and not deps_reports:
         return _scan_indexer(args, settings, out, err, clock)
-    if settings.alerts is None and not settings.trivy_reports:
+    if settings.alerts is None and not settings.trivy_reports and not policy_reports and not deps_reports:
         raise SecopsError(messages.cli_need_input())
     settings.require("repo", "cmdb")
     assert settings.repo and settings.cmdb
@@ -191,13 +245,15 @@ def cmd_scan(args: argparse.Namespace, out: TextIO, err: TextIO, env: dict[str, 
             raise SecopsError(f"{path}: report file not found")
     audit = AuditLog(settings.audit_path, clock, disk=args.disk)
     state = StateStore(settings.state_path, disk=args.disk)
-    report = findings = None
+    report = findings = deps = None
     try:
         scanner = build_scanner(settings, state, audit, clock)
         err_console = Console(file=err, stderr=True)
         if settings.alerts is not None:
             size = settings.alerts.stat().st_size
             if not args.json and err.isatty() and size > 32 * 1024 * 1024:
+                from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn
+
                 with Progress(
                     TextColumn("reading alerts"), BarColumn(), DownloadColumn(), console=err_console
                 ) as bar:
@@ -207,8 +263,15 @@ def cmd_scan(args: argparse.Namespace, out: TextIO, err: TextIO, env: dict[str, 
                     )
             else:
                 report = scanner.scan_file(settings.alerts, since)
-        if settings.trivy_reports:
-            findings = scanner.scan_reports(settings.trivy_reports, since)
+        if settings.trivy_reports or policy_reports:
+            findings = scanner.scan_reports(
+                settings.trivy_reports,
+                since,
+                policy_reports=policy_reports,
+                promote_after_days=args.promote_after,
+            )
+        if deps_reports:
+            deps = _scan_deps(args, settings, scanner)
     finally:
         state.close()
     if report is not None:
@@ -225,7 +288,12 @@ def cmd_scan(args: argparse.Namespace, out: TextIO, err: TextIO, env: dict[str, 
                     messages.cli_findings_problems(r.source, max(r.malformed, len(r.problems)), r.problems)
                     + "\n"
                 )
+    if deps is not None:
+        for r in deps.reports:
+            if r.not_audited:
+                err.write(messages.cli_not_audited(r.source, r.not_audited) + "\n")
     proposals = (report.proposals if report else []) + (findings.proposals if findings else [])
+    proposals += deps.proposals if deps else []
     if args.json:
         for p in proposals:
             out.write(json_line(p) + "\n")
@@ -252,6 +320,13 @@ def cmd_scan(args: argparse.Namespace, out: TextIO, err: TextIO, env: dict[str, 
             messages.cli_findings_summary(
                 findings.findings, len(findings.reports), findings.groups, findings.counts()
             )
+        )
+    if deps is not None:
+        for r in deps.reports:
+            console.print(messages.cli_findings_read(r.source, len(r.findings), r.layout))
+        print_proposals(console, deps.proposals, deps.new_ids)
+        console.print(
+            messages.cli_findings_summary(deps.findings, len(deps.reports), deps.groups, deps.counts())
         )
     console.print(messages.cli_repo_untouched())
     return 0
@@ -301,6 +376,60 @@ def _scan_indexer(
     )
     console.print(messages.cli_repo_untouched())
     return 0
+
+
+def cmd_policy_preview(
+    args: argparse.Namespace, out: TextIO, err: TextIO, env: dict[str, str], clock: Clock
+) -> int:
+    """``policy preview POLICY.yaml --repo DIR``: the impact preview of every policy in the file."""
+    import json
+
+    from bot.policy_proof import SHOWN_FLAGGED, impact, load_repository
+    from tools.kyverno.policy import is_policy, load_documents
+
+    repo_dir = Path(args.repo)
+    if not repo_dir.is_dir():
+        raise SecopsError(f"{repo_dir}: repository not found")
+    policies = [d for d in load_documents(args.policy_file) if is_policy(d)]
+    if not policies:
+        raise SecopsError(f"{args.policy_file}: holds no Kyverno policy")
+    repo = load_repository(repo_dir)
+    for policy in policies:
+        flagged, namespaces, unsupported = impact(policy, repo.manifests)
+        name = str((policy.get("metadata") or {}).get("name", ""))
+        if args.json:
+            row = {
+                "policy": name,
+                "manifests": len(repo.manifests),
+                "flagged": [m.short for m in flagged],
+                "namespaces": sorted(namespaces),
+                "unsupported": unsupported,
+            }
+            out.write(json.dumps(row) + "\n")
+        else:
+            shown = [m.short for m in flagged[:SHOWN_FLAGGED]]
+            preview = messages.impact_preview(
+                len(flagged), len(namespaces), shown, len(repo.manifests), unsupported
+            )
+            out.write(messages.cli_policy_preview(name, preview) + "\n")
+    return 0
+
+
+def _scan_deps(args: argparse.Namespace, settings: Settings, scanner: Any) -> Any:
+    """``--deps REPORT --app-repo NAME``: bumps in application repositories (paths relative to the inventory)."""
+    from bot.dependency_bump import DependencyBumper
+    from bot.dependency_cli import report_pairs
+    from bot.dependency_scan import scan_dependency_reports
+
+    assert settings.cmdb is not None
+    pairs = report_pairs(args.deps, args.app_repo, scanner.inventory)
+    bumper = DependencyBumper(
+        scanner.inventory,
+        base_dir=settings.cmdb.resolve().parent,
+        work_dir=settings.data_dir / "deps",
+        osv_url=args.osv_url,
+    )
+    return scan_dependency_reports(scanner, bumper, pairs)
 
 
 def cmd_serve(args: argparse.Namespace, out: TextIO, err: TextIO, env: dict[str, str], clock: Clock) -> int:
@@ -368,7 +497,19 @@ def _serve_until(
         else:
             handler = runtime.connect_socket_mode()
             err.write(messages.serve_socket() + "\n")
+            if settings.health_port:
+                port = runtime.start_health(args.host, settings.health_port)
+                err.write(messages.serve_health_port(port) + "\n")
+        report = runtime.ready()
+        if not report["ok"]:  # keep running: /readyz stays failing until someone fixes it, then recovers
+            failing = [(name, report["checks"][name]) for name in report["failing"]]
+            err.write(messages.serve_not_ready(failing) + "\n")
         err.flush()
+        # Once serving (not before: the import competes with start-up for the CPU): a proposal that needs
+        # an embedding later then does not wait the model's ~6 s load.
+        from tools.embedder import shared_embedder
+
+        shared_embedder().load_in_background()
         while not stop.wait(1.0):
             pass
     finally:
@@ -419,7 +560,7 @@ def build_webhook(settings: Settings, runtime: Any, clock: Clock) -> Any:
     """The GitHub webhook handler for ``serve --http`` (None without a webhook secret: the path is 404)."""
     from bot.webhook import from_settings
 
-    return from_settings(settings, runtime.state, clock, notifier=runtime.poster)
+    return from_settings(settings, runtime.state, clock, notifier=runtime.poster, audit=runtime.service.audit)
 
 
 def build_scanner(settings: Settings, state: Any, audit: Any, clock: Clock) -> Any:
@@ -510,6 +651,21 @@ def cmd_audit_verify(
     return 0
 
 
+def _log_options(env: dict[str, str]) -> tuple[str | None, str | None]:
+    """SECOPS_LOG_LEVEL and SECOPS_LOG_FORMAT (environment or config file) for the log set-up.
+
+    Read before the command runs so that its own logging follows them; a bad setting is reported by the
+    command itself (with the variable's name), the logs then keep their defaults.
+    """
+    from bot.settings import load_settings
+
+    try:
+        settings = load_settings(env)
+    except SecopsError:
+        return None, None
+    return settings.log_level, settings.log_format
+
+
 def main(
     argv: Sequence[str] | None = None,
     *,
@@ -529,7 +685,9 @@ def main(
     clock = clock or SystemClock()
     parser = build_parser()
     args = parser.parse_args(argv)
-    configure_logging(err, args.verbose)
+    if args.config:
+        env = {**env, CONFIG_ENV: args.config}
+    configure_logging(err, args.verbose, *_log_options(env))
     args.disk = disk
     try:
         if args.func.__module__.startswith("tools.kyverno"):

@@ -28,6 +28,7 @@ from agents.router import (
 )
 from agents.workspace import Workspace
 from bot import messages
+from bot.approvals import ApprovalStore
 from bot.audit_log import AuditLog
 from bot.change import TriedChange, describe_unchanged, try_operations
 from bot.clock import Clock
@@ -37,7 +38,7 @@ from bot.core.errors import StorageError
 from bot.core.finding_groups import group_findings
 from bot.core.grouping import AlertGroup, group_alerts
 from bot.core.guard import GuardPolicy
-from bot.core.image_refs import parse_image
+from bot.core.image_refs import compare_tags, parse_image
 from bot.core.inventory import Inventory
 from bot.core.proposal import Action, LlmUsage, Proposal, Review, UnfixedTarget, proposal_id
 from bot.core.sanitize import plain
@@ -62,6 +63,14 @@ class Reviewer(Protocol):
     def review(self, proposal: Proposal) -> tuple[Review, LlmUsage]:
         """The verdict, and the LLM calls and tokens it cost (added to the proposal's ``llm``)."""
         ...
+
+
+class DependencyBuilder(Protocol):
+    """Turns a routed dependency group into its proposal (``bot.dependency_bump.DependencyBumper``)."""
+
+    def build(
+        self, group: AlertGroup, decision: RouteDecision, make: Callable[..., Proposal]
+    ) -> Proposal: ...
 
 
 class DedupGate(Protocol):
@@ -91,6 +100,8 @@ class ScanReport:
     reports: list[FindingsRead] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     findings: int = 0
+    #: Pending proposals this scan gave a new revision (a newer scan proved a better candidate).
+    revised: list[Proposal] = field(default_factory=list)
 
     def counts(self) -> dict[str, int]:
         out: dict[str, int] = {}
@@ -145,6 +156,8 @@ class Scanner:
         self.campaign_min_attackers = campaign_min_attackers
         #: Set for the duration of a scan of scanner reports (candidate scans of other tags).
         self._findings: FindingContext | None = None
+        #: Bumps dependency groups in application repositories (issue 18; set by bot.dependency_scan).
+        self.dependencies: DependencyBuilder | None = None
 
     # --- one group ---------------------------------------------------------------------------------
 
@@ -171,6 +184,13 @@ class Scanner:
             self.policy,
             self._findings or FindingContext(read_file=self.read_file),
         )
+        if group.family == "dependency" and self.dependencies is not None:
+            fixer = decision.fixer
+            return self.dependencies.build(
+                group,
+                decision,
+                lambda action, **f: Proposal(id=pid, group=group, action=action, fixer=fixer, **f),
+            )
         notes = " ".join(decision.notes)
         usage = LlmUsage(calls=decision.llm_calls, tokens=decision.llm_tokens)
         unfixed = list(decision.unfixed)
@@ -236,7 +256,8 @@ class Scanner:
                 **fields,
             )
 
-        return _outcome(tried, make, ok_reason=proposed, notes=notes, read_file=self.read_file)
+        outcome = _outcome(tried, make, ok_reason=proposed, notes=notes, read_file=self.read_file)
+        return with_policy_notes(outcome, tried)
 
     def _without_refused_targets(
         self,
@@ -318,6 +339,7 @@ class Scanner:
             list_styles=styles,
             # a set_image's evidence must name findings of this group (the guard's image_evidence)
             finding_ids=group.rule_ids if group.is_findings else None,
+            policy_env=self._findings.policy_env if self._findings is not None else None,
         )
 
     def fixer_revision(self, proposal: Proposal, request: str) -> RouteDecision | None:
@@ -435,6 +457,12 @@ class Scanner:
         pid = proposal_id(group)
         known = self.state.get(pid)
         if known is not None:
+            if group.is_findings and known.status == "pending" and known.proposal.action == "propose":
+                revised = self._revise_known(known.proposal, group)
+                if revised is not None:
+                    report.revised.append(revised)
+                    report.proposals.append(revised)
+                    return
             report.proposals.append(known.proposal)
             return
         try:
@@ -443,12 +471,92 @@ class Scanner:
             raise
         except Exception as exc:  # build and finish contain their own; this is the last line
             proposal = self._failed(group, pid, "router", exc)
+        if group.is_findings and proposal.action == "propose":
+            proposal = self._better_candidate(proposal)
         if self.state.add_proposal(proposal, self.clock.now()):
             report.new_ids.add(proposal.id)
-            if proposal.folded_into:  # a repeat of a pending proposal: count its alerts there, once
+            # a repeat of a pending proposal: count its alerts there, once (a newer report of an image
+            # restates its findings rather than adding to them)
+            if proposal.folded_into and not group.is_findings:
                 self.state.fold_alerts(proposal.folded_into, proposal.group.alert_count, self.clock.now())
             self._record(proposal)
         report.proposals.append(proposal)
+
+    def _revise_known(self, old: Proposal, group: AlertGroup) -> Proposal | None:
+        """The same image read again (a changed report, the same day) with a better candidate: a new revision of
+        the pending proposal, adopted and audited; None when there is nothing better."""
+        try:
+            fresh = self.build(group)
+        except StorageError:
+            raise
+        except Exception:  # the pending proposal stays as it is; the next scan tries again
+            log.warning("proposal %s: re-deciding a newer report failed", old.id)
+            return None
+        before, after = _bumps(old.operations), _bumps(fresh.operations)
+        if fresh.action != "propose" or not after or set(before) != set(after) or not _better(after, before):
+            return None
+        return self._adopt_candidate(old, fresh)
+
+    def _adopt_candidate(self, old: Proposal, fresh: Proposal) -> Proposal | None:
+        """``fresh``'s operations as the next revision of ``old`` when the guard passes them; None otherwise."""
+        bumps = _bumps(fresh.operations)
+        note = messages.candidate_revision(
+            [str(o.get("value", "")) for o in bumps.values()], fresh.group.reports
+        )
+        revised = self.revise(old, fresh.operations, note)
+        if revised.action != "propose":
+            return None
+        revised = revised.model_copy(update={"revision_note": note, "revised_by": ""})
+        if not ApprovalStore(self.state).adopt_revision(
+            revised, old, kind="candidate", user="", now=self.clock.now()
+        ):
+            return None
+        self.audit.append(
+            "revision_candidate",
+            {
+                "proposal": old.id,
+                "revision": revised.revision,
+                "revision_hash": revised.revision_hash,
+                "previous_revision": old.revision,
+                "operations": list(revised.operations),
+                "from_group": fresh.group.id,
+                "reports": list(fresh.group.reports),
+            },
+        )
+        return revised
+
+    def _better_candidate(self, proposal: Proposal) -> Proposal:
+        """A newer report of an image whose bump is still pending (a new group: another day): a better candidate becomes
+        a new revision of that proposal (the card is updated, its Approve buttons carry the new hash), never a
+        second card; any other bump of the same references folds into it (see ``_better``). Returns the proposal to store for this group."""
+        bumps = _bumps(proposal.operations)
+        if not bumps:
+            return proposal
+        for stored in self.state.by_subject(proposal.group.subject, ("pending",)):
+            old = stored.proposal
+            before = _bumps(old.operations)
+            if old.id == proposal.id or old.action != "propose" or set(before) != set(bumps):
+                continue
+            if not _better(bumps, before):
+                return proposal.model_copy(
+                    update={
+                        "action": "suppressed",
+                        "folded_into": old.id,
+                        "reason": messages.candidate_not_better(old.id, old.revision),
+                    }
+                )
+            revised = self._adopt_candidate(old, proposal)
+            if revised is None:
+                return proposal  # the better candidate does not pass the guard on the old card: its own card
+            return proposal.model_copy(
+                update={
+                    "action": "suppressed",
+                    "folded_into": old.id,
+                    "reason": messages.candidate_became_revision(old.id, revised.revision),
+                    "revision_note": revised.revision_note,
+                }
+            )
+        return proposal
 
     def scan_file(
         self,
@@ -542,33 +650,45 @@ class Scanner:
             read.malformed.extend(page.malformed[: max(0, MAX_REPORTED_MALFORMED - len(read.malformed))])
         return report
 
-    def scan_reports(self, paths: Sequence[Path], since: Since | None = None) -> ScanReport:
+    def scan_reports(
+        self,
+        paths: Sequence[Path],
+        since: Since | None = None,
+        policy_reports: Sequence[Path] = (),
+        promote_after_days: int = 14,
+    ) -> ScanReport:
         """Read scanner reports (Trivy, trivy-operator) and decide one proposal per subject.
 
         A report is a snapshot, not a stream: its watermark is its identity (inode, size, modification time).
-        A report unchanged since the last scan is skipped (``--since all`` decides it again); a changed one is
-        read whole. Groups are keyed by subject and report day, so reading one report twice proposes nothing
-        twice. Reports of images that no listed workload runs are candidate scans: evidence for a bump of
-        another tag of the same repository, not proposals of their own.
+        When no report changed since the last scan there is nothing to read (``--since all`` decides them again);
+        when one changed, all of them are read again, because they are evidence for each other (a new scan of a
+        candidate tag can prove a bump for an image in an unchanged cluster report). Groups are keyed by subject
+        and report day, so reading a report twice proposes nothing twice; a better candidate becomes a new
+        revision of the pending proposal. Reports of images that no listed workload runs are candidate scans:
+        evidence for a bump of another tag of the same repository, not proposals of their own.
         """
         from agents.image_context import candidate_scans
+        from agents.policy_catalog import by_check
+        from bot.policy_env import PolicyEnv
         from tools.sources.findings_file import read_findings
+        from tools.sources.policy_reports import read_policy_reports
 
         since = since or Since()
         report = ScanReport(read=ReadResult(path=""))
         reads: list[FindingsRead] = []
-        marks: list[tuple[str, Offset]] = []
-        for path in paths:
-            source = f"report:{path.resolve()}"
-            mark = _report_mark(path)
-            stored = self.state.get_offset(source) if since.mode == "offset" else None
-            if stored is not None and mark is not None and stored == mark:
-                report.unchanged.append(str(path))
-                continue
+        marks: list[tuple[str, Offset | None]] = [(f"report:{p.resolve()}", _report_mark(p)) for p in paths]
+        if since.mode == "offset" and all(
+            mark is not None and self.state.get_offset(source) == mark for source, mark in marks
+        ):
+            report.unchanged = [str(p) for p in paths]
+            paths = ()
+        for path, (_source, mark) in zip(paths, marks, strict=False):
             read = read_findings(path)
+            if mark is not None and any(f.ts is None for f in read.findings):
+                # an undated report (trivy k8s writes no CreatedAt) is as old as its file
+                when = mark.line / 1e9
+                read.findings = [f._replace(ts=when) if f.ts is None else f for f in read.findings]
             reads.append(read)
-            if mark is not None:
-                marks.append((source, mark))
         report.reports = reads
         findings = [f for r in reads for f in r.findings]
         if since.mode == "time" and since.ts is not None:
@@ -579,9 +699,21 @@ class Scanner:
         with self.audit.batch():
             reader, self.read_file = self.read_file, _read_once(self.read_file)
             try:
-                groups = group_findings(findings, self.inventory, min_level=self.min_level)
-                self._findings = FindingContext(read_file=self.read_file, candidates=candidate_scans(reads))
+                groups = group_findings(
+                    findings, self.inventory, min_level=self.min_level, by_check=by_check()
+                )
+                env = PolicyEnv(
+                    root=self.repo_root,
+                    now=self.clock.now(),
+                    reports=read_policy_reports(list(policy_reports)).results if policy_reports else (),
+                    period_days=promote_after_days,
+                )
+                self._findings = FindingContext(
+                    read_file=self.read_file, candidates=candidate_scans(reads), policy_env=env
+                )
                 groups = self._with_users(groups)
+                if policy_reports:
+                    groups += promotion_groups(env, self.inventory)
                 report.groups = len(groups)
                 self._decide_groups(groups, report)
             finally:
@@ -599,8 +731,9 @@ class Scanner:
                     "new_proposals": sorted(report.new_ids),
                 },
             )
-        for source, mark in marks:
-            self.state.set_offset(source, mark, self.clock.now())
+        for source, mark in marks if reads else ():
+            if mark is not None:
+                self.state.set_offset(source, mark, self.clock.now())
         return report
 
     def _with_users(self, groups: Sequence[AlertGroup]) -> list[AlertGroup]:
@@ -652,6 +785,8 @@ class Scanner:
                 "revision_hash": p.revision_hash,
                 "action": p.action,
                 "fixer": p.fixer,
+                "source": p.group.source,
+                "subject": p.group.subject,
                 "group": p.group.id,
                 "attacker": p.group.attacker,
                 "targets": list(p.group.targets),
@@ -698,6 +833,93 @@ def _outcome(
         guard=report,
         reason=f"{reason} {notes}".strip(),
     )
+
+
+def _bumps(operations: Sequence[Any]) -> dict[tuple[str, str], dict[str, Any]]:
+    return {(str(o.get("file")), str(o.get("target"))): o for o in operations if o.get("op") == "set_image"}
+
+
+def _better(new: dict[tuple[str, str], dict[str, Any]], old: dict[tuple[str, str], dict[str, Any]]) -> bool:
+    """A better candidate for every bump: it fixes more of the findings (a strict superset), or the same ones
+    with a smaller step (an older tag of the same style). A bigger step for the same fixes is not better."""
+    if set(new) != set(old):
+        return False
+    better = False
+    for key, op in new.items():
+        fixes, fixed_before = _fixes(op), _fixes(old[key])
+        if fixes > fixed_before or (fixes == fixed_before and _newer(op, old[key]) is False):
+            better = True
+        elif fixes != fixed_before or op.get("value") != old[key].get("value"):
+            return False
+    return better
+
+
+def _fixes(op: dict[str, Any]) -> frozenset[str]:
+    evidence = op.get("evidence")
+    return frozenset(str(i) for i in (evidence.get("findings", ()) if isinstance(evidence, dict) else ()))
+
+
+def _newer(new: dict[str, Any], old: dict[str, Any]) -> bool | None:
+    """Whether ``new`` bumps to a newer tag than ``old`` (None: the same tag, or tags that do not compare)."""
+    a, b = parse_image(str(old.get("value", ""))), parse_image(str(new.get("value", "")))
+    if a is None or b is None or a.name != b.name or not a.tag or not b.tag:
+        return None
+    order = compare_tags(a.tag, b.tag)
+    return None if order in (None, 0) else order == -1
+
+
+def with_policy_notes(proposal: Proposal, tried: TriedChange) -> Proposal:
+    """A policy proposal's card notes: the impact preview and the proof table."""
+    proof = next(iter(tried.proofs.values()), None) if tried.proofs else None
+    if proof is None or not proof.rows:
+        return proposal
+    preview = messages.impact_preview(
+        proof.flagged_count, proof.namespaces, list(proof.flagged), proof.manifests, proof.unsupported
+    )
+    table = messages.proof_table(
+        [(r.source, plain(r.resource, 120), r.expected, r.actual) for r in proof.rows]
+    )
+    return proposal.model_copy(update={"notes": (*proposal.notes, preview, table)})
+
+
+def promotion_groups(env: Any, inventory: Inventory) -> list[AlertGroup]:
+    """One group per policy in a listed kyverno-policies directory that is in Audit (one field) and has
+    evidence of zero violations (:meth:`bot.policy_env.PolicyEnv.promotion`)."""
+    from bot.core.operations.policies import actions, policy_directory
+
+    out: list[AlertGroup] = []
+    for m in env.repo.policies:
+        name = str((m.doc.get("metadata") or {}).get("name", ""))
+        if policy_directory(inventory, m.path) is None or actions(m.doc) != ["Audit"] or not name:
+            continue
+        evidence = env.promotion(name, m.doc)
+        if not evidence:
+            continue
+        subject = f"promote:{m.path}#{name}"
+        day = datetime.fromtimestamp(env.now, UTC).strftime("%Y%m%d")
+        key = f"pol:{subject}:{day}"
+        out.append(
+            AlertGroup(
+                id="g-" + hashlib.sha256(key.encode()).hexdigest()[:10],
+                key=key,
+                attacker=None,
+                family="policy-promotion",
+                targets=(),
+                alert_count=1,
+                rule_ids=(name,),
+                rule_descriptions={name: plain(evidence, 300)},
+                rule_groups=("policy-promotion",),
+                max_level=7,
+                mitre=(),
+                first_ts=env.now,
+                last_ts=env.now,
+                alert_ids=(name,),
+                samples=(),
+                source="policy-reports",
+                subject_key=subject,
+            )
+        )
+    return out
 
 
 def _report_mark(path: Path) -> Offset | None:

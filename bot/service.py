@@ -10,6 +10,7 @@ import json
 import logging
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -53,6 +54,7 @@ class ScanOutcome:
     new: list[Proposal] = field(default_factory=list)
     error: str | None = None
     folded: list[Proposal] = field(default_factory=list)  # repeats counted into a pending proposal
+    revised: list[Proposal] = field(default_factory=list)  # pending proposals a newer scan gave a revision
 
     def count(self, action: str) -> int:
         return sum(1 for p in self.new if p.action == action)
@@ -119,11 +121,20 @@ class ProposalService:
         self._closing = False
         # approver ids → Slack display names for PR bodies; the Slack app sets it (users.info)
         self.display_names: Callable[[tuple[str, ...]], tuple[str, ...]] = lambda ids: ()
+        # told each scan's trigger, duration (s) and success (metrics); set by the runtime
+        self.on_scan: Callable[[str, float, bool], None] | None = None
 
     # --- scanning --------------------------------------------------------------------------------------
 
     def scan(self, trigger: str) -> ScanOutcome:
         """Pull new alerts from the stored offset; one scan at a time (the poller and the command share it)."""
+        started = time.perf_counter()
+        outcome = self._scan(trigger)
+        if self.on_scan is not None:
+            self.on_scan(trigger, time.perf_counter() - started, outcome.error is None)
+        return outcome
+
+    def _scan(self, trigger: str) -> ScanOutcome:
         with self._scan_lock:
             if self.before_scan is not None:
                 try:
@@ -142,7 +153,7 @@ class ProposalService:
             new = [p for p in report.proposals if p.id in report.new_ids and p.action in POSTED_ACTIONS]
             new = self._without_muted(new)  # escalation mutes (issue 12)
             folded = [p for p in report.proposals if p.id in report.new_ids and p.folded_into]
-            return ScanOutcome(report=report, new=new, folded=folded)
+            return ScanOutcome(report=report, new=new, folded=folded, revised=list(report.revised))
 
     def _scan_sources(self) -> ScanReport:
         """The alerts file from its offset, then the scanner reports that changed since the last scan, as one
@@ -163,6 +174,7 @@ class ProposalService:
             report.new_ids |= found.new_ids
             report.groups += found.groups
             report.reports, report.unchanged, report.findings = found.reports, found.unchanged, found.findings
+            report.revised.extend(found.revised)
         assert report is not None, "serve needs SECOPS_ALERTS, SECOPS_INDEXER_URL or SECOPS_TRIVY_REPORTS"
         return report
 
@@ -313,7 +325,12 @@ class ProposalService:
         except STORAGE_ERRORS:
             raise  # the entry stays queued; the next pass retries once the disk has room
         except Exception as exc:  # the approval stands; publishing can be retried
-            log.warning("publish failed for %s: %s", proposal.id, exc.__class__.__name__)
+            log.warning(
+                "publish failed for %s: %s",
+                proposal.id,
+                exc.__class__.__name__,
+                extra={"proposal_id": proposal.id, "revision": proposal.revision},
+            )
             result = PublishResult(ok=False, message=str(exc))
         fields = {
             "ok": result.ok,
@@ -324,6 +341,11 @@ class ProposalService:
             "approvers": list(approvers),
         }
         self._audit("publish_outcome", proposal, ",".join(approvers), fields)
+        log.info(
+            "publication %s",
+            "done" if result.ok else "failed",
+            extra={"proposal_id": proposal.id, "revision": proposal.revision, "pr": result.pr_url},
+        )
         now = self.clock.now()
         if result.ok:
             self.approvals.decide(proposal.id, "published", approvers[-1], fields, now)

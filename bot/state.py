@@ -421,6 +421,17 @@ class StateStore:
             rows = self._db.execute(query, (*args, limit)).fetchall()
         return [self._row(r) for r in rows]
 
+    def by_subject(self, subject: str, statuses: Sequence[str]) -> tuple[StoredProposal, ...]:
+        """Stored proposals about ``subject`` (an image, an attacker) in these statuses, newest first."""
+        marks = ",".join("?" * len(statuses))
+        query = (
+            "SELECT payload, status, created_at, updated_at FROM proposals "  # noqa: S608 (placeholders only)
+            f"WHERE subject = ? AND status IN ({marks}) ORDER BY created_at DESC, id"
+        )
+        with self._lock:
+            rows = self._db.execute(query, (subject, *statuses)).fetchall()
+        return tuple(self._row(r) for r in rows)
+
     def count(self, status: str) -> int:
         """How many proposals have ``status`` (an index lookup; nothing is parsed)."""
         with self._lock:

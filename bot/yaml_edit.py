@@ -21,7 +21,18 @@ from typing import Any
 
 import yaml
 
-from bot.core.edits import AddCidr, AnyOp, Escalate, FileChange, FileOp, RemoveCidr, SetImage
+from bot.core.edits import (
+    AddCidr,
+    AddPolicy,
+    AnyOp,
+    BumpDependency,
+    Escalate,
+    FileChange,
+    FileOp,
+    RemoveCidr,
+    SetImage,
+    SetPolicyMode,
+)
 from bot.core.errors import DocumentError, OperationError
 from bot.core.fidelity import key_spans
 from bot.core.network import canonical_cidr, host_cidr, split_cidr_list
@@ -472,6 +483,12 @@ def apply_operations(
     for op in ops:
         if isinstance(op, Escalate):
             raise OperationError("an escalation has nothing to apply")
+        if isinstance(op, AddPolicy | SetPolicyMode):
+            raise OperationError(f"{op.op} is applied by bot.policy_edit, not as a text edit")
+        if isinstance(op, BumpDependency):  # issue 18: made by the ecosystem's tool in the app repository
+            raise OperationError(
+                "bump_dependency changes an application repository, never a file of the GitOps repository"
+            )
         by_file.setdefault(op.file, []).append(op)
     return [
         apply_set_images(path, read(path), file_ops)

@@ -24,6 +24,24 @@
         findings: [CVE-2019-20367]
         report: reports/shop.json
         reason: "1.16.1 is the primary package's fixed version in the repository's tag style"
+    - op: add_policy    # create one Kyverno policy file (Audit) in a listed kyverno-policies directory
+      file: clusters/prod/policies/require-ingress-class.yaml
+      template: require-ingress-class
+      policy: {apiVersion: kyverno.io/v1, kind: ClusterPolicy, ...}
+      must_pass: [...]               # resources the engine must admit
+      must_fail: [...]               # resources the engine must flag
+      evidence: {findings: [K8SGPT-INGRESS-NO-CLASS], resources: [shop/Ingress/web]}
+    - op: set_policy_mode  # one policy's action Audit -> Enforce, with evidence of zero violations
+      file: clusters/prod/policies/require-ingress-class.yaml
+      policy: require-ingress-class
+    - op: bump_dependency   # one package of an application repository (not the GitOps repository)
+      app_repo: orders-web
+      ecosystem: npm
+      package: lodash
+      from: 4.17.11
+      to: 4.17.12
+      files: [package.json, package-lock.json]
+      advisories: [GHSA-jf85-cpcp-j695]
     - op: escalate      # no safe fix: tell humans why
       reason: "..."
 
@@ -182,6 +200,111 @@ class SetImage(BaseModel):
         return self.target
 
 
+class PolicyEvidence(BaseModel):
+    """Why a policy: the finding ids it answers and the resources they were found on (``ns/Kind/name`` or a
+    repository path), which the proof must show failing; for a promotion, the evidence period."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    findings: tuple[str, ...] = Field(default=(), max_length=500)
+    resources: tuple[str, ...] = Field(default=(), max_length=500)
+    reason: str = Field(default="", max_length=1000)
+
+
+class AddPolicy(BaseModel):
+    """Create one new Kyverno policy file in a directory the inventory lists (``kind: kyverno-policies``).
+
+    ``policy`` is the document (a mapping); ``must_pass``/``must_fail`` are the resources the engine must
+    admit and flag (a template's own fixtures, or the fixer's); ``template`` names the vetted template
+    ("" for a policy the fixer wrote). The proof, the Audit mode and the rest are the guard's decision.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    op: Literal["add_policy"] = "add_policy"
+    file: str
+    policy: dict[str, Any]
+    template: str = Field(default="", max_length=100)
+    must_pass: tuple[dict[str, Any], ...] = Field(default=(), max_length=20)
+    must_fail: tuple[dict[str, Any], ...] = Field(default=(), max_length=20)
+    evidence: PolicyEvidence = PolicyEvidence()
+
+    @field_validator("file")
+    @classmethod
+    def _file_is_repo_path(cls, value: str) -> str:
+        value = normalise_repo_path(value)
+        if not value.endswith((".yaml", ".yml")):
+            raise ValueError(f"file {value!r} must be a .yaml file")
+        return value
+
+    @property
+    def key(self) -> str:
+        return (
+            str((self.policy.get("metadata") or {}).get("name", "")) if isinstance(self.policy, dict) else ""
+        )
+
+
+class SetPolicyMode(BaseModel):
+    """Change one policy's failure action from ``expect`` (Audit) to ``value`` (Enforce), in place."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    op: Literal["set_policy_mode"] = "set_policy_mode"
+    file: str
+    policy: str = Field(min_length=1, max_length=253)
+    expect: Literal["Audit"] = "Audit"
+    value: Literal["Enforce"] = "Enforce"
+    evidence: PolicyEvidence = PolicyEvidence()
+
+    @field_validator("file")
+    @classmethod
+    def _file_is_repo_path(cls, value: str) -> str:
+        return normalise_repo_path(value)
+
+    @property
+    def key(self) -> str:
+        return self.policy
+
+
+_PACKAGE = re.compile(
+    r"^(?:@[a-z0-9][a-z0-9._~-]{0,100}/)?[A-Za-z0-9](?:[A-Za-z0-9._~-]{0,200}[A-Za-z0-9])?$"
+)
+_VERSION = re.compile(r"^[0-9A-Za-z][0-9A-Za-z.+!_-]{0,99}$")
+
+
+class BumpDependency(BaseModel):
+    """Bump one package of an application repository the inventory lists (``app_repos``), made by the
+    ecosystem's own tool; ``files`` are the manifest and lockfiles it may change, ``advisories`` the ids it
+    removes. Whether the result is allowed is the guard's decision (:mod:`bot.core.operations.dependencies`)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True, serialize_by_alias=True)
+
+    op: Literal["bump_dependency"] = "bump_dependency"
+    app_repo: str = Field(min_length=1, max_length=100)
+    ecosystem: Literal["pip", "npm"]
+    package: str = Field(pattern=_PACKAGE.pattern)
+    from_version: str = Field(alias="from", pattern=_VERSION.pattern)
+    to_version: str = Field(alias="to", pattern=_VERSION.pattern)
+    files: tuple[str, ...] = Field(min_length=1, max_length=10)
+    advisories: tuple[str, ...] = Field(min_length=1, max_length=200)
+    evidence: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("files")
+    @classmethod
+    def _files_are_repo_paths(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(normalise_repo_path(v) for v in value)
+
+    @property
+    def file(self) -> str:
+        """The manifest (the first file), for messages that name one file."""
+        return self.files[0]
+
+    @property
+    def key(self) -> str:
+        """The changed place, for messages that name a key (it never reaches the GitOps guard)."""
+        return f"package:{self.package}"
+
+
 class Escalate(BaseModel):
     """No safe fix exists: hand the case to humans with a reason."""
 
@@ -191,11 +314,18 @@ class Escalate(BaseModel):
     reason: str = Field(min_length=1, max_length=2000)
 
 
-EditOp = Annotated[AddCidr | RemoveCidr | SetKey | SetImage | Escalate, Field(discriminator="op")]
-OP_NAMES = ("add_cidr", "remove_cidr", "set_key", "set_image", "escalate")
-#: Any operation, and the ones that edit a file.
-AnyOp = AddCidr | RemoveCidr | SetKey | SetImage | Escalate
-FileOp = AddCidr | RemoveCidr | SetKey | SetImage
+EditOp = Annotated[
+    AddCidr | RemoveCidr | SetKey | SetImage | AddPolicy | SetPolicyMode | BumpDependency | Escalate,
+    Field(discriminator="op"),
+]
+OP_NAMES = (
+    "add_cidr", "remove_cidr", "set_key", "set_image", "add_policy", "set_policy_mode", "bump_dependency", "escalate",
+)  # fmt: skip
+#: Any operation, and the ones that edit a file (of the GitOps repository).
+AnyOp = AddCidr | RemoveCidr | SetKey | SetImage | AddPolicy | SetPolicyMode | BumpDependency | Escalate
+FileOp = AddCidr | RemoveCidr | SetKey | SetImage  # the text edits of bot/yaml_edit.py
+#: The policy family (bot/core/operations/policies.py).
+PolicyOp = AddPolicy | SetPolicyMode
 #: The operations that edit a ConfigMap data key (the network and data-key families).
 DataOp = AddCidr | RemoveCidr | SetKey
 _ADAPTER: TypeAdapter[EditOp] = TypeAdapter(EditOp)

@@ -3,7 +3,8 @@
 - Image vulnerabilities group by the image (``Finding.subject``: registry/repository and tag, or digest), across
   every workload that runs it: all CVEs of one image are one card, and its workloads are the group's targets
   (``namespace/name``, as the inventory lists workloads).
-- Misconfigurations group by check and resource (their subject), so one check on one resource is one card.
+- Misconfigurations group by check and resource (their subject), so one check on one resource is one card;
+  those a policy template answers group by the template across resources (``by_check``).
 
 The owning workload is normalised against the inventory: a ReplicaSet ``nginx-6d4cf56db6`` (or a Pod
 ``nginx-6d4cf56db6-x7k2p``) is the Deployment ``nginx`` when the inventory lists it; a Job ``backup-28473920``
@@ -18,7 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 
 from bot.core.findings import MISCONFIGURATION, VULNERABILITY, Finding, severity_rank
@@ -116,7 +117,8 @@ class _Acc:
             self.reports.add(f.where.split(": ", 1)[0])
 
     def freeze(self) -> AlertGroup:
-        prefix = "img" if self.kind == VULNERABILITY else "cfg"
+        dependency = self.kind == VULNERABILITY and self.subject.startswith("pkg:")
+        prefix = "dep" if dependency else "img" if self.kind == VULNERABILITY else "cfg"
         key = f"{prefix}:{self.subject}:{_day(self.first_ts)}"
         ordered = sorted(self.findings.values(), key=lambda f: (severity_rank(f.severity), f.id, f.package))
         ids = sorted(self.ids, key=lambda i: (severity_rank(self.ids[i].severity), i))
@@ -136,7 +138,11 @@ class _Acc:
             id="g-" + hashlib.sha256(key.encode()).hexdigest()[:10],
             key=key,
             attacker=None,
-            family="image" if self.kind == VULNERABILITY else "misconfiguration",
+            family="dependency"
+            if dependency
+            else "image"
+            if self.kind == VULNERABILITY
+            else "misconfiguration",
             targets=tuple(sorted(self.targets)),
             alert_count=len(self.findings),
             rule_ids=tuple(ids),
@@ -165,18 +171,28 @@ def _day(ts: float | None) -> str:
 
 
 def group_findings(
-    findings: Iterable[Finding], inventory: Inventory, *, min_level: int = DEFAULT_MIN_LEVEL
+    findings: Iterable[Finding],
+    inventory: Inventory,
+    *,
+    min_level: int = DEFAULT_MIN_LEVEL,
+    by_check: Mapping[str, str] | None = None,
 ) -> list[AlertGroup]:
     """One group per subject; groups whose most severe finding is below ``min_level`` are dropped.
 
+    ``by_check`` maps misconfiguration ids to a policy template: those findings group by the template
+    (subject ``policy:<template>``) across every resource and scanner, since one admission policy answers
+    them all (one policy for forty workloads); other misconfigurations keep one group per check and resource.
     Ordered by severity, then subject. Findings of kinds other than vulnerabilities and misconfigurations
     are ignored here (their own family groups them).
     """
+    by_check = by_check or {}
     accs: dict[tuple[str, str], _Acc] = {}
     owners: dict[tuple[str, str, str], str] = {}
     for f in findings:
         if f.kind not in (VULNERABILITY, MISCONFIGURATION) or not f.subject:
             continue
+        if f.kind == MISCONFIGURATION and f.id in by_check:
+            f = f._replace(subject=f"policy:{by_check[f.id]}")
         key = (f.kind, f.subject)
         acc = accs.get(key)
         if acc is None:

@@ -24,7 +24,7 @@ from bot.core.edits import (
     unified_diff,
 )
 from bot.core.inventory import ConfigRef, ImageTarget, Inventory, Server, Workload
-from bot.core.operations import blocklist, images
+from bot.core.operations import blocklist, images, policies
 from bot.core.operations import data_keys as values
 from bot.core.paths import WORKLOAD_KINDS, forbidden_path_reason
 
@@ -47,6 +47,7 @@ def check_change(
     policy: GuardPolicy | None = None,
     *,
     finding_ids: Collection[str] | None = None,
+    proofs: Mapping[str, policies.PolicyProof] | None = None,
 ) -> GuardReport:
     """Run every check on a proposed change and report each one.
 
@@ -54,8 +55,13 @@ def check_change(
     (``namespace/name``) for ``set_image``; ``finding_ids``, when given, are the group's finding ids that
     a ``set_image``'s evidence must come from. A proposal with a ``set_image`` gets the image family's checks
     and ``one_operation_family``; one made only of ``set_image`` skips the data families' checks (they are
-    about ConfigMap data and would pass vacuously).
+    about ConfigMap data and would pass vacuously). Policy operations (``add_policy``, ``set_policy_mode``)
+    get their family's checks only (:mod:`bot.core.operations.policies`), with ``proofs`` (per file) from
+    the Kyverno engine.
     """
+    if policies.is_policy_change(ops):
+        found = policies.check_policy_change(changes, ops, inventory, proofs)
+        return GuardReport(passed=all(c.passed for c in found), checks=tuple(found))
     policy = policy or GuardPolicy()
     changed = [c for c in changes if c.changed]
     allowed = inventory.allowed_configs(targets)

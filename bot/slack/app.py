@@ -195,6 +195,8 @@ def build_app(
                 return
             poster.post_new(outcome.new)
             poster.show_folds(outcome.folded)
+            for revised in outcome.revised:
+                poster.show_revision(revised, "", note=revised.revision_note)
             respond(
                 response_type="ephemeral",
                 replace_original=False,

@@ -84,7 +84,12 @@ class Poster:
                     self._post(stored.proposal)
                     posted, failures = posted + 1, 0
                 except SlackApiError as exc:
-                    log.warning("posting %s failed: %s", stored.proposal.id, exc.response.get("error"))
+                    log.warning(
+                        "posting %s failed: %s",
+                        stored.proposal.id,
+                        exc.response.get("error"),
+                        extra={"proposal_id": stored.proposal.id, "channel": self.channel},
+                    )
                     failures += 1
                     if failures >= MAX_FAILURES_IN_A_ROW:
                         break  # Slack is down or refusing: the next poll retries
@@ -106,7 +111,12 @@ class Poster:
                     self._post(stored.proposal)
                     posted += 1
                 except SlackApiError as exc:
-                    log.warning("posting %s failed: %s", stored.proposal.id, exc.response.get("error"))
+                    log.warning(
+                        "posting %s failed: %s",
+                        stored.proposal.id,
+                        exc.response.get("error"),
+                        extra={"proposal_id": stored.proposal.id, "channel": self.channel},
+                    )
                     break
             left = self._refresh_digest()
             return posted, left
@@ -194,6 +204,15 @@ class Poster:
         )
         ts = resp["ts"]
         self.approvals.save_message(p.id, self.channel, ts)
+        log.info(
+            "proposal posted",
+            extra={
+                "proposal_id": p.id,
+                "alert_ids": p.group.alert_ids[:20],
+                "channel": self.channel,
+                "ts": ts,
+            },
+        )
         self.reply(ts, kit.evidence_text(p))
         if p.diff and kit.code_block(p.diff)[1]:
             for chunk in kit.diff_chunks(p.diff):
@@ -247,6 +266,9 @@ class Poster:
             if ref is None or stored is None:
                 continue
             p = stored.proposal
+            if repeat.revision_note:  # a better candidate became a new revision: the card and its diff
+                self.show_revision(p, "", note=repeat.revision_note)
+                continue
             if p.action == "escalate":
                 text, blocks = self.escalation_card(p)
             else:
@@ -257,8 +279,9 @@ class Poster:
                 log.warning("updating %s failed: %s", p.id, exc.response.get("error"))
             self.reply(ref.ts, messages.slack_folded(repeat.group.alert_count, p.group.alert_count))
 
-    def show_revision(self, p: Proposal, user: str) -> None:
-        """Update the parent message in place and post the new revision's diff in the thread."""
+    def show_revision(self, p: Proposal, user: str, note: str = "") -> None:
+        """Update the parent message in place and post the new revision's diff in the thread (``user`` is ""
+        for a revision the bot made itself from a newer scan; ``note`` says why)."""
         ref = self.approvals.message_for(p.id)
         if ref is None:
             return
@@ -271,7 +294,11 @@ class Poster:
             self.client.chat_update(channel=ref.channel, ts=ref.ts, text=text, blocks=blocks)
         except SlackApiError as exc:
             log.warning("updating %s failed: %s", p.id, exc.response.get("error"))
-        head = messages.slack_revision(p.revision, user, p.action)
+        head = (
+            messages.slack_revision(p.revision, user, p.action)
+            if user
+            else messages.slack_revision_by_scan(p.revision, kit.esc(note, 500))
+        )
         if p.guard is not None and not p.guard.passed:
             head += f"\n:no_entry: Blocked by the guard: {kit.esc(p.guard.summary(), 1500)}"
         elif p.action == "suppressed":

@@ -23,7 +23,6 @@ def world(tmp_path):
 
 def test_twenty_start_stop_cycles_exit_cleanly(world):
     rng = random.Random(11)
-    started = time.monotonic()
     for cycle in range(CYCLES):
         serve = Serve(world)
         time.sleep(rng.uniform(0, 0.4))
@@ -33,7 +32,6 @@ def test_twenty_start_stop_cycles_exit_cleanly(world):
         assert serve.stderr.rstrip().endswith("secops-bot stopped."), serve.stderr
     assert world.rows("PRAGMA integrity_check") == [("ok",)]  # every cycle shared one intact store
     assert world.rows("SELECT COUNT(*) FROM proposals")[0][0] > 0
-    assert time.monotonic() - started < 60
 
 
 def test_sigterm_waits_for_the_publish_in_flight(tmp_path):

@@ -43,15 +43,20 @@ def _numeric(a: Any, b: Any) -> bool:
     )
 
 
-def _failed(*values: Any) -> None:
-    """cel-python hands errors to functions as values: never let one turn into an answer."""
+def _error(*values: Any) -> CELEvalError | None:
+    """The first error among a function's arguments. cel-python hands errors to functions as values; the
+    function hands it on as its result (never an answer), so ``&&``/``||`` can absorb it when the other side
+    decides, as cel-go does (``has(x.f) && x.f != ''`` is ``false`` without ``f``). An error that reaches the
+    top of an expression is :class:`Unsupported` (:func:`_run`)."""
     for value in values:
         if isinstance(value, CELEvalError):
-            raise Unsupported(f"CEL evaluation failed where cel-go might not: {value!r:.200}")
+            return value
+    return None
 
 
-def _eq(a: Any, b: Any) -> celtypes.BoolType:
-    _failed(a, b)
+def _eq(a: Any, b: Any) -> Any:
+    if (err := _error(a, b)) is not None:
+        return err
     if isinstance(a, Optional) or isinstance(b, Optional):
         raise Unsupported("CEL comparison of optional values is not supported")
     if _numeric(a, b):
@@ -66,13 +71,15 @@ def _eq(a: Any, b: Any) -> celtypes.BoolType:
     return celtypes.BoolType(a == b)
 
 
-def _ne(a: Any, b: Any) -> celtypes.BoolType:
-    return celtypes.BoolType(not _eq(a, b))
+def _ne(a: Any, b: Any) -> Any:
+    same = _eq(a, b)
+    return same if isinstance(same, CELEvalError) else celtypes.BoolType(not same)
 
 
 def _ordering(op: str) -> Any:
-    def compare(a: Any, b: Any) -> celtypes.BoolType:
-        _failed(a, b)
+    def compare(a: Any, b: Any) -> Any:
+        if (err := _error(a, b)) is not None:
+            return err
         x: Any
         y: Any
         if _numeric(a, b):
@@ -88,8 +95,9 @@ def _ordering(op: str) -> Any:
     return compare
 
 
-def _split(text: Any, sep: Any, limit: Any = None) -> celtypes.ListType:
-    _failed(text, sep, limit)
+def _split(text: Any, sep: Any, limit: Any = None) -> Any:
+    if (err := _error(text, sep, limit)) is not None:
+        return err
     if not isinstance(text, str) or not isinstance(sep, str) or limit is not None:
         raise Unsupported("CEL split() with these arguments")
     if sep == "":
@@ -98,8 +106,9 @@ def _split(text: Any, sep: Any, limit: Any = None) -> celtypes.ListType:
 
 
 def _ascii(upper: bool) -> Any:
-    def convert(text: Any) -> celtypes.StringType:
-        _failed(text)
+    def convert(text: Any) -> Any:
+        if (err := _error(text)) is not None:
+            return err
         if not isinstance(text, str):
             raise Unsupported("CEL lowerAscii/upperAscii on a non-string")
         table = {c: c.upper() if upper else c.lower() for c in text if c.isascii()}
@@ -138,11 +147,14 @@ def _program(text: str) -> Any:
 def _run(text: str, activation: dict[str, Any]) -> Any:
     program = _program(text)
     try:
-        return program.evaluate(activation)
+        value = program.evaluate(activation)
     except Unsupported:
         raise
     except Exception as exc:  # cel-python reports evaluation failures in several exception types
         raise Unsupported(f"CEL evaluation failed where cel-go might not: {exc!r:.200}") from exc
+    if isinstance(value, CELEvalError):
+        raise Unsupported(f"CEL evaluation failed where cel-go might not: {value!r:.200}")
+    return value
 
 
 def evaluate_cel(rule_name: str, cel: dict[str, Any], ctx: dict[str, Any]) -> tuple[str, str]:

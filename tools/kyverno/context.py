@@ -24,6 +24,8 @@ class Values:
     # names the values file provides data for anywhere in this policy: a lookup entry named here is
     # "mocked", and where a resource gets no data for it the CLI's offline behaviour applies (not loaded)
     mocked_names: set[str] = field(default_factory=set)
+    #: subresource kinds the values file declares: kind -> (parent kind, subresource), e.g. Scale -> (Deployment, scale)
+    subresources: dict[str, tuple[str, str]] = field(default_factory=dict)
 
 
 def image_info(image: str) -> dict[str, str]:

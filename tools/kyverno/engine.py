@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,13 +13,27 @@ from tools.kyverno.conditions import evaluate_conditions
 from tools.kyverno.context import Values, build_context, load_entries
 from tools.kyverno.errors import EvalError, Unsupported
 from tools.kyverno.foreach import Outcome, validate_foreach
-from tools.kyverno.match import Admission, rule_matches
+from tools.kyverno.match import Admission, parse_kind_selector, rule_matches
 from tools.kyverno.pattern import NEGATION, SKIP, match_pattern
 from tools.kyverno.policy import policy_unsupported, rule_unsupported
 from tools.kyverno.pss import evaluate_pod_security
 from tools.kyverno.variables import has_variables, substitute
 
 SCORED_ANNOTATION = "policies.kyverno.io/scored"
+#: Objects of subresource requests (``Deployment/scale``, ``Pod/exec``...): Kyverno matches them through the
+#: parent resource's kind, which the object does not carry; we refuse rather than call them not matched.
+SUBRESOURCE_KINDS = frozenset(
+    {
+        "Scale",
+        "PodExecOptions",
+        "PodAttachOptions",
+        "PodPortForwardOptions",
+        "PodProxyOptions",
+        "Eviction",
+        "Binding",
+        "TokenRequest",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -152,6 +167,12 @@ def evaluate_rule(
     """One rule on one resource; None when the rule does not apply (Kyverno gives no response)."""
     policy_name = str((policy.get("metadata") or {}).get("name", ""))
     name = str(rule.get("name", ""))
+    kind = str(resource.get("kind", ""))
+    if kind in values.subresources:
+        rule = _for_subresource(rule, kind, values.subresources[kind])
+    elif kind in SUBRESOURCE_KINDS:
+        return RuleResult(policy_name, name, "unsupported", f"{kind} objects of subresource requests")
+    resource = _with_object_values(resource, values)
     try:
         if not rule_matches(rule, resource, admission):
             return None
@@ -195,6 +216,49 @@ def evaluate_rule(
     if status == "fail" and str(annotations.get(SCORED_ANNOTATION, "")).lower() == "false":
         status = "warn"
     return RuleResult(policy_name, name, status, message)
+
+
+def _for_subresource(rule: dict[str, Any], kind: str, parent: tuple[str, str]) -> dict[str, Any]:
+    """The rule as it applies to a declared subresource object: ``Deployment/scale`` selects ``Scale``."""
+
+    def rewrite(node: Any) -> Any:
+        if isinstance(node, dict):
+            return {
+                k: [kind if _selects(str(e), parent) else e for e in v] if k == "kinds" else rewrite(v)
+                for k, v in node.items()
+            }
+        if isinstance(node, list):
+            return [rewrite(x) for x in node]
+        return node
+
+    out = dict(rule)
+    for key in ("match", "exclude"):
+        if key in rule:
+            out[key] = rewrite(rule[key])
+    return out
+
+
+def _selects(selector: str, parent: tuple[str, str]) -> bool:
+    _group, _version, kind, sub = parse_kind_selector(selector)
+    return kind == parent[0] and sub == parent[1]
+
+
+def _with_object_values(resource: dict[str, Any], values: Values) -> dict[str, Any]:
+    """The resource with the values file's ``request.object.<path>`` entries set (the CLI applies them)."""
+    paths = [(k, v) for k, v in values.variables.items() if k.startswith("request.object.")]
+    if not paths:
+        return resource
+    out = copy.deepcopy(resource)
+    for key, value in paths:
+        parts = [p.strip('"') for p in re.findall(r'"[^"]*"|[^.]+', key[len("request.object.") :])]
+        node = out
+        for part in parts[:-1]:
+            child = node.get(part)
+            if not isinstance(child, dict):
+                child = node[part] = {}
+            node = child
+        node[parts[-1]] = value
+    return out
 
 
 def evaluate_policy(

@@ -78,6 +78,7 @@ class ValuesFile:
     rule_values: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
     foreach_values: dict[str, dict[str, dict[str, list[Any]]]] = field(default_factory=dict)
     namespace_labels: dict[str, dict[str, str]] = field(default_factory=dict)
+    subresources: dict[str, tuple[str, str]] = field(default_factory=dict)
 
     @classmethod
     def parse(cls, doc: dict[str, Any] | None) -> ValuesFile:
@@ -95,6 +96,11 @@ class ValuesFile:
                 out.foreach_values.setdefault(pname, {})[rname] = dict(rule.get("foreachValues") or {})
         for ns in doc.get("namespaceSelector") or []:
             out.namespace_labels[str(ns.get("name", ""))] = dict(ns.get("labels") or {})
+        for entry in doc.get("subresources") or []:
+            parent = (entry.get("parentResource") or {}).get("kind")
+            sub = entry.get("subresource") or {}
+            if parent and sub.get("kind") and "/" in str(sub.get("name", "")):
+                out.subresources[str(sub["kind"])] = (str(parent), str(sub["name"]).split("/", 1)[1])
         return out
 
     def for_pair(self, policy: str, resource_name: str) -> Values:
@@ -110,6 +116,7 @@ class ValuesFile:
             rule_values=rule_values,
             foreach_values=foreach_values,
             mocked_names={k.split(".")[0] for k in keys},
+            subresources=self.subresources,
         )
 
 

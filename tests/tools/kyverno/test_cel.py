@@ -70,3 +70,36 @@ def test_false_cel_precondition_skips_the_rule():
     rule = cel_rule("false")
     rule["celPreconditions"] = [{"name": "only-host", "expression": "has(object.spec.hostNetwork)"}]
     assert statuses(rule, pod())[0][0] == "skip"
+
+
+def _ingress(spec):
+    return {"request": {"object": {"kind": "Ingress", "metadata": {"name": "web"}, "spec": spec}}}
+
+
+def test_and_absorbs_an_error_when_the_other_side_is_false_missing_field():
+    from tools.kyverno.cel import evaluate_cel
+
+    rule = {
+        "expressions": [
+            {"expression": "has(object.spec.ingressClassName) && object.spec.ingressClassName != ''"}
+        ]
+    }
+    assert evaluate_cel("r", rule, _ingress({}))[0] == "fail"
+    assert evaluate_cel("r", rule, _ingress({"ingressClassName": "nginx"}))[0] == "pass"
+
+
+def test_or_absorbs_an_error_when_the_other_side_is_true_missing_field():
+    from tools.kyverno.cel import evaluate_cel
+
+    rule = {"expressions": [{"expression": "object.spec.x == 'a' || true"}]}
+    assert evaluate_cel("r", rule, _ingress({}))[0] == "pass"
+
+
+def test_error_reaching_the_top_is_unsupported_missing_field():
+    import pytest
+
+    from tools.kyverno.cel import evaluate_cel
+    from tools.kyverno.errors import Unsupported
+
+    with pytest.raises(Unsupported):
+        evaluate_cel("r", {"expressions": [{"expression": "object.spec.x == 'a'"}]}, _ingress({}))
