@@ -1243,10 +1243,9 @@ def cli_findings_summary(findings: int, reports: int, groups: int, counts: dict[
 
 def cli_need_input() -> str:
     return (
-        "nothing to scan: give --alerts (or SECOPS_ALERTS) and/or --trivy REPORT, "
+        "nothing to scan: give --alerts (or SECOPS_ALERTS), --trivy REPORT and/or --deps REPORT, "
         "or --indexer URL (or SECOPS_INDEXER_URL)"
     )
-    return "nothing to scan: give --alerts (or SECOPS_ALERTS), --trivy REPORT and/or --deps REPORT"
 
 
 # --- image bumps: which version (issue 13, agents/image_bumps.py) ------------------------------------------
