@@ -1670,3 +1670,11 @@ def cli_deps_app_repos(reports: int, names: int) -> str:
 
 def cli_unknown_app_repo(name: str) -> str:
     return f"--app-repo {name}: not an application repository of the inventory (app_repos:)"
+
+
+def card_action_add_policy(name: str, folder: str) -> str:
+    return f"Add policy {name} (Audit) in {folder}"
+
+
+def card_action_enforce_policy(name: str, before: str, after: str) -> str:
+    return f"Enforce policy {name} ({before} → {after})"
