@@ -21,6 +21,7 @@ from typing import Any
 from bot.core.proposal import Proposal
 from bot.state import STATUS_FOR_ACTION, StateStore
 
+
 @dataclass(frozen=True)
 class ApprovalVote:
     """The result of one approve click."""
@@ -143,6 +144,24 @@ class ApprovalStore:
                 (now, proposal_id, revision_hash),
             )
 
+    def claim_publishing(
+        self, proposal_id: str, revision_hash: str, holder: str, now: float, ttl: float = 600.0
+    ) -> bool:
+        """Take the right to publish a queued revision for ``ttl`` s; False while another replica holds it.
+
+        The holder that crashed mid-publication loses the claim at its expiry (the leader resumes the row);
+        the same holder (a restarted single replica) takes it back at once.
+        """
+        with self.state.transaction() as db:
+            return (
+                db.execute(
+                    "UPDATE outbox SET claimed_by = ?, claimed_until = ? WHERE proposal_id = ? AND revision_hash = ? "
+                    "AND state = 'queued' AND (claimed_by IS NULL OR claimed_by = ? OR claimed_until <= ?)",
+                    (holder, now + ttl, proposal_id, revision_hash, holder, now),
+                ).rowcount
+                == 1
+            )
+
     def finish(self, proposal_id: str, revision_hash: str, *, ok: bool, error: str, now: float) -> None:
         """Close the outbox row: ``done`` after a publication, ``failed`` (with the error) otherwise.
 
@@ -151,8 +170,8 @@ class ApprovalStore:
         """
         with self.state.transaction() as db:
             db.execute(
-                "UPDATE outbox SET state = ?, last_error = ?, updated_at = ? "
-                "WHERE proposal_id = ? AND revision_hash = ?",
+                "UPDATE outbox SET state = ?, last_error = ?, updated_at = ?, claimed_by = NULL, "
+                "claimed_until = NULL WHERE proposal_id = ? AND revision_hash = ?",
                 ("done" if ok else "failed", error[:1000], now, proposal_id, revision_hash),
             )
             if ok:

@@ -147,7 +147,9 @@ class SqliteDatabase:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
         except sqlite3.Error as exc:
-            raise self.storage_error(exc) or StateError(f"cannot open the state store {path}: {exc}") from None
+            raise self.storage_error(exc) or StateError(
+                f"cannot open the state store {path}: {exc}"
+            ) from None
         self._lock = threading.RLock()
         self._depth = 0  # open transactions of the thread holding the lock (inner ones are savepoints)
 
@@ -245,7 +247,9 @@ def postgres_sql(sql: str) -> str:
         out += f" ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {updates}"
     out = _JSON_EXTRACT.sub(lambda m: f"({m.group(1)}::jsonb #>> '{{{m.group(2).replace('.', ',')}}}')", out)
     out = _MAX2.sub(r"GREATEST(\1, \2)", out)
-    out = re.sub(r'(?<!")\buser\b(?!")', '"user"', out)  # reserved in PostgreSQL (a column of approvals, decisions)
+    out = re.sub(
+        r'(?<!")\buser\b(?!")', '"user"', out
+    )  # reserved in PostgreSQL (a column of approvals, decisions)
     out = re.sub(r'(?<!")\boffset\b(?!")', '"offset"', out)  # the column; the keyword is written OFFSET
     return out.replace("%", "%%").replace("?", "%s")
 
@@ -389,4 +393,3 @@ def driver_errors() -> tuple[type[BaseException], ...]:
 
         errors.append(psycopg.Error)
     return tuple(errors)
-

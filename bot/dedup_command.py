@@ -25,6 +25,7 @@ from bot.core.inventory import Inventory
 from bot.dedup import DedupService, effect_rows, fix_record, where_map
 from bot.settings import ENV_NAMES, Settings, load_settings
 from bot.state import StateStore
+from bot.storage import open_state
 from bot.yaml_edit import repo_reader
 from tools.embedder import shared_embedder
 from tools.fix_store import FixStore
@@ -169,7 +170,7 @@ def cmd_dedup_import(
     assert settings.repo and settings.cmdb
     inventory = load_inventory(settings.cmdb)
     author = args.author or settings.git_author_name
-    state = StateStore(settings.state_path)
+    state = open_state(settings, now=clock.now())
     try:
         service = build_dedup(settings, state, inventory, settings.repo, clock)
         commits = bot_commits(settings.repo, author)
@@ -216,7 +217,7 @@ def cmd_dedup_query(
     args: argparse.Namespace, out: TextIO, err: TextIO, env: dict[str, str], clock: Clock
 ) -> int:
     settings = _settings(args, env)
-    state = StateStore(settings.state_path)
+    state = open_state(settings, now=clock.now())
     try:
         service = build_dedup(settings, state, Inventory(), Path("."), clock)
         found = service.query(args.text, k=max(1, args.k))

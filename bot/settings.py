@@ -86,6 +86,11 @@ ENV_NAMES: dict[str, str] = {
     "dedup_show_threshold": "SECOPS_DEDUP_SHOW_THRESHOLD",
     # Kyverno engine
     "kyverno_bin": "SECOPS_KYVERNO_BIN",
+    # Scale-out (issue 17): shared PostgreSQL state, one leader among replicas
+    "database_url": "SECOPS_DATABASE_URL",
+    "database_pool_size": "SECOPS_DATABASE_POOL_SIZE",
+    "replica_id": "SECOPS_REPLICA_ID",
+    "leader_lease": "SECOPS_LEADER_LEASE",
 }
 
 
@@ -151,6 +156,15 @@ class Settings(BaseModel):
 
     kyverno_bin: str | None = None
 
+    #: PostgreSQL for several replicas (``postgresql://user:password@host/db``); unset: SQLite in the data
+    #: directory. With it the audit chain is kept in the database too (``audit export`` writes JSON lines).
+    database_url: SecretStr | None = None
+    database_pool_size: int = Field(default=8, ge=1)
+    #: this replica's name in the leader lease (default: the host name, a pod's name in Kubernetes)
+    replica_id: str | None = None
+    #: how long a leader's lease lasts without renewal (another replica takes over after it)
+    leader_lease: float = 30.0
+
     @field_validator("approvers", mode="before")
     @classmethod
     def _split_approvers(cls, value: Any) -> Any:
@@ -162,7 +176,13 @@ class Settings(BaseModel):
         return value
 
     @field_validator(
-        "poll_interval", "proposal_expiry", "reject_period", "llm_timeout", "sync_interval", mode="before"
+        "poll_interval",
+        "proposal_expiry",
+        "reject_period",
+        "llm_timeout",
+        "sync_interval",
+        "leader_lease",
+        mode="before",
     )
     @classmethod
     def _durations(cls, value: Any) -> float:

@@ -114,7 +114,8 @@ class StateStore:
         self.database.close()
 
     @contextmanager
-    def transaction(self) -> Iterator[Any]:
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        # PostgreSQL's connection (bot.database) has the same execute/executemany/cursor surface
         """A write transaction (writers queue, see :mod:`bot.database`); inside another: a savepoint.
 
         A full disk (SQLite: "database or disk is full") or an unreachable PostgreSQL raises
@@ -153,9 +154,7 @@ class StateStore:
 
     def get_offset(self, source: str) -> Offset | None:
         with self._read() as db:
-            row = db.execute(
-                "SELECT inode, offset, line FROM offsets WHERE source = ?", (source,)
-            ).fetchone()
+            row = db.execute("SELECT inode, offset, line FROM offsets WHERE source = ?", (source,)).fetchone()
         return Offset(*row) if row else None
 
     def set_offset(self, source: str, offset: Offset, now: float) -> None:
@@ -263,6 +262,19 @@ class StateStore:
                 "INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value",
                 (key, json.dumps(value)),
             )
+
+    # --- Slack deliveries (idempotent handling across replicas) --------------------------------------
+
+    def first_delivery(self, key: str, now: float, keep: float = 86400.0) -> bool:
+        """Record a Slack delivery key (an event id, a click); False when any replica already had it.
+
+        Checked before any side effect, so a retry delivered to another replica does nothing twice. Keys
+        older than ``keep`` seconds are forgotten (Slack retries within minutes).
+        """
+        with self.transaction() as db:
+            db.execute("DELETE FROM deliveries WHERE at < ?", (now - keep,))
+            cur = db.execute("INSERT OR IGNORE INTO deliveries(key, at) VALUES (?, ?)", (key, now))
+            return cur.rowcount == 1
 
     # --- outcomes and effects (memory of past fixes) ----------------------------------------------------
 

@@ -83,11 +83,11 @@ def from_settings(
     """
     if settings.github_webhook_secret is None:
         return None
-    from bot.audit_log import AuditLog
+    from bot.storage import open_audit
     from bot.sync import build_syncer
 
     syncer = build_syncer(
-        settings, state=state, audit=AuditLog(settings.audit_path, clock), clock=clock, notifier=notifier
+        settings, state=state, audit=open_audit(settings, state, clock), clock=clock, notifier=notifier
     )
     if syncer is None:
         return None

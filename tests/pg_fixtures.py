@@ -16,13 +16,17 @@ import subprocess
 import tempfile
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 
 def _bin_dir() -> Path | None:
     root = Path("/usr/lib/postgresql")
-    versions = sorted((p for p in root.glob("*/bin") if (p / "initdb").exists()), reverse=True) if root.exists() else []
+    versions = (
+        sorted((p for p in root.glob("*/bin") if (p / "initdb").exists()), reverse=True)
+        if root.exists()
+        else []
+    )
     if versions:
         return versions[0]
     found = shutil.which("initdb")
@@ -42,7 +46,7 @@ class PostgresServer:
     port: int
     user: str | None  # run as this user (None: the current one)
     _count: int = 0
-    _lock: threading.Lock = threading.Lock()
+    _lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
     def data(self) -> Path:
@@ -52,17 +56,29 @@ class PostgresServer:
         kw = {}
         if self.user is not None:
             kw = {"user": self.user, "group": pwd.getpwnam(self.user).pw_gid}
-        return subprocess.run(  # noqa: PLW1510 (checked by the caller)
+        return subprocess.run(
             list(argv), capture_output=True, text=True, timeout=timeout, cwd=self.root, **kw
         )
 
     def start(self) -> None:
-        done = self._run(str(self.bin / "initdb"), "-D", str(self.data), "-U", "postgres", "-A", "trust", "-E", "UTF8")
+        done = self._run(
+            str(self.bin / "initdb"), "-D", str(self.data), "-U", "postgres", "-A", "trust", "-E", "UTF8"
+        )
         if done.returncode:
             raise RuntimeError(f"initdb failed: {done.stderr.strip()[-500:]}")
-        opts = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200"
+        opts = (
+            f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200"
+        )
         done = self._run(
-            str(self.bin / "pg_ctl"), "-D", str(self.data), "-l", str(self.root / "log"), "-o", opts, "-w", "start"
+            str(self.bin / "pg_ctl"),
+            "-D",
+            str(self.data),
+            "-l",
+            str(self.root / "log"),
+            "-o",
+            opts,
+            "-w",
+            "start",
         )
         if done.returncode:
             log = (self.root / "log").read_text() if (self.root / "log").exists() else ""

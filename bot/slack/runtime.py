@@ -22,6 +22,7 @@ from bot.approvals import ApprovalStore
 from bot.audit_log import AuditLog
 from bot.clock import Clock
 from bot.core.errors import ConfigError
+from bot.leader import LeaderLease, LeaderLoop
 from bot.pipeline import Scanner
 from bot.publishing import Publisher
 from bot.service import ProposalService
@@ -30,6 +31,7 @@ from bot.slack.app import Approvers, build_app
 from bot.slack.poster import Poster
 from bot.slack.server import Health, Poller, WebhookHandler, make_http_server
 from bot.state import StateStore
+from bot.storage import open_audit, open_state, replica_name
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +57,7 @@ class SlackRuntime:
     listeners: ThreadPoolExecutor | None = None  # Bolt's listener threads (clicks publish there)
     health_state: Health = field(default_factory=Health)
     stopping: threading.Event = field(default_factory=threading.Event)
+    lease: LeaderLease | None = None  # only the leader runs the poller and the sync loop
 
     def start_http(self, host: str, port: int, webhook: WebhookHandler | None = None) -> int:
         """Serve /slack/events and /healthz in a background thread; returns the bound port."""
@@ -76,7 +79,19 @@ class SlackRuntime:
         return handler
 
     def start_loops(self, syncer: Any = None, sync_interval: float = 300.0) -> None:
-        """Start the poller (which resumes interrupted publications first) and, with GitHub, the sync loop."""
+        """Start the poller (which resumes interrupted publications first) and, with GitHub, the sync loop.
+
+        With a lease, they work only while this replica leads; the lease is taken (or found held) first, so
+        a single replica polls at once.
+        """
+        if self.lease is not None:
+            try:
+                self.lease.tick()
+            except Exception as exc:  # the database is down: the leader loop retries
+                log.warning("leader lease check failed: %s", exc.__class__.__name__)
+            leader_loop = LeaderLoop(self.lease)
+            leader_loop.start()
+            self.loops.append(leader_loop)
         self.poller.start()
         self.loops.append(self.poller)
         if syncer is not None:
@@ -87,7 +102,12 @@ class SlackRuntime:
 
             self.loops.append(
                 start_sync_loop(
-                    syncer, sync_interval, self.stopping, after=after_sync, health=self.health_state
+                    syncer,
+                    sync_interval,
+                    self.stopping,
+                    after=after_sync,
+                    health=self.health_state,
+                    leader=self.lease,
                 )
             )
 
@@ -110,6 +130,9 @@ class SlackRuntime:
         """
         self.stopping.set()
         self.poller.stop()
+        for loop in self.loops:
+            if isinstance(loop, LeaderLoop):
+                loop.stop()
         if self.http is not None:
             self.http.shutdown()
             self.http.server_close()
@@ -121,6 +144,11 @@ class SlackRuntime:
             clean &= not loop.is_alive()
         clean &= _within(timeout, self.poster.close)  # `/secops-scan queue next` posting in flight
         clean &= self.service.drain(timeout)
+        if self.lease is not None and clean:
+            try:
+                self.lease.release()  # another replica takes over now, not at the expiry
+            except Exception as exc:
+                log.warning("releasing the leader lease failed: %s", exc.__class__.__name__)
         if clean:
             self.state.close()
         else:
@@ -195,9 +223,11 @@ def build_runtime(
     require_slack(settings, http=http)
     assert settings.slack_bot_token is not None and settings.slack_channel
     client = web_client(settings)
-    state = StateStore(settings.state_path)
-    audit = AuditLog(settings.audit_path, clock)
+    state = open_state(settings, now=clock.now())
+    audit = open_audit(settings, state, clock)
     approvals = ApprovalStore(state)
+    replica = replica_name(settings)
+    lease = LeaderLease(state, replica, clock, ttl=settings.leader_lease)
     service = ProposalService(
         settings=settings,
         scanner=scanner_factory(state, audit),
@@ -209,6 +239,7 @@ def build_runtime(
         alerts_path=settings.alerts,
         report_paths=settings.trivy_reports,
         before_scan=before_scan,
+        replica=replica,
     )
     poster = Poster(
         client,
@@ -232,9 +263,18 @@ def build_runtime(
         listener_executor=listeners,
     )
     health = Health()
-    poller = Poller(service, poster, settings.poll_interval, health=health)
+    poller = Poller(service, poster, settings.poll_interval, health=health, lease=lease)
     return SlackRuntime(
-        settings, client, state, service, poster, app, poller, listeners=listeners, health_state=health
+        settings,
+        client,
+        state,
+        service,
+        poster,
+        app,
+        poller,
+        listeners=listeners,
+        health_state=health,
+        lease=lease,
     )
 
 

@@ -23,7 +23,9 @@ def test_migrations_apply_once_on_postgres(pg_url):
     StateStore(database=db)
     assert migrate(db, 0.0) == []
     with db.read() as conn:
-        versions = [r[0] for r in conn.execute("SELECT version FROM schema_migrations ORDER BY version").fetchall()]
+        versions = [
+            r[0] for r in conn.execute("SELECT version FROM schema_migrations ORDER BY version").fetchall()
+        ]
     assert versions == list(range(1, LATEST + 1))
     db.close()
 
@@ -32,8 +34,12 @@ def test_newer_database_is_refused_with_its_version(pg_url):
     db = PostgresDatabase(pg_url)
     StateStore(database=db)
     with db.transaction() as conn:
-        conn.execute("INSERT INTO schema_migrations(version, name, applied_at) VALUES (?, 'future', 0)", (LATEST + 5,))
-    with pytest.raises(SchemaTooNewError, match=f"schema version {LATEST + 5}, newer than this release knows"):
+        conn.execute(
+            "INSERT INTO schema_migrations(version, name, applied_at) VALUES (?, 'future', 0)", (LATEST + 5,)
+        )
+    with pytest.raises(
+        SchemaTooNewError, match=f"schema version {LATEST + 5}, newer than this release knows"
+    ):
         StateStore(database=db)
     db.close()
 
@@ -42,7 +48,9 @@ def test_newer_sqlite_database_is_refused(tmp_path):
     StateStore(tmp_path / "state.db").close()
     db = SqliteDatabase(tmp_path / "state.db")
     with db.transaction() as conn:
-        conn.execute("INSERT INTO schema_migrations(version, name, applied_at) VALUES (?, 'future', 0)", (99,))
+        conn.execute(
+            "INSERT INTO schema_migrations(version, name, applied_at) VALUES (?, 'future', 0)", (99,)
+        )
     with pytest.raises(SchemaTooNewError, match="schema version 99"):
         StateStore(tmp_path / "state.db")
 
