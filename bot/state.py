@@ -436,8 +436,8 @@ class StateStore:
             db.execute(
                 "INSERT INTO publications(proposal_id, revision, branch, commit_sha, pr_number, pr_url, status, "
                 "updated_at) VALUES (?,?,?,?,?,?,?,?) ON CONFLICT(proposal_id, revision) DO UPDATE SET "
-                "branch=excluded.branch, commit_sha=COALESCE(NULLIF(excluded.commit_sha, ''), commit_sha), "
-                "pr_number=COALESCE(excluded.pr_number, pr_number), pr_url=COALESCE(excluded.pr_url, pr_url), "
+                "branch=excluded.branch, commit_sha=COALESCE(NULLIF(excluded.commit_sha, ''), publications.commit_sha), "
+                "pr_number=COALESCE(excluded.pr_number, publications.pr_number), pr_url=COALESCE(excluded.pr_url, publications.pr_url), "
                 "status=excluded.status, updated_at=excluded.updated_at",
                 (proposal_id, revision, branch, commit or "", pr_number, pr_url, status, now),
             )

@@ -138,7 +138,7 @@ class HeldQueue:
                     continue  # one blocked proposal is shown as its own card
                 db.execute(
                     "INSERT INTO inventory_problems(cluster, server, path, reason, severity) VALUES (?,?,?,?,?) "
-                    "ON CONFLICT(cluster) DO UPDATE SET severity = max(severity, excluded.severity)",
+                    "ON CONFLICT(cluster) DO UPDATE SET severity = max(inventory_problems.severity, excluded.severity)",
                     (key, *problem, level),
                 )
                 db.executemany(

@@ -67,3 +67,12 @@ def test_json_extract_becomes_a_jsonb_path():
     assert postgres_sql("SELECT json_extract(p.payload, '$.group.max_level')") == (
         "SELECT (p.payload::jsonb #>> '{group,max_level}')"
     )
+
+
+def test_publication_update_keeps_stored_fields_on_postgres(pg_url):
+    state = StateStore(database=PostgresDatabase(pg_url))
+    state.record_publication("p-1", 1, branch="secops/p-1", status="pushed", now=1.0, commit="abc")
+    state.record_publication("p-1", 1, branch="secops/p-1", status="open", now=2.0, pr_number=7, pr_url="u")
+    pub = state.get_publication("p-1", 1)
+    assert pub is not None and (pub.commit, pub.pr_number, pub.status) == ("abc", 7, "open")
+    state.close()
