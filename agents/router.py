@@ -59,6 +59,8 @@ class FindingContext:
     read_file: Callable[[str], str]
     candidates: Mapping[str, Sequence[Any]] = field(default_factory=dict)
     policy_env: Any = None  # bot.policy_env.PolicyEnv: the repository for policy proposals
+    #: ``(app repo name, path) -> text`` of an application repository's head (dependency groups, issue 18).
+    read_app_file: Callable[[str, str], str] | None = None
 
 
 class LongTailFixer(Protocol):
@@ -188,6 +190,10 @@ def route_findings(group: AlertGroup, inventory: Inventory, context: FindingCont
             context.read_file,
             context.candidates.get(_image_name(group.subject), ()),
         )
+    if group.family == "dependency" and context is not None and context.read_app_file is not None:
+        from agents.dependency_bumps import route_dependency_group
+
+        return route_dependency_group(group, inventory, list(group.findings), context.read_app_file)
     return RouteDecision(fixer="router", escalation=messages.esc_findings_unrouted(group.family or "?"))
 
 

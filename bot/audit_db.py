@@ -33,6 +33,7 @@ class DatabaseAuditLog(AuditLog):
         self.clock = clock
         self.path = Path(f"{state.database.name}#audit_chain")
         self._local = threading.local()
+        self._observers = []  # metrics (see AuditLog.observe)
 
     def append(self, event: str, fields: Mapping[str, Any]) -> str:
         """Append one record; returns its line hash, or "" inside a batch (the hash exists once written)."""
@@ -82,6 +83,7 @@ class DatabaseAuditLog(AuditLog):
                 last = make_line(last, seq, ts, event, fields)
                 rows.append((seq, last))
             db.executemany("INSERT INTO audit_chain(seq, line) VALUES (?, ?)", rows)
+        self._tell(records)
         assert last is not None
         return line_hash(last)
 

@@ -22,9 +22,10 @@ import errno
 import fcntl
 import hashlib
 import json
+import logging
 import os
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -35,6 +36,8 @@ from bot.clock import Clock, iso
 from bot.core.audit import ChainResult, line_hash, make_line, verify_chain
 from bot.core.errors import AuditError, AuditStorageError
 from bot.disk import Disk
+
+log = logging.getLogger(__name__)
 
 #: the head sidecar is rewritten in place with a fixed width, so a longer old head never leaves a tail
 _HEAD_WIDTH = 192
@@ -74,6 +77,12 @@ class AuditLog:
         self._lock = threading.Lock()
         # records whose write failed (a full disk): written first by the next write of this process
         self._unwritten: list[tuple[str, str, Mapping[str, Any]]] = []
+        # told about every record once it is durable (metrics); an observer that fails changes nothing here
+        self._observers: list[Callable[[str, str, Mapping[str, Any]], None]] = []
+
+    def observe(self, observer: Callable[[str, str, Mapping[str, Any]], None]) -> None:
+        """Call ``observer(ts, event, fields)`` for each record after it is written (metrics)."""
+        self._observers.append(observer)
 
     # --- writing -----------------------------------------------------------------------------------
 
@@ -147,7 +156,16 @@ class AuditLog:
             assert last is not None
             digest = line_hash(last)
             self._write_head(seq, digest)
-            return digest
+        self._tell(records)
+        return digest
+
+    def _tell(self, records: list[tuple[str, str, Mapping[str, Any]]]) -> None:
+        for observer in self._observers:
+            for ts, event, fields in records:
+                try:
+                    observer(ts, event, fields)
+                except Exception as exc:  # metrics must never cost a decision
+                    log.warning("audit observer failed on %s: %s", event, exc.__class__.__name__)
 
     def _write_all(self, fd: int, data: bytes) -> None:
         view = memoryview(data)

@@ -7,16 +7,18 @@ the exact result before anything is pushed.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Literal
 
 from agents.router import list_styles
 from bot import messages
-from bot.core.edits import parse_operations, unified_diff
+from bot.core.edits import AddPolicy, AnyOp, FileChange, SetPolicyMode, parse_operations, unified_diff
 from bot.core.errors import DocumentError, OperationError
 from bot.core.guard import GuardPolicy, GuardReport, check_change
 from bot.core.inventory import Inventory
+from bot.core.operations.policies import PolicyProof, is_policy_change
 from bot.core.proposal import Proposal
 from bot.yaml_edit import apply_operations, repo_reader
 from tools.git_repo import GitRepo, branch_name
@@ -35,6 +37,7 @@ class BranchOutcome:
     diff: str = ""
     guard: GuardReport | None = None
     detail: str = ""  # why nothing was pushed (a user-facing message)
+    proofs: Mapping[str, PolicyProof] = field(default_factory=dict)  # policy operations: per file
 
     @property
     def on_remote(self) -> bool:
@@ -73,9 +76,13 @@ class BranchBuilder:
             self.repo.reset_to_default()
             try:
                 ops = parse_operations(list(proposal.operations))
-                changes = apply_operations(
-                    ops, repo_reader(self.repo.path), list_styles(self.inventory, proposal.group.targets)
-                )
+                if is_policy_change(ops):
+                    changes, proofs = _policy_changes(ops, self.repo.path)
+                else:
+                    proofs = {}
+                    changes = apply_operations(
+                        ops, repo_reader(self.repo.path), list_styles(self.inventory, proposal.group.targets)
+                    )
             except (OperationError, DocumentError) as exc:
                 return BranchOutcome("refused", branch, base, detail=messages.publish_cannot_apply(str(exc)))
             changed = [c for c in changes if c.changed]
@@ -86,16 +93,28 @@ class BranchBuilder:
             policy = self.policy
             if self.removable is not None:
                 policy = policy.model_copy(update={"removable": self.removable(proposal)})
-            report = check_change(changes, ops, self.inventory, proposal.group.targets, policy)
+            report = check_change(changes, ops, self.inventory, proposal.group.targets, policy, proofs=proofs)
             if not report.passed:
                 detail = messages.publish_guard_refused(report.summary())
-                return BranchOutcome("refused", branch, base, guard=report, detail=detail)
+                return BranchOutcome("refused", branch, base, guard=report, detail=detail, proofs=proofs)
             diff = unified_diff(changed)
             existing = self.repo.remote_sha(branch)
             if existing is not None and not self.repo.is_ours(existing):
                 return BranchOutcome("foreign", branch, base, detail=messages.pr_branch_foreign(branch))
             commit = self.repo.commit_files(branch, {c.path: c.after for c in changed}, message(diff, report))
             if existing is not None and self.repo.same_change(existing, commit):
-                return BranchOutcome("reused", branch, base, existing, diff, report)
+                return BranchOutcome("reused", branch, base, existing, diff, report, proofs=proofs)
             self.repo.push(branch, commit, existing)
-            return BranchOutcome("pushed", branch, base, commit, diff, report)
+            return BranchOutcome("pushed", branch, base, commit, diff, report, proofs=proofs)
+
+
+def _policy_changes(ops: Sequence[AnyOp], root: Path) -> tuple[list[FileChange], Mapping[str, PolicyProof]]:
+    """Policy operations applied to the checkout, and their proofs re-run on it (the guard needs them).
+
+    No PolicyReports here: a promotion is proven again by the engine across the checkout's manifests."""
+    from bot.policy_edit import apply_policy_operations
+    from bot.policy_env import PolicyEnv
+
+    policy_ops = [o for o in ops if isinstance(o, AddPolicy | SetPolicyMode)]
+    changes = apply_policy_operations(policy_ops, repo_reader(root))
+    return changes, PolicyEnv(root=root, now=0.0).proofs(policy_ops, changes)

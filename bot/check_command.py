@@ -20,20 +20,15 @@ from __future__ import annotations
 import argparse
 import re
 from pathlib import Path
-from typing import Any, TextIO
-
-import orjson
-import yaml
+from typing import TYPE_CHECKING, Any, TextIO
 
 from bot import messages
 from bot.clock import Clock
-from bot.core.checks import Check
-from bot.core.edits import AddCidr
 from bot.core.errors import InputError, SecopsError
-from bot.core.network import canonical_cidr, host_cidr
-from bot.core.operations.blocklist import covering_entry
-from bot.core.sanitize import plain
-from bot.settings import ENV_NAMES, load_settings
+from bot.setting_names import ENV_NAMES
+
+if TYPE_CHECKING:  # the core's models are imported when the command runs, not for `--help`
+    from bot.core.checks import Check
 
 #: Terminal control characters (ANSI escapes among them) in file text are shown, never obeyed.
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
@@ -69,8 +64,13 @@ def register(sub: Any) -> None:
 
 
 def cmd_check(args: argparse.Namespace, out: TextIO, err: TextIO, env: dict[str, str], clock: Clock) -> int:
+    import orjson
+
     from agents.router import list_styles
     from bot.change import describe_unchanged, try_operations
+    from bot.core.network import host_cidr
+    from bot.core.sanitize import plain
+    from bot.settings import load_settings
     from bot.yaml_edit import repo_reader
     from tools.cmdb import load_inventory
 
@@ -140,6 +140,8 @@ def cmd_check(args: argparse.Namespace, out: TextIO, err: TextIO, env: dict[str,
 
 def _read_ops(path: Path) -> Any:
     """The operations file as parsed YAML (try_operations validates the operations themselves)."""
+    import yaml
+
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -158,6 +160,11 @@ def _read_ops(path: Path) -> Any:
 
 def _covers_attacker(ops: Any, attacker: str) -> Check:
     """Every add_cidr must cover the attacker's address (a fix that blocks something else is a mistake)."""
+    from bot.core.checks import Check
+    from bot.core.edits import AddCidr
+    from bot.core.network import canonical_cidr
+    from bot.core.operations.blocklist import covering_entry
+
     adds = [o for o in ops if isinstance(o, AddCidr)]
     if not adds:
         return Check(name="covers_attacker", passed=False, detail=messages.check_no_add_cidr(attacker))

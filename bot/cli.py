@@ -6,6 +6,10 @@ Commands::
     secops-bot scan --trivy REPORT [--trivy REPORT ...] --repo GITOPS_DIR --cmdb CMDB.yaml [--json]
     secops-bot audit verify
     secops-bot policy apply|test ...
+    secops-bot config show
+
+Start-up is kept light (``secops-bot --help`` and ``scan`` in well under 0.2 s of imports): each command's
+heavy modules are imported inside the command, never at the top of the modules ``build_parser`` needs.
 """
 
 from __future__ import annotations
@@ -18,14 +22,17 @@ import sys
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-from bot import messages
+from bot import __version__, messages
 from bot.clock import Clock, SystemClock
 from bot.core.errors import SecopsError
 from bot.disk import Disk
 from bot.logs import configure as configure_logging
-from bot.settings import ENV_NAMES, Settings, load_settings, parse_duration
+from bot.setting_names import CONFIG_ENV, ENV_NAMES, parse_duration
+
+if TYPE_CHECKING:
+    from bot.settings import Settings
 
 log = logging.getLogger("secops_bot")
 
@@ -52,6 +59,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="secops-bot",
         description="Turn security alerts into small, guarded, human-approved GitOps changes.",
+    )
+    parser.add_argument("--version", action="version", version=f"secops-bot {__version__}")
+    parser.add_argument(
+        "--config",
+        metavar="FILE",
+        help=f"settings file (TOML or YAML, keys named like the environment variables) (env {CONFIG_ENV})",
     )
     parser.add_argument("--data-dir", help=f"state, audit log and caches {_env_help('data_dir')}")
     parser.add_argument("-v", "--verbose", action="count", default=0, help="log more (to stderr)")
@@ -92,13 +105,17 @@ def build_parser() -> argparse.ArgumentParser:
     scan.add_argument(
         "--max-changed-lines", type=int, help=f"guard: largest diff allowed {_env_help('max_changed_lines')}"
     )
+    from bot.dependency_cli import add_arguments as add_dependency_arguments
+
+    add_dependency_arguments(scan)  # --deps REPORT --app-repo NAME (issue 18)
     scan.set_defaults(func=cmd_scan)
 
     serve = sub.add_parser(
         "serve",
         help="run the Slack app: post proposals, take approvals, poll alerts in the background",
-        description="Run the Slack app. Socket Mode when SLACK_APP_TOKEN is set (no public endpoint); "
-        "--http serves Bolt's /slack/events (signed requests only) and /healthz.",
+        description="Run the Slack app. Socket Mode when SLACK_APP_TOKEN is set (no public endpoint; "
+        "/healthz, /readyz and /metrics on SECOPS_HEALTH_PORT); --http serves Bolt's /slack/events "
+        "(signed requests only), /healthz, /readyz and /metrics on --port.",
     )
     _add_inputs(serve)
     serve.add_argument("--http", action="store_true", help="HTTP mode instead of Socket Mode")
@@ -145,6 +162,9 @@ def build_parser() -> argparse.ArgumentParser:
     from bot.check_command import register as register_check
 
     register_check(sub)
+    from bot.config_command import register as register_config
+
+    register_config(sub)
     return parser
 
 
@@ -179,12 +199,13 @@ def _settings(args: argparse.Namespace, env: dict[str, str]) -> Settings:
         "approvers": getattr(args, "approvers", None),
         "poll_interval": getattr(args, "poll_interval", None),
     }
+    from bot.settings import load_settings
+
     return load_settings(env, overrides)
 
 
 def cmd_scan(args: argparse.Namespace, out: TextIO, err: TextIO, env: dict[str, str], clock: Clock) -> int:
     from rich.console import Console
-    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn
 
     from bot.render import json_line, print_proposals
     from bot.storage import open_audit, open_state
@@ -197,7 +218,8 @@ def cmd_scan(args: argparse.Namespace, out: TextIO, err: TextIO, env: dict[str, 
     for path in policy_reports:
         if not path.is_file():
             raise SecopsError(f"{path}: report file not found")
-    if settings.alerts is None and not settings.trivy_reports and not policy_reports:
+    deps_reports = getattr(args, "deps", None) or []
+    if settings.alerts is None and not settings.trivy_reports and not policy_reports and not deps_reports:
         raise SecopsError(messages.cli_need_input())
     settings.require("repo", "cmdb")
     assert settings.repo and settings.cmdb
@@ -209,13 +231,15 @@ def cmd_scan(args: argparse.Namespace, out: TextIO, err: TextIO, env: dict[str, 
             raise SecopsError(f"{path}: report file not found")
     state = open_state(settings, disk=args.disk, now=clock.now())
     audit = open_audit(settings, state, clock, disk=args.disk)
-    report = findings = None
+    report = findings = deps = None
     try:
         scanner = build_scanner(settings, state, audit, clock)
         err_console = Console(file=err, stderr=True)
         if settings.alerts is not None:
             size = settings.alerts.stat().st_size
             if not args.json and err.isatty() and size > 32 * 1024 * 1024:
+                from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn
+
                 with Progress(
                     TextColumn("reading alerts"), BarColumn(), DownloadColumn(), console=err_console
                 ) as bar:
@@ -232,6 +256,8 @@ def cmd_scan(args: argparse.Namespace, out: TextIO, err: TextIO, env: dict[str, 
                 policy_reports=policy_reports,
                 promote_after_days=args.promote_after,
             )
+        if deps_reports:
+            deps = _scan_deps(args, settings, scanner)
     finally:
         state.close()
     if report is not None:
@@ -248,7 +274,12 @@ def cmd_scan(args: argparse.Namespace, out: TextIO, err: TextIO, env: dict[str, 
                     messages.cli_findings_problems(r.source, max(r.malformed, len(r.problems)), r.problems)
                     + "\n"
                 )
+    if deps is not None:
+        for r in deps.reports:
+            if r.not_audited:
+                err.write(messages.cli_not_audited(r.source, r.not_audited) + "\n")
     proposals = (report.proposals if report else []) + (findings.proposals if findings else [])
+    proposals += deps.proposals if deps else []
     if args.json:
         for p in proposals:
             out.write(json_line(p) + "\n")
@@ -275,6 +306,13 @@ def cmd_scan(args: argparse.Namespace, out: TextIO, err: TextIO, env: dict[str, 
             messages.cli_findings_summary(
                 findings.findings, len(findings.reports), findings.groups, findings.counts()
             )
+        )
+    if deps is not None:
+        for r in deps.reports:
+            console.print(messages.cli_findings_read(r.source, len(r.findings), r.layout))
+        print_proposals(console, deps.proposals, deps.new_ids)
+        console.print(
+            messages.cli_findings_summary(deps.findings, len(deps.reports), deps.groups, deps.counts())
         )
     console.print(messages.cli_repo_untouched())
     return 0
@@ -315,6 +353,23 @@ def cmd_policy_preview(
             )
             out.write(messages.cli_policy_preview(name, preview) + "\n")
     return 0
+
+
+def _scan_deps(args: argparse.Namespace, settings: Settings, scanner: Any) -> Any:
+    """``--deps REPORT --app-repo NAME``: bumps in application repositories (paths relative to the inventory)."""
+    from bot.dependency_bump import DependencyBumper
+    from bot.dependency_cli import report_pairs
+    from bot.dependency_scan import scan_dependency_reports
+
+    assert settings.cmdb is not None
+    pairs = report_pairs(args.deps, args.app_repo, scanner.inventory)
+    bumper = DependencyBumper(
+        scanner.inventory,
+        base_dir=settings.cmdb.resolve().parent,
+        work_dir=settings.data_dir / "deps",
+        osv_url=args.osv_url,
+    )
+    return scan_dependency_reports(scanner, bumper, pairs)
 
 
 def cmd_serve(args: argparse.Namespace, out: TextIO, err: TextIO, env: dict[str, str], clock: Clock) -> int:
@@ -382,7 +437,19 @@ def _serve_until(
         else:
             handler = runtime.connect_socket_mode()
             err.write(messages.serve_socket() + "\n")
+            if settings.health_port:
+                port = runtime.start_health(args.host, settings.health_port)
+                err.write(messages.serve_health_port(port) + "\n")
+        report = runtime.ready()
+        if not report["ok"]:  # keep running: /readyz stays failing until someone fixes it, then recovers
+            failing = [(name, report["checks"][name]) for name in report["failing"]]
+            err.write(messages.serve_not_ready(failing) + "\n")
         err.flush()
+        # Once serving (not before: the import competes with start-up for the CPU): a proposal that needs
+        # an embedding later then does not wait the model's ~6 s load.
+        from tools.embedder import shared_embedder
+
+        shared_embedder().load_in_background()
         while not stop.wait(1.0):
             pass
     finally:
@@ -433,7 +500,7 @@ def build_webhook(settings: Settings, runtime: Any, clock: Clock) -> Any:
     """The GitHub webhook handler for ``serve --http`` (None without a webhook secret: the path is 404)."""
     from bot.webhook import from_settings
 
-    return from_settings(settings, runtime.state, clock, notifier=runtime.poster)
+    return from_settings(settings, runtime.state, clock, notifier=runtime.poster, audit=runtime.service.audit)
 
 
 def build_scanner(settings: Settings, state: Any, audit: Any, clock: Clock) -> Any:
@@ -588,6 +655,21 @@ def cmd_migrate(args: argparse.Namespace, out: TextIO, err: TextIO, env: dict[st
     return 0
 
 
+def _log_options(env: dict[str, str]) -> tuple[str | None, str | None]:
+    """SECOPS_LOG_LEVEL and SECOPS_LOG_FORMAT (environment or config file) for the log set-up.
+
+    Read before the command runs so that its own logging follows them; a bad setting is reported by the
+    command itself (with the variable's name), the logs then keep their defaults.
+    """
+    from bot.settings import load_settings
+
+    try:
+        settings = load_settings(env)
+    except SecopsError:
+        return None, None
+    return settings.log_level, settings.log_format
+
+
 def main(
     argv: Sequence[str] | None = None,
     *,
@@ -607,7 +689,9 @@ def main(
     clock = clock or SystemClock()
     parser = build_parser()
     args = parser.parse_args(argv)
-    configure_logging(err, args.verbose)
+    if args.config:
+        env = {**env, CONFIG_ENV: args.config}
+    configure_logging(err, args.verbose, *_log_options(env))
     args.disk = disk
     try:
         if args.func.__module__.startswith("tools.kyverno"):

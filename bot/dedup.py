@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -22,7 +23,15 @@ import yaml
 from bot import messages
 from bot.clock import Clock
 from bot.core.dedup import DedupPolicy, Neighbour, PastFix, Verdict, decide
-from bot.core.effects import Effect, Where, describe_fix, effect_ids, effects_of_operations
+from bot.core.effects import (
+    POLICY_KIND,
+    Effect,
+    Where,
+    describe_fix,
+    effect_ids,
+    effects_of_operations,
+    policy_behaviour,
+)
 from bot.core.errors import DocumentError, FixStoreError
 from bot.core.inventory import Inventory
 from bot.core.proposal import Proposal
@@ -46,6 +55,8 @@ def where_map(inventory: Inventory) -> dict[str, Where]:
     for server in inventory.servers:
         for cfg in server.configs:
             out.setdefault(cfg.path, Where(server=server.name, kind=cfg.kind, list_key=cfg.block_key))
+    for d in inventory.policy_directories:
+        out.setdefault(d.path.rstrip("/"), Where(server=d.cluster, kind=POLICY_KIND))
     return out
 
 
@@ -69,6 +80,7 @@ class DedupService:
         embedder: Embedder | None,
         policy: DedupPolicy | None = None,
         neighbours: int = 10,
+        repo_root: Path | None = None,
     ) -> None:
         self.state = state
         self.where = where_map(inventory)
@@ -80,6 +92,8 @@ class DedupService:
         self.k = neighbours
         self.store_error: str | None = None
         self._docs: dict[str, Any] = {}
+        # the checkout whose manifests define an add_policy's behaviour (none: add_policy has no effect)
+        self.repo_root = repo_root
 
     @property
     def calls_model(self) -> bool:
@@ -103,7 +117,19 @@ class DedupService:
                 docs[path] = self._parsed(self.read_file(path))
             except (DocumentError, yaml.YAMLError):
                 continue
-        return effects_of_operations(proposal.operations, docs, self.where)
+        behaviours = self._policy_behaviours(proposal.operations)
+        return effects_of_operations(proposal.operations, docs, self.where, behaviours)
+
+    def _policy_behaviours(self, operations: Sequence[Mapping[str, Any]]) -> dict[str, str]:
+        """Each ``add_policy``'s behaviour (file → :func:`~bot.core.effects.policy_behaviour`) from the engine's
+        verdicts on the catalogue's fixtures and the checkout's manifests (loaded once per check)."""
+        adds = [o for o in operations if o.get("op") == "add_policy" and isinstance(o.get("policy"), dict)]
+        if not adds or self.repo_root is None:
+            return {}
+        from bot.policy_proof import load_repository
+
+        repo = load_repository(self.repo_root)
+        return {str(o.get("file", "")): behaviour_of(o["policy"], repo) for o in adds}
 
     def _parsed(self, text: str) -> Any:
         """The parsed document, cached by the file's text (a scan asks for the same few files per group).
@@ -140,7 +166,9 @@ class DedupService:
                 update={
                     "action": "suppressed",
                     "reason": (
-                        messages.dedup_folded_findings(verdict.fold_into)
+                        messages.dedup_folded_policy(verdict.fold_into)
+                        if _is_policy(proposal)
+                        else messages.dedup_folded_findings(verdict.fold_into)
                         if proposal.group.is_findings
                         else messages.dedup_folded(verdict.fold_into)
                     ),
@@ -256,6 +284,32 @@ class DedupService:
             p = stored.proposal
             records.append(fix_record(fix, effects, defends(p), p.id, p.group.attacker))
         return records
+
+
+def _is_policy(proposal: Proposal) -> bool:
+    return any(o.get("op") in ("add_policy", "set_policy_mode") for o in proposal.operations)
+
+
+def catalogue_fixtures() -> list[dict[str, Any]]:
+    """Every vetted template's must-pass and must-fail resources, in catalogue order: the fixed half of the
+    resources a policy's behaviour is measured on (the same for every policy, whoever wrote it)."""
+    from agents.policy_catalog import templates
+
+    return [r for t in templates() for r in (*t.must_pass, *t.must_fail)]
+
+
+def behaviour_of(policy: dict[str, Any], repo: Any) -> str:
+    """What ``policy`` does: the resources it flags among the catalogue's fixtures (by content digest) and
+    ``repo``'s manifests (by path and ``namespace/Kind/name``); see :func:`bot.core.effects.policy_behaviour`."""
+    from bot.core.operations.policies import policy_digest
+    from bot.policy_proof import effect
+
+    fixtures = catalogue_fixtures()
+    names = [f"fixture {policy_digest(r)}" for r in fixtures]
+    names += [f"{m.path}: {m.ref}" for m in repo.manifests]
+    verdicts = effect(policy, [*fixtures, *(m.doc for m in repo.manifests)])
+    flagged = None if verdicts is None else [n for n, hit in zip(names, verdicts, strict=True) if hit]
+    return policy_behaviour(flagged, policy_digest(policy))
 
 
 def effect_rows(effects: Sequence[Effect]) -> list[tuple[str, str, str | None, str]]:

@@ -12,33 +12,35 @@ import argparse
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TextIO
-
-import yaml
+from typing import TYPE_CHECKING, Any, TextIO
 
 from bot import messages
 from bot.clock import Clock
-from bot.core.dedup import DedupPolicy, PastFix
-from bot.core.effects import Effect, effects_of_change
 from bot.core.errors import FixStoreError, SecopsError
-from bot.core.inventory import Inventory
-from bot.dedup import DedupService, effect_rows, fix_record, where_map
-from bot.settings import ENV_NAMES, Settings, load_settings
-from bot.state import StateStore
-from bot.storage import open_state
-from bot.yaml_edit import repo_reader
-from tools.embedder import shared_embedder
-from tools.fix_store import FixStore
-from tools.runner import run_command
+from bot.setting_names import ENV_NAMES
+
+# The dedup machinery (pydantic models, SQLite, Chroma, the embedder) is imported by the functions that use
+# it: registering the command for `secops-bot --help` must stay cheap.
+if TYPE_CHECKING:
+    from bot.core.effects import Effect
+    from bot.core.inventory import Inventory
+    from bot.dedup import DedupService
+    from bot.settings import Settings
+    from bot.state import StateStore
 
 _PR_NUMBER = re.compile(r"\(#(\d+)\)\s*$|Merge pull request #(\d+)")
-_Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def build_dedup(
     settings: Settings, state: StateStore, inventory: Inventory, repo: Path, clock: Clock
 ) -> DedupService:
     """The dedup service for a process: Chroma under the data dir (or the server), the shared embedder."""
+    from bot.core.dedup import DedupPolicy
+    from bot.dedup import DedupService
+    from bot.yaml_edit import repo_reader
+    from tools.embedder import shared_embedder
+    from tools.fix_store import FixStore
+
     store = (
         FixStore(url=settings.chroma_url)
         if settings.chroma_url
@@ -56,6 +58,7 @@ def build_dedup(
             show_threshold=settings.dedup_show_threshold,
             reject_period=settings.reject_period,
         ),
+        repo_root=repo,
     )
 
 
@@ -85,6 +88,8 @@ def _env(name: str) -> str:
 
 
 def _settings(args: argparse.Namespace, env: dict[str, str]) -> Settings:
+    from bot.settings import load_settings
+
     keys = ("data_dir", "repo", "cmdb")
     return load_settings(env, {k: getattr(args, k, None) for k in keys})
 
@@ -102,6 +107,8 @@ class Commit:
 
 def bot_commits(repo: Path, author: str) -> list[Commit]:
     """The commits by ``author`` (oldest first)."""
+    from tools.runner import run_command
+
     res = run_command(
         ["git", "log", "--reverse", "--no-merges", f"--author={author}", "--format=%H%x1f%ct%x1f%an%x1f%s"],
         timeout=60,
@@ -118,17 +125,27 @@ def bot_commits(repo: Path, author: str) -> list[Commit]:
 
 
 def _show(repo: Path, rev: str, path: str) -> Any:
+    import yaml
+
+    from tools.runner import run_command
+
+    loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
     res = run_command(["git", "show", f"{rev}:{path}"], timeout=30, cwd=repo)
     if res.status == "error":
         return None
     try:
-        return yaml.load(res.stdout, Loader=_Loader)  # noqa: S506 (a safe loader)
+        return yaml.load(res.stdout, Loader=loader)  # noqa: S506 (a safe loader)
     except yaml.YAMLError:
         return None
 
 
 def commit_effects(repo: Path, commit: Commit, inventory: Inventory) -> list[Effect]:
     """The effects of one commit on the configs the inventory lists."""
+    from bot.core.effects import effects_of_change
+    from bot.dedup import where_map
+    from tools.runner import run_command
+
     where = where_map(inventory)
     res = run_command(
         ["git", "diff-tree", "--no-commit-id", "--name-only", "-r", "--root", commit.sha],
@@ -163,6 +180,9 @@ def pr_url_of(subject: str, repository: str | None, api_url: str) -> str | None:
 def cmd_dedup_import(
     args: argparse.Namespace, out: TextIO, err: TextIO, env: dict[str, str], clock: Clock
 ) -> int:
+    from bot.core.dedup import PastFix
+    from bot.dedup import effect_rows, fix_record
+    from bot.storage import open_state
     from tools.cmdb import load_inventory
 
     settings = _settings(args, env)
@@ -216,6 +236,9 @@ def cmd_dedup_import(
 def cmd_dedup_query(
     args: argparse.Namespace, out: TextIO, err: TextIO, env: dict[str, str], clock: Clock
 ) -> int:
+    from bot.core.inventory import Inventory
+    from bot.storage import open_state
+
     settings = _settings(args, env)
     state = open_state(settings, now=clock.now())
     try:

@@ -964,6 +964,64 @@ def cli_sync_expired(count: int) -> str:
     return f"Proposed lifting {count} expired block(s); serve posts them for approval."
 
 
+# --- operations kit: config show, health, start-up checks (issue 16) ---------------------------------------
+
+
+def config_secret_masked() -> str:
+    return "******** (set)"
+
+
+def config_show_header(config_file: str | None) -> str:
+    where = f"config file {config_file}" if config_file else "no config file (--config or SECOPS_CONFIG)"
+    return f"Effective settings ({where}); precedence: flag > env > file > default."
+
+
+def ready_state_unwritable(path: str, error: str) -> str:
+    return f"the state store {path} does not take writes ({error}): give the data directory a writable volume"
+
+
+def ready_repo_unreadable(path: str, error: str) -> str:
+    return f"{path} cannot be read ({error}): check SECOPS_REPO / SECOPS_CMDB and the volume that holds them"
+
+
+def ready_slack_auth(error: str) -> str:
+    return f"Slack refused SLACK_BOT_TOKEN ({error}): check the token and the app's installation"
+
+
+def ready_not_in_channel(channel: str, name: str | None, bot: str | None) -> str:
+    where = f"#{name}" if name else channel
+    return f"the bot is not a member of {where}: invite the bot to {where}: /invite @{bot or 'secops-bot'}"
+
+
+def ready_channel_unknown(channel: str, error: str) -> str:
+    if error == "missing_scope":
+        return (
+            f"cannot check membership of {channel}: the app lacks the channels:read scope "
+            "(private channel: groups:read); reinstall it with deploy/slack-app-manifest.yaml"
+        )
+    return (
+        f"Slack cannot see channel {channel} ({error}): check SECOPS_SLACK_CHANNEL (a channel id, C…); "
+        "for a private channel, invite the bot first"
+    )
+
+
+def ready_github_unreachable(repository: str, why: str) -> str:
+    return f"GitHub repository {repository} is not reachable ({why}): check GITHUB_TOKEN, GITHUB_API_URL and egress"
+
+
+def ready_chroma_unreachable(why: str) -> str:
+    return f"Chroma is not reachable ({why}): check SECOPS_CHROMA_URL and that Chroma runs"
+
+
+def serve_not_ready(failing: Sequence[tuple[str, str]]) -> str:
+    lines = "\n".join(f"  {name}: {reason}" for name, reason in failing)
+    return f"secops-bot started, but is not ready (GET /readyz says the same until fixed):\n{lines}"
+
+
+def serve_health_port(port: int) -> str:
+    return f"secops-bot health on port {port}: GET /healthz, /readyz, /metrics."
+
+
 # --- Scanner findings (Trivy, trivy-operator): grouping, reading, escalation ---------------------------------
 
 
@@ -1011,7 +1069,7 @@ def cli_findings_summary(findings: int, reports: int, groups: int, counts: dict[
 
 
 def cli_need_input() -> str:
-    return "nothing to scan: give --alerts (or SECOPS_ALERTS) and/or --trivy REPORT"
+    return "nothing to scan: give --alerts (or SECOPS_ALERTS), --trivy REPORT and/or --deps REPORT"
 
 
 # --- image bumps: which version (issue 13, agents/image_bumps.py) ------------------------------------------
@@ -1264,6 +1322,165 @@ def proof_table(rows: list[tuple[str, str, str, str]]) -> str:
 
 def cli_policy_preview(path: str, preview: str) -> str:
     return f"{path}: {preview}"
+
+
+# --- policies: pull request text and the memory of past policies (issue 14 follow-up) -----------------------
+
+
+def dedup_folded_policy(proposal_id: str) -> str:
+    return (
+        f"Repeat of pending proposal {proposal_id}: it proposes a policy with the same effect "
+        "(no second message)."
+    )
+
+
+def pr_title_add_policy(name: str, folder: str, proposal_id: str, revision: int) -> str:
+    return f"secops: add policy {name} (Audit) in {folder} ({proposal_id} r{revision})"
+
+
+def pr_title_set_policy_mode(name: str, before: str, after: str, proposal_id: str, revision: int) -> str:
+    return f"secops: {after.lower()} policy {name} ({before} → {after}) ({proposal_id} r{revision})"
+
+
+def pr_heading_add_policy(name: str) -> str:
+    return f"Add Kyverno policy {name} in Audit"
+
+
+def pr_heading_set_policy_mode(name: str, before: str, after: str) -> str:
+    return f"Promote Kyverno policy {name}: {before} → {after}"
+
+
+def pr_policy_answers(count: int, ids: Sequence[str], resources: Sequence[str]) -> str:
+    on = f" on {', '.join(resources)}" if resources else ""
+    return f"Answers {count} finding(s) ({', '.join(ids) or 'none named'}){on}."
+
+
+def pr_policy_document(name: str, kind: str, template: str, file: str, actions: Sequence[str]) -> str:
+    source = f"template {template}" if template else "written by the fixer, no vetted template"
+    return f"**Policy** {name} ({kind}, {source}) in {file}, failure action {', '.join(actions) or 'unset'}:"
+
+
+def pr_policy_rule(name: str, kinds: Sequence[str], message: str) -> str:
+    return f"- rule {name} on {', '.join(kinds) or 'any kind'}: {message or 'no message'}"
+
+
+PR_PROOF_HEADING = (
+    "### Proof (the Kyverno engine on this exact document, re-run on the latest default branch)"
+)
+PR_PROOF_MISSING = "The proof did not run on the latest default branch: the guard refuses this change."
+PR_IMPACT_HEADING = "### Impact preview (every manifest of the repository)"
+PR_POLICY_FINDINGS_HEADING = "### Findings this policy answers"
+
+
+def pr_proof_summary(passed: bool, rows: int) -> str:
+    if passed:
+        return (
+            f"{rows} resources: every must-fail fixture fails, every must-pass fixture passes, "
+            "the finding's own resources fail."
+        )
+    return f"{rows} resources: the proof FAILED (see the rows marked ✗)."
+
+
+def pr_promotion_evidence(evidence: str) -> str:
+    return f"**Evidence of zero violations:** {evidence or 'none (the guard refuses this change)'}."
+
+
+# --- dependency bumps: application repositories, tests as evidence (issue 18) --------------------------------
+
+
+def dep_esc_no_app_repo(subject: str) -> str:
+    return (
+        f"{subject}: no application repository of the inventory is named for this report (app_repos:); give "
+        "--app-repo NAME with the report, or bump it by hand."
+    )
+
+
+def dep_esc_other_ecosystem(package: str, app: str, ecosystem: str) -> str:
+    return f"{package} is not a {ecosystem} package, and {app} is a {ecosystem} repository: nothing to bump."
+
+
+def dep_file_unreadable(app: str, path: str, error: str) -> str:
+    return f"{app}: {path} cannot be read at the repository's head ({error})."
+
+
+def dep_not_in_lockfile(package: str, app: str) -> str:
+    return (
+        f"{package} is not in the lockfile of {app} at its head: the report may be of another branch, or the "
+        "package was removed. Check the report's repository."
+    )
+
+
+def dep_already_fixed(package: str, version: str, app: str) -> str:
+    return f"{app} already resolves {package} to {version}, outside every advisory: a bump since the report covers it."
+
+
+def dep_nothing_to_do() -> str:
+    return "nothing to bump"
+
+
+def dep_esc_no_version(package: str, installed: str, reason: str, notes: Sequence[str]) -> str:
+    why = f" ({'; '.join(notes[:3])})" if notes else ""
+    return (
+        f"No version of {package} above {installed} removes the advisories: {reason}{why}. A major upgrade "
+        "needs allow_major: true on the app repository, or a person."
+    )
+
+
+def dep_not_all_fixed(ids: Sequence[str]) -> str:
+    return f"not fixed by this bump: {', '.join(ids[:10])}"
+
+
+def dep_suppressed_bot_pull(bot: str, number: int, url: str, package: str, version: str) -> str:
+    link = f" ({url})" if url else ""
+    return f"{bot} pull request #{number}{link} already bumps {package} to {version}: review that one."
+
+
+def dep_esc_git(app: str, error: str) -> str:
+    return f"{app}: the repository could not be read or checked out ({error}). Check its path or remote."
+
+
+def dep_tests_not_run() -> str:
+    return "tests: not run (the tool did not make the bump)"
+
+
+def dep_reaudited() -> str:
+    return "advisories: re-audited, gone"
+
+
+def dep_not_reaudited(detail: str) -> str:
+    why = f" ({detail})" if detail else ""
+    return f"advisories: not re-audited{why}; checked against the advisories' ranges and fixed versions"
+
+
+def dep_reaudit_off() -> str:
+    return "re-audit switched off"
+
+
+def dep_tests_regressed(allowed: bool) -> str:
+    if allowed:
+        return "⚠ tests newly fail after this bump (the inventory allows approving it anyway)"
+    return "⚠ tests newly fail after this bump: not approvable"
+
+
+def dep_reason(package: str, old: str, new: str, app: str, advisories: int) -> str:
+    return f"bump {package} {old} → {new} in {app} ({advisories} advisory(ies); the smallest fixed version)"
+
+
+def cli_not_audited(path: str, reasons: Sequence[str]) -> str:
+    lines = [f"{path}: NOT AUDITED (this is not a clean result):"]
+    lines.extend(f"  {r}" for r in reasons[:10])
+    return "\n".join(lines)
+
+
+def cli_deps_app_repos(reports: int, names: int) -> str:
+    return (
+        f"--deps: give one --app-repo for all reports or one per report ({reports} report(s), {names} "
+        "--app-repo given)"
+    )
+
+
+def cli_unknown_app_repo(name: str) -> str:
+    return f"--app-repo {name}: not an application repository of the inventory (app_repos:)"
 
 
 # --- Scale-out: shared state, one leader, several replicas (issue 17) ---------------------------------------

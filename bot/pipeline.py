@@ -63,6 +63,14 @@ class Reviewer(Protocol):
         ...
 
 
+class DependencyBuilder(Protocol):
+    """Turns a routed dependency group into its proposal (``bot.dependency_bump.DependencyBumper``)."""
+
+    def build(
+        self, group: AlertGroup, decision: RouteDecision, make: Callable[..., Proposal]
+    ) -> Proposal: ...
+
+
 class DedupGate(Protocol):
     """Memory of past fixes: may turn a proposal into ``suppressed`` or add notes to it."""
 
@@ -137,6 +145,8 @@ class Scanner:
         self.campaign_min_attackers = campaign_min_attackers
         #: Set for the duration of a scan of scanner reports (candidate scans of other tags).
         self._findings: FindingContext | None = None
+        #: Bumps dependency groups in application repositories (issue 18; set by bot.dependency_scan).
+        self.dependencies: DependencyBuilder | None = None
 
     # --- one group ---------------------------------------------------------------------------------
 
@@ -163,6 +173,13 @@ class Scanner:
             self.policy,
             self._findings or FindingContext(read_file=self.read_file),
         )
+        if group.family == "dependency" and self.dependencies is not None:
+            fixer = decision.fixer
+            return self.dependencies.build(
+                group,
+                decision,
+                lambda action, **f: Proposal(id=pid, group=group, action=action, fixer=fixer, **f),
+            )
         notes = " ".join(decision.notes)
         usage = LlmUsage(calls=decision.llm_calls, tokens=decision.llm_tokens)
         unfixed = list(decision.unfixed)
@@ -695,6 +712,8 @@ class Scanner:
                 "revision_hash": p.revision_hash,
                 "action": p.action,
                 "fixer": p.fixer,
+                "source": p.group.source,
+                "subject": p.group.subject,
                 "group": p.group.id,
                 "attacker": p.group.attacker,
                 "targets": list(p.group.targets),

@@ -205,7 +205,9 @@ class GitHubPublisher(LocalPublisher):
             if pr is None:
                 pr = self.pulls.create(
                     title=pull_request.title(proposal),
-                    body=pull_request.body(proposal, approval, outcome.diff, outcome.guard, audit_hash),
+                    body=pull_request.body(
+                        proposal, approval, outcome.diff, outcome.guard, audit_hash, proofs=outcome.proofs
+                    ),
                     head=outcome.branch,
                     base=self.builder.repo.default_branch,
                     draft=self.draft,

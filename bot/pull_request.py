@@ -8,11 +8,13 @@ the diff block. The hidden marker ties a pull request back to its proposal and r
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from bot import messages
 from bot.clock import iso
 from bot.core.guard import GuardReport
+from bot.core.operations.policies import PolicyProof, actions
 from bot.core.proposal import Proposal
 from bot.core.redact import redact
 from bot.core.sanitize import plain
@@ -54,6 +56,9 @@ def subject_of(proposal: Proposal) -> str:
 
 
 def title(proposal: Proposal) -> str:
+    policy = _policy_op(proposal)
+    if policy is not None:
+        return _policy_title(proposal, policy)[:250]
     targets = [plain(t, 40) for t in proposal.group.targets[:3]]
     if proposal.group.is_findings:
         bumps = [o for o in proposal.operations if o.get("op") == "set_image"]
@@ -107,8 +112,13 @@ def body(
     audit_hash: str,
     *,
     max_diff_chars: int = 30000,
+    proofs: Mapping[str, PolicyProof] | None = None,
 ) -> str:
-    """The pull request body: alerts, MITRE ids, the diff, guard checks, reviewer verdict, approver, thread."""
+    """The pull request body: alerts, MITRE ids, the diff, guard checks, reviewer verdict, approver, thread.
+
+    A policy proposal shows the policy, its proof and its impact preview instead: ``proofs`` (per file) are
+    the ones computed when the branch was built on the latest default branch.
+    """
     g = proposal.group
     window = ""
     if g.first_ts is not None and g.last_ts is not None:
@@ -123,8 +133,11 @@ def body(
         else "no reviewer configured"
     )
     thread = f"[Slack thread]({approval.thread_url})" if approval.thread_url else "no Slack thread"
+    policy_op = _policy_op(proposal)
     intro = (
-        _findings_intro(proposal)
+        _policy_intro(proposal, policy_op, (proofs or {}).get(str(policy_op.get("file", ""))))
+        if policy_op is not None
+        else _findings_intro(proposal)
         if g.is_findings
         else [
             f"## Block {md(g.subject, 60)}",
@@ -217,3 +230,151 @@ def approvers(approval: Approval) -> str:
 
 def _checks(guard: GuardReport) -> Sequence[str]:
     return [f"- {'✓' if c.passed else '✗'} `{plain(c.name, 60)}`: {md(c.detail, 300)}" for c in guard.checks]
+
+
+# --- policies (add_policy, set_policy_mode): the policy, its proof, its impact ---------------------------
+
+
+def _policy_op(proposal: Proposal) -> dict[str, Any] | None:
+    """The proposal's one policy operation, if it is a policy proposal."""
+    return next((o for o in proposal.operations if o.get("op") in ("add_policy", "set_policy_mode")), None)
+
+
+def _policy_name(op: Mapping[str, Any]) -> str:
+    if op.get("op") == "set_policy_mode":
+        return str(op.get("policy", ""))
+    policy = op.get("policy")
+    meta = policy.get("metadata") if isinstance(policy, dict) else None
+    return str(meta.get("name", "")) if isinstance(meta, dict) else ""
+
+
+def _policy_title(proposal: Proposal, op: Mapping[str, Any]) -> str:
+    name = plain(_policy_name(op), 80)
+    if op.get("op") == "set_policy_mode":
+        return messages.pr_title_set_policy_mode(
+            name,
+            plain(str(op.get("expect", "")), 20),
+            plain(str(op.get("value", "")), 20),
+            proposal.id,
+            proposal.revision,
+        )
+    folder = str(op.get("file", "")).rpartition("/")[0]
+    return messages.pr_title_add_policy(name, plain(folder, 80), proposal.id, proposal.revision)
+
+
+def _policy_intro(proposal: Proposal, op: Mapping[str, Any], proof: PolicyProof | None) -> list[str]:
+    """Heading, what the policy answers, the policy itself (add_policy) or the promotion's evidence, the
+    proof table and the impact preview. Everything from findings, the fixer or the repository is hostile."""
+    name = md(_policy_name(op), 80)
+    g = proposal.group
+    evidence = op.get("evidence") if isinstance(op.get("evidence"), dict) else {}
+    if op.get("op") == "set_policy_mode":
+        before, after = md(str(op.get("expect", "")), 20), md(str(op.get("value", "")), 20)
+        return [
+            f"## {messages.pr_heading_set_policy_mode(name, before, after)}",
+            "",
+            f"`{md(str(op.get('file', '')), 200)}`: only the failure action changes.",
+            "",
+            messages.pr_promotion_evidence(md(proof.promotion, 300) if proof is not None else ""),
+            "",
+        ]
+    ids = [md(str(i), 40) for i in ((evidence or {}).get("findings") or g.rule_ids)[:20]]
+    resources = [md(str(r), 80) for r in ((evidence or {}).get("resources") or ())[:10]]
+    out = [
+        f"## {messages.pr_heading_add_policy(name)}",
+        "",
+        messages.pr_policy_answers(g.alert_count, ids, resources),
+        "",
+        *_policy_document(op),
+        "",
+        messages.PR_PROOF_HEADING,
+        "",
+    ]
+    if proof is None:
+        out += [messages.PR_PROOF_MISSING, ""]
+    else:
+        rows = [
+            (
+                md(r.source, 20),
+                md(r.resource, 160),
+                md(r.expected, 20),
+                f"{'✓' if r.ok else '✗'} {md(r.actual, 20)}",
+            )
+            for r in proof.rows
+        ]
+        out += [
+            messages.pr_proof_summary(proof.passed, len(proof.rows)),
+            "",
+            messages.proof_table(rows),
+            "",
+            messages.PR_IMPACT_HEADING,
+            "",
+            messages.impact_preview(
+                proof.flagged_count,
+                proof.namespaces,
+                [md(f, 80) for f in proof.flagged],
+                proof.manifests,
+                proof.unsupported,
+            ),
+            "",
+        ]
+    if g.findings:
+        out += [
+            messages.PR_POLICY_FINDINGS_HEADING,
+            "",
+            "| Finding | Severity | Resource | Title |",
+            "| --- | --- | --- | --- |",
+        ]
+        for f in g.findings[:30]:
+            where = f.workload_ref if f.workload else f.target
+            out.append(f"| {md(f.id, 40)} | {md(f.severity, 10)} | {md(where, 80)} | {md(f.title, 120)} |")
+        if len(g.findings) > 30:
+            out.append(f"| … {len(g.findings) - 30} more | | | |")
+        out.append("")
+    return out
+
+
+def _policy_document(op: Mapping[str, Any]) -> list[str]:
+    """The new policy in a few lines: name, kind, template, file, failure action and each rule."""
+    policy = op.get("policy") if isinstance(op.get("policy"), dict) else {}
+    assert isinstance(policy, dict)
+    spec = policy.get("spec") if isinstance(policy.get("spec"), dict) else {}
+    assert isinstance(spec, dict)
+    out = [
+        messages.pr_policy_document(
+            md(_policy_name(op), 80),
+            md(str(policy.get("kind", "")), 40),
+            md(str(op.get("template", "")), 60),
+            md(str(op.get("file", "")), 200),
+            [md(a, 20) for a in actions(policy)],
+        )
+    ]
+    for rule in (spec.get("rules") or [])[:10]:
+        if not isinstance(rule, dict):
+            continue
+        validate = rule.get("validate") if isinstance(rule.get("validate"), dict) else {}
+        kinds = sorted(set(_kinds(rule.get("match"))))
+        out.append(
+            messages.pr_policy_rule(
+                md(str(rule.get("name", "")), 60),
+                [md(k, 40) for k in kinds[:8]],
+                md(str((validate or {}).get("message", "")), 200),
+            )
+        )
+    return out
+
+
+def _kinds(match: Any) -> list[str]:
+    """Every resource kind a rule's ``match`` names (``resources.kinds`` under ``any``/``all`` or directly)."""
+    if isinstance(match, list):
+        return [k for m in match for k in _kinds(m)]
+    if not isinstance(match, dict):
+        return []
+    out = (
+        [str(k) for k in (match.get("resources") or {}).get("kinds") or []]
+        if isinstance(match.get("resources"), dict)
+        else []
+    )
+    for key in ("any", "all"):
+        out += _kinds(match.get(key))
+    return out

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -119,11 +120,20 @@ class ProposalService:
         self._closing = False
         # approver ids → Slack display names for PR bodies; the Slack app sets it (users.info)
         self.display_names: Callable[[tuple[str, ...]], tuple[str, ...]] = lambda ids: ()
+        # told each scan's trigger, duration (s) and success (metrics); set by the runtime
+        self.on_scan: Callable[[str, float, bool], None] | None = None
 
     # --- scanning --------------------------------------------------------------------------------------
 
     def scan(self, trigger: str) -> ScanOutcome:
         """Pull new alerts from the stored offset; one scan at a time (the poller and the command share it)."""
+        started = time.perf_counter()
+        outcome = self._scan(trigger)
+        if self.on_scan is not None:
+            self.on_scan(trigger, time.perf_counter() - started, outcome.error is None)
+        return outcome
+
+    def _scan(self, trigger: str) -> ScanOutcome:
         with self._scan_lock:
             if self.before_scan is not None:
                 try:
@@ -316,7 +326,12 @@ class ProposalService:
         except STORAGE_ERRORS:
             raise  # the entry stays queued; the next pass retries once the disk has room
         except Exception as exc:  # the approval stands; publishing can be retried
-            log.warning("publish failed for %s: %s", proposal.id, exc.__class__.__name__)
+            log.warning(
+                "publish failed for %s: %s",
+                proposal.id,
+                exc.__class__.__name__,
+                extra={"proposal_id": proposal.id, "revision": proposal.revision},
+            )
             result = PublishResult(ok=False, message=str(exc))
         fields = {
             "ok": result.ok,
@@ -327,6 +342,11 @@ class ProposalService:
             "approvers": list(approvers),
         }
         self._audit("publish_outcome", proposal, ",".join(approvers), fields)
+        log.info(
+            "publication %s",
+            "done" if result.ok else "failed",
+            extra={"proposal_id": proposal.id, "revision": proposal.revision, "pr": result.pr_url},
+        )
         now = self.clock.now()
         if result.ok:
             self.approvals.decide(proposal.id, "published", approvers[-1], fields, now)

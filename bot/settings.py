@@ -1,9 +1,13 @@
 """Settings, read once at start-up into a frozen, validated object.
 
 Every setting has an environment variable (``SECOPS_<NAME>``, or the name a tool's users already know, such
-as ``SLACK_BOT_TOKEN``); command-line flags override the environment. Unknown ``SECOPS_*`` variables fail
-(a typo must not silently fall back to a default), secrets are ``SecretStr`` and registered for redaction,
-and an error names the variable to fix.
+as ``SLACK_BOT_TOKEN``). Values come from, lowest first: the defaults, a config file (TOML or YAML, keys named
+like the environment variables; ``--config`` or ``SECOPS_CONFIG``), the environment, then command-line flags.
+Every secret also has a ``<NAME>_FILE`` variant (in the file or the environment) naming a file that holds it,
+the way Kubernetes mounts Secrets. Unknown ``SECOPS_*`` variables and unknown file keys fail (a typo must not
+silently fall back to a default), secrets are ``SecretStr`` and registered for redaction, and an error names
+the variable to fix. :func:`load_settings_with_sources` also says where each value came from
+(``secops-bot config show``).
 """
 
 from __future__ import annotations
@@ -13,91 +17,34 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from bot.core.checks import GuardPolicy
 from bot.core.errors import ConfigError
 from bot.core.image_refs import DEFAULT_MUTABLE_TAGS
 from bot.core.redact import register_secret
+from bot.setting_names import CONFIG_ENV, ENV_NAMES, parse_duration
 
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)?\s*$")
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
-
-
-def parse_duration(text: str | float | int) -> float:
-    """``90s``, ``15m``, ``2h``, ``1d`` or a number of seconds."""
-    if isinstance(text, int | float):
-        return float(text)
-    m = _DURATION.match(text)
-    if not m:
-        raise ValueError(f"{text!r} is not a duration (use 90s, 15m, 2h or 1d)")
-    return float(m.group(1)) * _UNITS[m.group(2)]
+__all__ = [
+    "CONFIG_ENV",
+    "ENV_NAMES",
+    "FILE_VARIANTS",
+    "SECRET_NAMES",
+    "Settings",
+    "load_settings",
+    "parse_duration",
+]
 
 
-#: setting name → environment variable
-ENV_NAMES: dict[str, str] = {
-    "data_dir": "SECOPS_DATA_DIR",
-    "alerts": "SECOPS_ALERTS",
-    "repo": "SECOPS_REPO",
-    "cmdb": "SECOPS_CMDB",
-    "trivy_reports": "SECOPS_TRIVY_REPORTS",
-    "window": "SECOPS_WINDOW",
-    "min_level": "SECOPS_MIN_LEVEL",
-    "max_changed_lines": "SECOPS_MAX_CHANGED_LINES",
-    "mutable_tags": "SECOPS_MUTABLE_TAGS",
-    "campaign_min_attackers": "SECOPS_CAMPAIGN_MIN_ATTACKERS",
-    "log_level": "SECOPS_LOG_LEVEL",
-    # Slack (issue: Slack app)
-    "slack_bot_token": "SLACK_BOT_TOKEN",
-    "slack_signing_secret": "SLACK_SIGNING_SECRET",
-    "slack_app_token": "SLACK_APP_TOKEN",
-    "slack_api_url": "SLACK_API_URL",
-    "slack_channel": "SECOPS_SLACK_CHANNEL",
-    "approvers": "SECOPS_APPROVERS",
-    "poll_interval": "SECOPS_POLL_INTERVAL",
-    "approvals_required": "SECOPS_APPROVALS_REQUIRED",
-    "proposal_expiry": "SECOPS_PROPOSAL_EXPIRY",
-    "reject_period": "SECOPS_REJECT_PERIOD",
-    "slack_posts_per_poll": "SECOPS_SLACK_POSTS_PER_POLL",
-    "slack_posts_per_hour": "SECOPS_SLACK_POSTS_PER_HOUR",
-    # LLM fixer and reviewer (issue: LangChain + Ollama)
-    "ollama_host": "OLLAMA_HOST",
-    "fixer_model": "SECOPS_FIXER_MODEL",
-    "reviewer_model": "SECOPS_REVIEWER_MODEL",
-    "llm_timeout": "SECOPS_LLM_TIMEOUT",
-    "num_ctx": "SECOPS_NUM_CTX",
-    "max_steps": "SECOPS_MAX_STEPS",
-    "token_budget": "SECOPS_TOKEN_BUDGET",
-    # Publishing (issue: GitHub PRs)
-    "github_token": "GITHUB_TOKEN",
-    "github_repository": "GITHUB_REPOSITORY",
-    "github_api_url": "GITHUB_API_URL",
-    "github_webhook_secret": "GITHUB_WEBHOOK_SECRET",
-    "git_remote_url": "SECOPS_GIT_REMOTE_URL",
-    "git_default_branch": "SECOPS_GIT_DEFAULT_BRANCH",
-    "git_author_name": "SECOPS_GIT_AUTHOR_NAME",
-    "git_author_email": "SECOPS_GIT_AUTHOR_EMAIL",
-    "pr_draft": "SECOPS_PR_DRAFT",
-    "pr_reviewers": "SECOPS_PR_REVIEWERS",
-    "sync_interval": "SECOPS_SYNC_INTERVAL",
-    # Memory of past fixes (issue: dedup)
-    "chroma_url": "SECOPS_CHROMA_URL",
-    "dedup_threshold": "SECOPS_DEDUP_THRESHOLD",
-    "dedup_show_threshold": "SECOPS_DEDUP_SHOW_THRESHOLD",
-    # Kyverno engine
-    "kyverno_bin": "SECOPS_KYVERNO_BIN",
-    # Scale-out (issue 17): shared PostgreSQL state, one leader among replicas
-    "database_url": "SECOPS_DATABASE_URL",
-    "database_pool_size": "SECOPS_DATABASE_POOL_SIZE",
-    "replica_id": "SECOPS_REPLICA_ID",
-    "leader_lease": "SECOPS_LEADER_LEASE",
-}
+class Settings(BaseSettings):
+    """All settings of one process.
 
+    Built only by :func:`load_settings` (or from explicit values in tests): constructing it never reads
+    the process environment or a file by itself (see ``settings_customise_sources``).
+    """
 
-class Settings(BaseModel):
-    """All settings of one process."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = SettingsConfigDict(frozen=True, extra="forbid")
 
     data_dir: Path = Path("~/.local/share/secops-bot").expanduser()
     alerts: Path | None = None
@@ -114,6 +61,10 @@ class Settings(BaseModel):
     #: Attackers of one /24 (IPv4) or /48 (IPv6) within the window that make one campaign proposal.
     campaign_min_attackers: int = Field(default=5, ge=2)
     log_level: str = "WARNING"
+    #: ``json`` (one object a line) or ``text``; unset: json when stderr is not a terminal (a container)
+    log_format: str | None = None
+    #: Socket Mode: port of the small HTTP server for /healthz, /readyz and /metrics (0: none)
+    health_port: int = Field(default=8080, ge=0, le=65535)
 
     slack_bot_token: SecretStr | None = None
     slack_signing_secret: SecretStr | None = None
@@ -217,6 +168,37 @@ class Settings(BaseModel):
             raise ValueError("must be positive")
         return seconds
 
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _level(cls, value: Any) -> str:
+        level = str(value).strip().upper()
+        if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+            raise ValueError(f"{value!r} is not a log level (DEBUG, INFO, WARNING, ERROR or CRITICAL)")
+        return level
+
+    @field_validator("log_format", mode="before")
+    @classmethod
+    def _format(cls, value: Any) -> str | None:
+        if value is None:
+            return None
+        text = str(value).strip().lower()
+        if text not in ("json", "text"):
+            raise ValueError(f"{value!r} is not a log format (json or text)")
+        return text
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Only explicit values: the layers (file, environment, *_FILE, flags) are merged by load_settings,
+        # which knows each value's origin; no env read at construction (the wiring rule).
+        return (init_settings,)
+
     @field_validator("data_dir", "alerts", "repo", "cmdb", mode="after")
     @classmethod
     def _expand(cls, value: Path | None) -> Path | None:
@@ -238,26 +220,115 @@ class Settings(BaseModel):
                 raise ConfigError(f"{flag} (or {ENV_NAMES[name]}) is required")
 
 
-def load_settings(env: Mapping[str, str], overrides: Mapping[str, Any] | None = None) -> Settings:
-    """Settings from the environment, then flags; secrets registered for redaction."""
+#: the settings that are secrets: each also takes ``<ENV>_FILE``
+SECRET_NAMES = tuple(
+    name for name, field in Settings.model_fields.items() if "SecretStr" in str(field.annotation)
+)
+FILE_VARIANTS: dict[str, str] = {ENV_NAMES[name] + "_FILE": name for name in SECRET_NAMES}
+
+
+def _config_values(path: Path) -> dict[str, Any]:
+    """The config file's keys (environment variable names, any case), TOML or YAML by its suffix."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"{CONFIG_ENV} {path}: {exc.strerror or exc}") from None
+    try:
+        if path.suffix.lower() == ".toml":
+            import tomllib
+
+            data: Any = tomllib.loads(raw.decode("utf-8"))
+        elif path.suffix.lower() in (".yaml", ".yml"):
+            import yaml
+
+            data = yaml.safe_load(raw) or {}
+        else:
+            raise ConfigError(f"{CONFIG_ENV} {path}: use a .toml, .yaml or .yml file")
+    except (ValueError, UnicodeDecodeError) as exc:  # tomllib and yaml errors are ValueError subclasses
+        raise ConfigError(f"{path}: not valid {path.suffix[1:].upper()}: {exc}") from None
+    except Exception as exc:  # yaml.YAMLError
+        if exc.__class__.__module__.startswith("yaml"):
+            raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+        raise
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: the file must hold a table of settings (KEY = value)")
+    return {str(k).upper(): v for k, v in data.items()}
+
+
+def _read_secret_file(var: str, path_text: str, base: Path | None) -> str:
+    path = Path(str(path_text)).expanduser()
+    if base is not None and not path.is_absolute():
+        path = base / path
+    try:
+        return path.read_text(encoding="utf-8").rstrip("\r\n")
+    except OSError as exc:
+        raise ConfigError(f"{var} {path}: {exc.strerror or exc}") from None
+
+
+def _layer(
+    values: Mapping[str, Any], origin: str, *, base: Path | None, strict: bool
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """Setting values and their origins from one layer (the file or the environment), by variable name."""
     known_env = {v: k for k, v in ENV_NAMES.items()}
-    values: dict[str, Any] = {}
-    for var, text in env.items():
-        if var.startswith("SECOPS_") and var not in known_env:
+    out: dict[str, Any] = {}
+    sources: dict[str, str] = {}
+    for var, value in values.items():
+        if var == CONFIG_ENV:
+            continue
+        if var in FILE_VARIANTS:
+            if value in ("", None):
+                continue
+            name = FILE_VARIANTS[var]
+            direct = ENV_NAMES[name]
+            if values.get(direct) not in (None, ""):
+                raise ConfigError(f"{direct} and {var} are both set in {origin}; set one")
+            out[name] = _read_secret_file(var, value, base)
+            sources[name] = f"{origin} {var} ({value})"
+        elif var in known_env:
+            if value in ("", None):
+                continue
+            out[known_env[var]] = value
+            sources[known_env[var]] = f"{origin} {var}"
+        elif strict or var.startswith("SECOPS_"):
             raise ConfigError(f"unknown setting {var}; known: {', '.join(sorted(known_env))}")
-        if var in known_env and text != "":
-            values[known_env[var]] = text
+    return out, sources
+
+
+def load_settings_with_sources(
+    env: Mapping[str, str], overrides: Mapping[str, Any] | None = None
+) -> tuple[Settings, dict[str, str]]:
+    """Settings from the config file, the environment (and *_FILE), then flags; and each value's origin."""
+    values: dict[str, Any] = {}
+    sources: dict[str, str] = {}
+    config = env.get(CONFIG_ENV, "")
+    if config:
+        path = Path(config).expanduser()
+        file_values, file_sources = _layer(
+            _config_values(path), f"file {path}", base=path.parent, strict=True
+        )
+        values.update(file_values)
+        sources.update(file_sources)
+    env_values, env_sources = _layer(env, "env", base=None, strict=False)
+    values.update(env_values)
+    sources.update(env_sources)
     for k, v in (overrides or {}).items():
         if v is not None:
             values[k] = v
+            sources[k] = "flag --" + k.replace("_", "-")
     try:
-        settings = Settings.model_validate(values)
+        settings = Settings(**values)
     except ValidationError as exc:
         err = exc.errors()[0]
         name = str(err["loc"][0]) if err["loc"] else "?"
         var = ENV_NAMES.get(name, name)
-        raise ConfigError(f"{var} ({'--' + name.replace('_', '-')}): {err['msg']}") from None
+        where = f" [{sources[name]}]" if name in sources and not sources[name].startswith("env ") else ""
+        raise ConfigError(f"{var} ({'--' + name.replace('_', '-')}){where}: {err['msg']}") from None
     for value in settings.__dict__.values():
         if isinstance(value, SecretStr):
             register_secret(value.get_secret_value())
-    return settings
+    return settings, {name: sources.get(name, "default") for name in Settings.model_fields}
+
+
+def load_settings(env: Mapping[str, str], overrides: Mapping[str, Any] | None = None) -> Settings:
+    """Settings from the config file, the environment (and *_FILE), then flags; secrets registered."""
+    return load_settings_with_sources(env, overrides)[0]

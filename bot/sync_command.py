@@ -8,12 +8,14 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from bot import messages
 from bot.clock import Clock
-from bot.publishing import Notifier
-from bot.settings import ENV_NAMES, load_settings
+from bot.setting_names import ENV_NAMES
+
+if TYPE_CHECKING:  # publishing pulls in the pipeline's models: not for `--help`
+    from bot.publishing import Notifier
 
 
 class PrintNotifier:
@@ -47,6 +49,7 @@ def register(sub: Any) -> None:
 
 
 def cmd_sync(args: argparse.Namespace, out: TextIO, err: TextIO, env: dict[str, str], clock: Clock) -> int:
+    from bot.settings import load_settings
     from bot.storage import open_audit, open_state
     from bot.sync import build_syncer
 

@@ -12,6 +12,7 @@ import hmac
 import json
 import threading
 from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING
 
 from pydantic import SecretStr
 
@@ -20,6 +21,9 @@ from bot.clock import Clock
 from bot.publishing import Notifier
 from bot.settings import Settings
 from bot.state import StateStore
+
+if TYPE_CHECKING:
+    from bot.audit_log import AuditLog
 
 MAX_BODY = 5 * 1024 * 1024  # GitHub caps payloads at 25 MB; ours are small
 
@@ -75,7 +79,11 @@ def handle_github_webhook(
 
 
 def from_settings(
-    settings: Settings, state: StateStore, clock: Clock, notifier: Notifier | None = None
+    settings: Settings,
+    state: StateStore,
+    clock: Clock,
+    notifier: Notifier | None = None,
+    audit: AuditLog | None = None,
 ) -> Callable[[Mapping[str, str], bytes], tuple[int, str]] | None:
     """The ``/github/webhook`` handler for ``serve``: verified deliveries trigger a sync in the background.
 
@@ -86,9 +94,9 @@ def from_settings(
     from bot.storage import open_audit
     from bot.sync import build_syncer
 
-    syncer = build_syncer(
-        settings, state=state, audit=open_audit(settings, state, clock), clock=clock, notifier=notifier
-    )
+    # serve passes its own audit log, so merges seen through the webhook are counted on /metrics too
+    audit = audit or open_audit(settings, state, clock)
+    syncer = build_syncer(settings, state=state, audit=audit, clock=clock, notifier=notifier)
     if syncer is None:
         return None
     secret = settings.github_webhook_secret

@@ -25,6 +25,7 @@ from bot.core.edits import (
     AddCidr,
     AddPolicy,
     AnyOp,
+    BumpDependency,
     Escalate,
     FileChange,
     FileOp,
@@ -484,6 +485,10 @@ def apply_operations(
             raise OperationError("an escalation has nothing to apply")
         if isinstance(op, AddPolicy | SetPolicyMode):
             raise OperationError(f"{op.op} is applied by bot.policy_edit, not as a text edit")
+        if isinstance(op, BumpDependency):  # issue 18: made by the ecosystem's tool in the app repository
+            raise OperationError(
+                "bump_dependency changes an application repository, never a file of the GitOps repository"
+            )
         by_file.setdefault(op.file, []).append(op)
     return [
         apply_set_images(path, read(path), file_ops)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import errno
 import os
+import sqlite3
+from pathlib import Path
 
 from bot.disk import Disk
 
@@ -22,3 +24,20 @@ class FullDisk(Disk):
         n = super().write(fd, data[: self.room])
         self.room -= n
         return n
+
+
+class ReadOnlyLater(Disk):
+    """A disk whose state store turns read-only on request (a volume remounted read-only)."""
+
+    def __init__(self) -> None:
+        self.connections: list[sqlite3.Connection] = []
+
+    def connect(self, path: Path) -> sqlite3.Connection:
+        db = super().connect(path)
+        self.connections.append(db)
+        return db
+
+    def make_read_only(self) -> None:
+        # SQLite then refuses every write with "attempt to write a readonly database", as on a read-only mount
+        for db in self.connections:
+            db.execute("PRAGMA query_only = ON")

@@ -12,8 +12,10 @@ def test_slack_manifest_has_the_command_events_and_least_scopes():
     assert [c["command"] for c in manifest["features"]["slash_commands"]] == ["/secops-scan"]
     assert sorted(manifest["oauth_config"]["scopes"]["bot"]) == [
         "app_mentions:read",
+        "channels:read",
         "chat:write",
         "commands",
+        "groups:read",
         "usergroups:read",
         "users:read",
     ]
@@ -30,3 +32,14 @@ def test_kubernetes_manifest_gives_the_bot_no_cluster_credentials():
     assert deployment["spec"]["template"]["spec"]["automountServiceAccountToken"] is False
     container = deployment["spec"]["template"]["spec"]["containers"][0]
     assert container["securityContext"]["readOnlyRootFilesystem"] is True
+
+
+def test_containerfile_is_multi_stage_non_root_and_ships_the_model():
+    text = (ROOT / "deploy" / "Containerfile").read_text()
+    stages = [line for line in text.splitlines() if line.startswith("FROM ")]
+    assert len(stages) == 2 and stages[0].endswith(" AS build")
+    assert "USER 10001:10001" in text and "COPY --from=build /opt/secops-bot /opt/secops-bot" in text
+    assert (
+        "MiniLmEmbedder().embed" in text
+    )  # the model loads offline at build time: nothing downloaded at start
+    assert "HF_HUB_OFFLINE=1" in text.split("FROM ${PYTHON_IMAGE}\n")[1]

@@ -110,7 +110,7 @@ def test_alerts_and_reports_in_one_scan(gitops, tmp_path):
 def test_no_input_is_a_clear_error(gitops, tmp_path):
     code, _, err = run("scan", "--repo", str(gitops), "--cmdb", CMDB, data_dir=tmp_path / "d")
     assert code == 2
-    assert "nothing to scan: give --alerts (or SECOPS_ALERTS) and/or --trivy REPORT" in err
+    assert "nothing to scan: give --alerts (or SECOPS_ALERTS), --trivy REPORT and/or --deps REPORT" in err
 
 
 def test_a_broken_report_is_reported_and_the_others_are_decided(gitops, tmp_path):

@@ -80,6 +80,22 @@ class MiniLmEmbedder:
             self.load_seconds = time.perf_counter() - started
             log.info("embedding model %s loaded in %.1f s", self.name, self.load_seconds)
 
+    def load_in_background(self) -> threading.Thread:
+        """Start loading the model in a daemon thread (``serve`` at start: the first proposal does not wait).
+
+        A failure is logged; the first embedding then tries again and reports it where it is needed.
+        """
+
+        def run() -> None:
+            try:
+                self.load()
+            except Exception as exc:
+                log.warning("loading the embedding model failed: %s: %s", exc.__class__.__name__, exc)
+
+        thread = threading.Thread(target=run, name="secops-model-load", daemon=True)
+        thread.start()
+        return thread
+
     def embed(self, texts: Sequence[str]) -> list[list[float]]:
         """Unit vectors for ``texts``, in order; cached texts are not recomputed."""
         with self._embed_lock:

@@ -34,6 +34,14 @@
     - op: set_policy_mode  # one policy's action Audit -> Enforce, with evidence of zero violations
       file: clusters/prod/policies/require-ingress-class.yaml
       policy: require-ingress-class
+    - op: bump_dependency   # one package of an application repository (not the GitOps repository)
+      app_repo: orders-web
+      ecosystem: npm
+      package: lodash
+      from: 4.17.11
+      to: 4.17.12
+      files: [package.json, package-lock.json]
+      advisories: [GHSA-jf85-cpcp-j695]
     - op: escalate      # no safe fix: tell humans why
       reason: "..."
 
@@ -258,6 +266,45 @@ class SetPolicyMode(BaseModel):
         return self.policy
 
 
+_PACKAGE = re.compile(
+    r"^(?:@[a-z0-9][a-z0-9._~-]{0,100}/)?[A-Za-z0-9](?:[A-Za-z0-9._~-]{0,200}[A-Za-z0-9])?$"
+)
+_VERSION = re.compile(r"^[0-9A-Za-z][0-9A-Za-z.+!_-]{0,99}$")
+
+
+class BumpDependency(BaseModel):
+    """Bump one package of an application repository the inventory lists (``app_repos``), made by the
+    ecosystem's own tool; ``files`` are the manifest and lockfiles it may change, ``advisories`` the ids it
+    removes. Whether the result is allowed is the guard's decision (:mod:`bot.core.operations.dependencies`)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True, serialize_by_alias=True)
+
+    op: Literal["bump_dependency"] = "bump_dependency"
+    app_repo: str = Field(min_length=1, max_length=100)
+    ecosystem: Literal["pip", "npm"]
+    package: str = Field(pattern=_PACKAGE.pattern)
+    from_version: str = Field(alias="from", pattern=_VERSION.pattern)
+    to_version: str = Field(alias="to", pattern=_VERSION.pattern)
+    files: tuple[str, ...] = Field(min_length=1, max_length=10)
+    advisories: tuple[str, ...] = Field(min_length=1, max_length=200)
+    evidence: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("files")
+    @classmethod
+    def _files_are_repo_paths(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(normalise_repo_path(v) for v in value)
+
+    @property
+    def file(self) -> str:
+        """The manifest (the first file), for messages that name one file."""
+        return self.files[0]
+
+    @property
+    def key(self) -> str:
+        """The changed place, for messages that name a key (it never reaches the GitOps guard)."""
+        return f"package:{self.package}"
+
+
 class Escalate(BaseModel):
     """No safe fix exists: hand the case to humans with a reason."""
 
@@ -268,11 +315,14 @@ class Escalate(BaseModel):
 
 
 EditOp = Annotated[
-    AddCidr | RemoveCidr | SetKey | SetImage | AddPolicy | SetPolicyMode | Escalate, Field(discriminator="op")
+    AddCidr | RemoveCidr | SetKey | SetImage | AddPolicy | SetPolicyMode | BumpDependency | Escalate,
+    Field(discriminator="op"),
 ]
-OP_NAMES = ("add_cidr", "remove_cidr", "set_key", "set_image", "add_policy", "set_policy_mode", "escalate")
-#: Any operation, and the ones that edit a file.
-AnyOp = AddCidr | RemoveCidr | SetKey | SetImage | AddPolicy | SetPolicyMode | Escalate
+OP_NAMES = (
+    "add_cidr", "remove_cidr", "set_key", "set_image", "add_policy", "set_policy_mode", "bump_dependency", "escalate",
+)  # fmt: skip
+#: Any operation, and the ones that edit a file (of the GitOps repository).
+AnyOp = AddCidr | RemoveCidr | SetKey | SetImage | AddPolicy | SetPolicyMode | BumpDependency | Escalate
 FileOp = AddCidr | RemoveCidr | SetKey | SetImage  # the text edits of bot/yaml_edit.py
 #: The policy family (bot/core/operations/policies.py).
 PolicyOp = AddPolicy | SetPolicyMode

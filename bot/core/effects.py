@@ -157,18 +157,27 @@ def effects_of_operations(
     operations: Sequence[Mapping[str, Any]],
     before_docs: Mapping[str, Any],
     where: Mapping[str, Where],
+    behaviours: Mapping[str, str] | None = None,
 ) -> tuple[Effect, ...]:
     """The effects a list of operations (``add_cidr``/``set_key`` dicts) would have on these documents.
 
     The operations are applied to the parsed data only (formatting does not matter for effects); an
-    operation that changes nothing (an address already blocked) has no effect.
+    operation that changes nothing (an address already blocked) has no effect. ``behaviours`` maps an
+    ``add_policy``'s file to its behaviour (:func:`policy_behaviour`, computed by the engine outside the
+    core); an ``add_policy`` without one has no effect here.
     """
     after_docs: dict[str, Any] = {}
-    images: list[Effect] = []
+    direct: list[Effect] = []  # effects that need no document: images, policies
     for op in operations:
         name, path, key = op.get("op"), str(op.get("file", "")), str(op.get("key", ""))
         if name == "set_image":
-            images.append(image_effect(op))
+            direct.append(image_effect(op))
+            continue
+        if name == "add_policy" and behaviours and path in behaviours:
+            direct.append(add_policy_effect(op, behaviours[path], where))
+            continue
+        if name == "set_policy_mode":
+            direct.append(policy_mode_effect(op, where))
             continue
         if name not in ("add_cidr", "set_key") or path not in before_docs:
             continue
@@ -181,7 +190,7 @@ def effects_of_operations(
         entries = split_cidr_list(_scalar(data.get(key)))
         entries.append(value)
         data[key] = ",".join(entries)
-    effects: list[Effect] = list(images)
+    effects: list[Effect] = list(direct)
     for path, after in after_docs.items():
         effects.extend(effects_of_change(path, where.get(path, Where()), before_docs[path], after))
     return tuple(sorted(effects, key=lambda e: e.text))
@@ -203,6 +212,49 @@ def image_effect(op: Mapping[str, Any]) -> Effect:
         action="set",
         value=ref.canonical() if ref is not None else value,
     )
+
+
+# --- policies (issue 14): a policy is what it does, not how it is written ----------------------------------
+
+#: the config kind of policy effects; ``Where.kind`` of a listed kyverno-policies directory
+POLICY_KIND = "kyverno-policies"
+
+
+def policy_behaviour(flagged: Iterable[str] | None, document_digest: str) -> str:
+    """A policy's behaviour as a short exact value: the digest of the sorted identities of the resources it
+    flags among a fixed set (the catalogue's fixtures and the repository's manifests), so two differently
+    written policies (pattern vs CEL, other names, other files) that flag the same resources are one effect.
+    ``flagged`` is None when the engine could not evaluate some resource: then only the same document
+    (``document_digest``) is the same policy."""
+    if flagged is None:
+        return "doc-" + document_digest[:20]
+    joined = "\n".join(sorted(set(flagged)))
+    return "flags-" + hashlib.sha256(joined.encode()).hexdigest()[:20]
+
+
+def _folder(path: str) -> str:
+    return path.rpartition("/")[0]
+
+
+def add_policy_effect(op: Mapping[str, Any], behaviour: str, where: Mapping[str, Where]) -> Effect:
+    """An ``add_policy`` as an effect: this behaviour added to this policy directory (the file name and the
+    policy's name and spelling are left out on purpose)."""
+    folder = _folder(str(op.get("file", "")))
+    w = where.get(folder, Where())
+    return Effect(
+        server=w.server, file=folder, kind=POLICY_KIND, resource="policy", key="behaviour", action="set",
+        value=behaviour,
+    )  # fmt: skip
+
+
+def policy_mode_effect(op: Mapping[str, Any], where: Mapping[str, Where]) -> Effect:
+    """A ``set_policy_mode`` as an effect: this policy of this file gets this failure action."""
+    path = str(op.get("file", ""))
+    w = where.get(_folder(path), Where())
+    return Effect(
+        server=w.server, file=path, kind=POLICY_KIND, resource=f"policy {op.get('policy', '')}",
+        key="failureAction", action="set", value=str(op.get("value", "")),
+    )  # fmt: skip
 
 
 def _copy_doc(doc: Any) -> dict[str, Any]:
@@ -236,6 +288,10 @@ def describe_fix(effects: Sequence[Effect], defends: str = "") -> str:
             parts.append(f"unblock {', '.join(sorted(values))} in the {kind} {key} list")
         elif action == "set" and kind == "image":
             parts.append(f"bump the image of {key} to {values[0]}")
+        elif action == "set" and kind == POLICY_KIND and key == "behaviour":
+            parts.append("add a Kyverno admission policy in Audit")
+        elif action == "set" and kind == POLICY_KIND:
+            parts.append(f"set a Kyverno policy's {key} to {values[0]}")
         elif action == "set":
             parts.append(f"set {key} to {values[0]} in the {kind} config")
         else:

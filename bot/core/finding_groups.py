@@ -117,7 +117,8 @@ class _Acc:
             self.reports.add(f.where.split(": ", 1)[0])
 
     def freeze(self) -> AlertGroup:
-        prefix = "img" if self.kind == VULNERABILITY else "cfg"
+        dependency = self.kind == VULNERABILITY and self.subject.startswith("pkg:")
+        prefix = "dep" if dependency else "img" if self.kind == VULNERABILITY else "cfg"
         key = f"{prefix}:{self.subject}:{_day(self.first_ts)}"
         ordered = sorted(self.findings.values(), key=lambda f: (severity_rank(f.severity), f.id, f.package))
         ids = sorted(self.ids, key=lambda i: (severity_rank(self.ids[i].severity), i))
@@ -137,7 +138,11 @@ class _Acc:
             id="g-" + hashlib.sha256(key.encode()).hexdigest()[:10],
             key=key,
             attacker=None,
-            family="image" if self.kind == VULNERABILITY else "misconfiguration",
+            family="dependency"
+            if dependency
+            else "image"
+            if self.kind == VULNERABILITY
+            else "misconfiguration",
             targets=tuple(sorted(self.targets)),
             alert_count=len(self.findings),
             rule_ids=tuple(ids),

@@ -50,6 +50,10 @@ class Finding(NamedTuple):
     target: str = ""  # the scanned target inside the artifact (a file, "nginx:1.16 (debian 10.3)")
     package_type: str = ""  # Trivy's Result.Type: "debian", "gobinary", "jar", "pip", ...
     package_path: str = ""  # PkgPath when the report gives one (a jar inside a war...)
+    # Dependency advisories (issue 18): the OSV ranges as bot.core.versions.format_ranges writes them, and the
+    # advisory's other ids (space-separated), so a re-audit that names it differently still finds it.
+    affected: str = ""
+    aliases: str = ""
 
     @property
     def level(self) -> int:

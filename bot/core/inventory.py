@@ -29,6 +29,17 @@ The file format is a contract users rely on (docs/configuration.md)::
       - path: clusters/prod/policies
         kind: kyverno-policies
         cluster: prod
+    app_repos:                  # application repositories (issue 18): only bump_dependency may touch one
+      - name: orders-web
+        repository: ../apps/orders-web      # a path, or a remote git URL
+        ecosystem: npm                      # pip | npm
+        manifest: package.json              # pip: requirements.txt (pinned) or requirements.in (a lock tool)
+        lockfiles: [package-lock.json]
+        lock_tool: npm                      # npm | pinned | pip-compile | uv
+        test_command: [npm, test]
+        test_timeout: 600
+        owner: team-orders
+        allow_major: false
 """
 
 from __future__ import annotations
@@ -200,6 +211,65 @@ class PolicyDirectory(BaseModel):
         return value
 
 
+#: How an application repository's dependencies are changed, per ecosystem (the first is the default).
+LOCK_TOOLS = {"pip": ("pinned", "pip-compile", "uv"), "npm": ("npm",)}
+
+
+class AppRepo(BaseModel):
+    """An application repository whose dependency manifest and lockfiles ``bump_dependency`` may change (one
+    package per proposal, by the ecosystem's own tool), and how its tests run. Nothing else in it is edited."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][-._A-Za-z0-9]*$")
+    repository: str = Field(min_length=1)
+    ecosystem: str
+    manifest: str
+    lockfiles: tuple[str, ...] = ()
+    lock_tool: str = ""
+    test_command: tuple[str, ...] = Field(min_length=1)
+    test_timeout: float = Field(default=600, gt=0, le=3600)
+    owner: str | None = None
+    allow_major: bool = False
+    #: A bump whose tests newly fail is shown but never approvable, unless this is set.
+    approve_failing_tests: bool = False
+    max_changed_lines: int | None = Field(default=None, gt=0)
+    default_branch: str = "main"
+    #: ``owner/name`` on GitHub: where open Dependabot/Renovate pull requests are looked up.
+    github_repository: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
+
+    @field_validator("manifest")
+    @classmethod
+    def _manifest_path(cls, value: str) -> str:
+        return normalise_repo_path(value)
+
+    @field_validator("lockfiles")
+    @classmethod
+    def _lockfile_paths(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(normalise_repo_path(v) for v in value)
+
+    @model_validator(mode="after")
+    def _tool_for_ecosystem(self) -> AppRepo:
+        tools = LOCK_TOOLS.get(self.ecosystem)
+        if tools is None:
+            raise ValueError(f"app repo {self.name}: ecosystem {self.ecosystem!r} is not one of pip, npm")
+        if not self.lock_tool:
+            object.__setattr__(self, "lock_tool", tools[0])
+        elif self.lock_tool not in tools:
+            raise ValueError(
+                f"app repo {self.name}: lock_tool {self.lock_tool!r} is not one of {', '.join(tools)} "
+                f"for {self.ecosystem}"
+            )
+        if self.lock_tool in ("pip-compile", "uv", "npm") and not self.lockfiles:
+            raise ValueError(f"app repo {self.name}: lock_tool {self.lock_tool!r} needs 'lockfiles'")
+        return self
+
+    @property
+    def files(self) -> tuple[str, ...]:
+        """The only files a bump may change: the manifest and the lockfiles."""
+        return tuple(dict.fromkeys((self.manifest, *self.lockfiles)))
+
+
 class Inventory(BaseModel):
     """The whole inventory; read-only."""
 
@@ -209,6 +279,14 @@ class Inventory(BaseModel):
     protected_networks: tuple[str, ...] = ()
     workloads: tuple[Workload, ...] = ()
     policy_directories: tuple[PolicyDirectory, ...] = ()
+    app_repos: tuple[AppRepo, ...] = ()
+
+    def app_repo(self, name: str) -> AppRepo | None:
+        """The application repository ``name``, if listed."""
+        for a in self.app_repos:
+            if a.name == name:
+                return a
+        return None
 
     @field_validator("protected_networks")
     @classmethod
@@ -234,6 +312,11 @@ class Inventory(BaseModel):
             if w.ref in refs:
                 raise ValueError(f"workload {w.ref!r} is listed twice")
             refs.add(w.ref)
+        apps: set[str] = set()
+        for a in self.app_repos:
+            if a.name in apps:
+                raise ValueError(f"app repo {a.name!r} is listed twice")
+            apps.add(a.name)
         return self
 
     @cached_property

@@ -84,7 +84,12 @@ class Poster:
                     self._post(stored.proposal)
                     posted, failures = posted + 1, 0
                 except SlackApiError as exc:
-                    log.warning("posting %s failed: %s", stored.proposal.id, exc.response.get("error"))
+                    log.warning(
+                        "posting %s failed: %s",
+                        stored.proposal.id,
+                        exc.response.get("error"),
+                        extra={"proposal_id": stored.proposal.id, "channel": self.channel},
+                    )
                     failures += 1
                     if failures >= MAX_FAILURES_IN_A_ROW:
                         break  # Slack is down or refusing: the next poll retries
@@ -106,7 +111,12 @@ class Poster:
                     self._post(stored.proposal)
                     posted += 1
                 except SlackApiError as exc:
-                    log.warning("posting %s failed: %s", stored.proposal.id, exc.response.get("error"))
+                    log.warning(
+                        "posting %s failed: %s",
+                        stored.proposal.id,
+                        exc.response.get("error"),
+                        extra={"proposal_id": stored.proposal.id, "channel": self.channel},
+                    )
                     break
             left = self._refresh_digest()
             return posted, left
@@ -194,6 +204,15 @@ class Poster:
         )
         ts = resp["ts"]
         self.approvals.save_message(p.id, self.channel, ts)
+        log.info(
+            "proposal posted",
+            extra={
+                "proposal_id": p.id,
+                "alert_ids": p.group.alert_ids[:20],
+                "channel": self.channel,
+                "ts": ts,
+            },
+        )
         self.reply(ts, kit.evidence_text(p))
         if p.diff and kit.code_block(p.diff)[1]:
             for chunk in kit.diff_chunks(p.diff):

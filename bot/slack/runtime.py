@@ -2,34 +2,45 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from http.server import ThreadingHTTPServer
 from typing import Any
 
 from slack_bolt import App
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import (
     ConnectionErrorRetryHandler,
     RateLimitErrorRetryHandler,
     ServerErrorRetryHandler,
 )
+from slack_sdk.http_retry.handler import RetryHandler
+from slack_sdk.http_retry.request import HttpRequest
+from slack_sdk.http_retry.response import HttpResponse
+from slack_sdk.http_retry.state import RetryState
+from slack_sdk.web import SlackResponse
 
+from bot import messages
 from bot.approvals import ApprovalStore
 from bot.audit_log import AuditLog
 from bot.clock import Clock
 from bot.core.errors import ConfigError
+from bot.disk import Disk
+from bot.http_app import HttpServer, Routes, make_app
 from bot.leader import LeaderLease, LeaderLoop
+from bot.metrics import Metrics
 from bot.pipeline import Scanner
 from bot.publishing import Publisher
+from bot.readiness import Readiness, base_checks
 from bot.service import ProposalService
 from bot.settings import Settings
 from bot.slack.app import Approvers, build_app
 from bot.slack.poster import Poster
-from bot.slack.server import Health, Poller, WebhookHandler, make_http_server
+from bot.slack.server import Health, Poller, WebhookHandler, slack_events
 from bot.state import StateStore
 from bot.storage import open_audit, open_state, replica_name
 
@@ -51,21 +62,36 @@ class SlackRuntime:
     poster: Poster
     app: App
     poller: Poller
-    http: ThreadingHTTPServer | None = None
+    http: HttpServer | None = None
     threads: list[threading.Thread] = field(default_factory=list)
     loops: list[threading.Thread] = field(default_factory=list)  # background loops stopped by ``stop_loops``
     listeners: ThreadPoolExecutor | None = None  # Bolt's listener threads (clicks publish there)
     health_state: Health = field(default_factory=Health)
     stopping: threading.Event = field(default_factory=threading.Event)
     lease: LeaderLease | None = None  # only the leader runs the poller and the sync loop
+    metrics: Metrics = field(default_factory=Metrics)
+    readiness: Readiness = field(default_factory=Readiness)
+    _events: Any = None  # the /slack/events handler (its ack threads are closed on stop)
+
+    def _routes(self, webhook: WebhookHandler | None, slack: Any = None) -> Routes:
+        return Routes(
+            health=self.health, ready=self.ready, metrics=self.metrics.render, webhook=webhook, slack=slack
+        )
 
     def start_http(self, host: str, port: int, webhook: WebhookHandler | None = None) -> int:
-        """Serve /slack/events and /healthz in a background thread; returns the bound port."""
-        self.http = make_http_server(self.app, host, port, health=self.health, webhook=webhook)
-        t = threading.Thread(target=self.http.serve_forever, name="secops-http", daemon=True)
-        t.start()
-        self.threads.append(t)
-        return int(self.http.server_address[1])
+        """HTTP mode: /slack/events, /healthz, /readyz, /metrics (and the webhook) on uvicorn; the bound port."""
+        self._events = slack_events(self.app)
+        self.http = HttpServer(make_app(self._routes(webhook, self._events)), host, port)
+        return self.http.start()
+
+    def start_health(self, host: str, port: int, webhook: WebhookHandler | None = None) -> int:
+        """Socket Mode: /healthz, /readyz and /metrics on a small port; returns the bound port."""
+        self.http = HttpServer(make_app(self._routes(webhook)), host, port, name="secops-health")
+        return self.http.start()
+
+    def ready(self) -> dict[str, Any]:
+        """``/readyz``: every readiness check, the failing ones named with what to do."""
+        return self.readiness.report()
 
     def connect_socket_mode(self) -> Any:
         """Connect over Socket Mode (no public endpoint); returns the handler to close on shutdown."""
@@ -114,6 +140,9 @@ class SlackRuntime:
     def health(self) -> dict[str, Any]:
         """``/healthz``: not ok while a background loop's last pass failed (e.g. the disk is full)."""
         errors = self.health_state.errors()
+        for loop in self.loops:
+            if not loop.is_alive() and not self.stopping.is_set():
+                errors[loop.name] = "stopped"
         try:
             last_poll, pending = self.service.last_poll(), len(self.service.pending())
         except Exception as exc:  # the store itself is failing: say so instead of a 500
@@ -133,10 +162,11 @@ class SlackRuntime:
         for loop in self.loops:
             if isinstance(loop, LeaderLoop):
                 loop.stop()
-        if self.http is not None:
-            self.http.shutdown()
-            self.http.server_close()
         clean = True
+        if self.http is not None:
+            clean &= self.http.stop()  # graceful: requests in flight finish first
+        if self._events is not None:
+            self._events.close()
         if self.listeners is not None:
             clean &= _within(timeout, lambda: self.listeners.shutdown(wait=True) if self.listeners else None)
         for loop in self.loops:
@@ -164,22 +194,93 @@ def _within(timeout: float, fn: Callable[[], Any]) -> bool:
     return not t.is_alive()
 
 
-def web_client(settings: Settings) -> WebClient:
+class _CountedWebClient(WebClient):
+    """The Web API client, counting failed calls by method and error (``/metrics``)."""
+
+    metrics: Metrics | None = None
+
+    def api_call(self, api_method: str, **kwargs: Any) -> SlackResponse:
+        try:
+            return super().api_call(api_method, **kwargs)
+        except SlackApiError as exc:
+            if self.metrics is not None:
+                self.metrics.slack_error(api_method, str(exc.response.get("error") or "http_error"))
+            raise
+
+
+class _CountRateLimits(RetryHandler):
+    """First in the retry chain: counts each 429 answer, retries nothing (the next handler waits)."""
+
+    def __init__(self, metrics: Metrics) -> None:
+        super().__init__(max_retry_count=1 << 30)
+        self.metrics = metrics
+
+    def _can_retry(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> bool:
+        if response is not None and response.status_code == 429:
+            self.metrics.slack_ratelimited(request.url.rstrip("/").rsplit("/", 1)[-1])
+        return False
+
+
+def web_client(settings: Settings, metrics: Metrics | None = None) -> WebClient:
     """The Web API client, with Slack's retry handlers: 429 (waits Retry-After), 5xx, dropped connections.
 
     Without them a busy night's ``ratelimited`` answers lost messages until the next poll retried them.
+    With ``metrics``, failed calls and rate limits are counted.
     """
     assert settings.slack_bot_token is not None
-    return WebClient(
+    counting: list[RetryHandler] = [_CountRateLimits(metrics)] if metrics is not None else []
+    client = _CountedWebClient(
         token=settings.slack_bot_token.get_secret_value(),
         base_url=settings.slack_api_url,
         timeout=WEB_API_TIMEOUT_S,
         retry_handlers=[
+            *counting,
             ConnectionErrorRetryHandler(max_retry_count=CONNECTION_RETRIES),
             RateLimitErrorRetryHandler(max_retry_count=RATE_LIMIT_RETRIES),
             ServerErrorRetryHandler(max_retry_count=SERVER_ERROR_RETRIES),
         ],
     )
+    client.metrics = metrics
+    return client
+
+
+def slack_auth_ok(client: WebClient) -> Callable[[], str | None]:
+    """Readiness: ``auth.test`` accepts the bot token."""
+
+    def check() -> str | None:
+        try:
+            client.auth_test()
+        except SlackApiError as exc:
+            return messages.ready_slack_auth(str(exc.response.get("error")))
+        return None
+
+    return check
+
+
+def slack_channel_member(client: WebClient, channel: str) -> Callable[[], str | None]:
+    """Readiness: the bot is a member of the proposals channel (else every post fails ``not_in_channel``)."""
+
+    def check() -> str | None:
+        try:
+            info = client.conversations_info(channel=channel)
+        except SlackApiError as exc:
+            return messages.ready_channel_unknown(channel, str(exc.response.get("error")))
+        data = info.get("channel") or {}
+        if data.get("is_member") is True:
+            return None
+        bot = None
+        with contextlib.suppress(SlackApiError):
+            bot = client.auth_test().get("user")
+        return messages.ready_not_in_channel(channel, data.get("name"), bot)
+
+    return check
 
 
 def require_slack(settings: Settings, *, http: bool) -> None:
@@ -218,13 +319,17 @@ def build_runtime(
     publisher_factory: Callable[[StateStore, AuditLog], Publisher | None],
     http: bool,
     before_scan: Callable[[], None] | None = None,
+    readiness_ttl: float = 30.0,
+    disk: Disk | None = None,
 ) -> SlackRuntime:
     """Everything wired: Web API client, state, service, Bolt app, poller (not started)."""
     require_slack(settings, http=http)
     assert settings.slack_bot_token is not None and settings.slack_channel
-    client = web_client(settings)
-    state = open_state(settings, now=clock.now())
-    audit = open_audit(settings, state, clock)
+    metrics = Metrics()
+    client = web_client(settings, metrics)
+    state = open_state(settings, disk=disk, now=clock.now())
+    audit = open_audit(settings, state, clock, disk=disk)
+    audit.observe(metrics.observe)
     approvals = ApprovalStore(state)
     replica = replica_name(settings)
     lease = LeaderLease(state, replica, clock, ttl=settings.leader_lease)
@@ -264,6 +369,10 @@ def build_runtime(
     )
     health = Health()
     poller = Poller(service, poster, settings.poll_interval, health=health, lease=lease)
+    _watch(metrics, service, poster, state)
+    readiness = base_checks(settings, state, clock.now, ttl=readiness_ttl)
+    readiness.add("slack_auth", slack_auth_ok(client), remote=True)
+    readiness.add("slack_channel", slack_channel_member(client, settings.slack_channel), remote=True)
     return SlackRuntime(
         settings,
         client,
@@ -275,7 +384,22 @@ def build_runtime(
         listeners=listeners,
         health_state=health,
         lease=lease,
+        metrics=metrics,
+        readiness=readiness,
     )
+
+
+def _watch(metrics: Metrics, service: ProposalService, poster: Poster, state: StateStore) -> None:
+    """Gauges read at each scrape, the scan timer, and the first-alert time for approval latency."""
+
+    def first_alert_at(proposal_id: str) -> float | None:
+        stored = state.get(proposal_id)
+        return stored.proposal.group.first_ts if stored is not None else None
+
+    metrics.first_alert_at = first_alert_at
+    metrics.watch_queue(lambda: sum(poster.queue.counts().values()))
+    metrics.watch_pending(lambda: len(service.pending()))
+    service.on_scan = metrics.scan_done
 
 
 def build_notifier(settings: Settings, state: StateStore, clock: Clock) -> Poster | None:

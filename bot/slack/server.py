@@ -1,22 +1,22 @@
-"""Running the Slack app: the HTTP endpoint (with /healthz), Socket Mode, and the alert poller.
+"""Running the Slack app: the ``/slack/events`` endpoint, loop health, and the alert poller.
 
-HTTP mode is a small threaded stdlib server: ``POST /slack/events`` goes through Bolt (signature checked by
-Bolt's request verification: forged or older than 5 minutes → 401), ``GET /healthz`` answers for probes, and
-``POST /github/webhook`` is handed to the publishing webhook handler when one is configured.
+HTTP mode serves ``POST /slack/events`` through Bolt's ASGI adapter (signature checked by Bolt's request
+verification: forged or older than 5 minutes → 401) on uvicorn (:mod:`bot.http_app`, which also answers
+``/healthz``, ``/readyz``, ``/metrics`` and ``/github/webhook``).
 """
 
 from __future__ import annotations
 
-import json
+import asyncio
 import logging
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
-from urllib.parse import urlsplit
 
-from slack_bolt import App, BoltRequest
+from slack_bolt import App, BoltRequest, BoltResponse
+from slack_bolt.adapter.asgi import SlackRequestHandler
+from slack_bolt.adapter.asgi.http_request import AsgiHttpRequest
 
 from bot.core.redact import redact
 from bot.leader import LeaderLease, LeaseLost
@@ -25,7 +25,7 @@ from bot.slack.poster import Poster
 
 log = logging.getLogger(__name__)
 
-MAX_BODY = 1 << 20
+ACK_WORKERS = 16  # threads that run Bolt's dispatch (the ack); listeners run on their own executor
 WebhookHandler = Callable[[Mapping[str, str], bytes], tuple[int, str]]
 
 
@@ -109,67 +109,28 @@ class Poller(threading.Thread):
         self.stopped.set()
 
 
-def make_http_server(
-    app: App,
-    host: str,
-    port: int,
-    *,
-    health: Callable[[], dict[str, Any]],
-    webhook: WebhookHandler | None = None,
-) -> ThreadingHTTPServer:
-    """The HTTP server for ``serve --http``; ``port`` 0 picks a free port (tests)."""
+class _ThreadedBolt(SlackRequestHandler):
+    """Bolt's ASGI adapter, with the (synchronous) dispatch run in worker threads.
 
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
+    The adapter calls ``App.dispatch`` on the event loop; one slow ack would then hold every other request.
+    Bolt acks before listeners run (they go to the listener executor), so a worker is busy for the ack only.
+    """
 
-        def log_message(self, fmt: str, *args: Any) -> None:  # requests are logged by id, not by payload
-            log.debug("http %s", self.path.split("?")[0])
+    def __init__(self, app: App, workers: int) -> None:
+        super().__init__(app)
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="secops-ack")
 
-        def _send(self, status: int, body: str, headers: Mapping[str, Any] | None = None) -> None:
-            data = body.encode("utf-8")
-            self.send_response(status)
-            for name, value in (headers or {}).items():
-                for v in value if isinstance(value, list | tuple) else [value]:
-                    if name.lower() != "content-length":
-                        self.send_header(name, str(v))
-            if not headers or not any(k.lower() == "content-type" for k in headers):
-                self.send_header("Content-Type", "text/plain; charset=utf-8")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
+    async def dispatch(self, request: AsgiHttpRequest) -> BoltResponse:
+        bolt_request = BoltRequest(
+            body=await request.get_raw_body(), query=request.query_string, headers=request.get_headers()
+        )
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._pool, self.app.dispatch, bolt_request)
 
-        def do_GET(self) -> None:
-            if urlsplit(self.path).path == "/healthz":
-                report = health()
-                status = 200 if report.get("ok") else 503
-                self._send(status, json.dumps(report), {"Content-Type": "application/json"})
-            else:
-                self._send(404, "not found")
-
-        def do_POST(self) -> None:
-            path = urlsplit(self.path)
-            length = int(self.headers.get("Content-Length") or 0)
-            if length > MAX_BODY:
-                self._send(413, "too large")
-                return
-            body = self.rfile.read(length)
-            headers = {k.lower(): v for k, v in self.headers.items()}
-            if path.path == "/slack/events":
-                bolt_headers: dict[str, str | Sequence[str]] = dict(headers)
-                req = BoltRequest(body=body.decode("utf-8"), query=path.query, headers=bolt_headers)
-                resp = app.dispatch(req)
-                self._send(resp.status, resp.body or "", resp.headers)
-            elif path.path == "/github/webhook" and webhook is not None:
-                status, text = webhook(headers, body)
-                self._send(status, text)
-            else:
-                self._send(404, "not found")
-
-    server = _Server((host, port), Handler)
-    server.daemon_threads = True
-    return server
+    def close(self) -> None:
+        self._pool.shutdown(wait=True)
 
 
-class _Server(ThreadingHTTPServer):
-    # The stdlib default backlog of 5 resets connections when Slack delivers a burst of events at once.
-    request_queue_size = 128
+def slack_events(app: App, workers: int = ACK_WORKERS) -> _ThreadedBolt:
+    """The ``POST /slack/events`` ASGI handler (Bolt checks every request's signature)."""
+    return _ThreadedBolt(app, workers)

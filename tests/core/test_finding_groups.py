@@ -12,7 +12,9 @@ INVENTORY = inventory_from_data(
             {
                 "name": "nginx",
                 "namespace": "shop",
-                "images": [{"path": "apps/shop/deployment.yaml", "kind": "workload-image", "container": "web"}],
+                "images": [
+                    {"path": "apps/shop/deployment.yaml", "kind": "workload-image", "container": "web"}
+                ],
             },
             {"name": "backup", "namespace": "ops"},
             {"name": "db", "namespace": "data"},

@@ -24,6 +24,8 @@ class SlackRecorder:
         self.fail: dict[str, str] = {}
         # method → HTTP statuses answered before the normal reply, one per call (429 carries Retry-After: 1)
         self.http_errors: dict[str, list[int]] = {}
+        # channels the bot is not a member of (conversations.info answers is_member false for them)
+        self.not_member: set[str] = set()
         self._ts = itertools.count(1)
         self._lock = threading.RLock()
         self._changed = threading.Condition(self._lock)
@@ -96,7 +98,18 @@ class SlackRecorder:
         if method == "usergroups.users.list":
             return {"ok": True, "users": self.usergroups.get(body.get("usergroup", ""), [])}
         if method == "auth.test":
-            return {"ok": True, "user_id": "UBOT", "bot_id": "BBOT", "team_id": "T1", "team": "t"}
+            return {
+                "ok": True,
+                "user_id": "UBOT",
+                "user": "secops-bot",
+                "bot_id": "BBOT",
+                "team_id": "T1",
+                "team": "t",
+            }
+        if method == "conversations.info":
+            channel = body.get("channel", "")
+            info = {"id": channel, "name": "secops", "is_member": channel not in self.not_member}
+            return {"ok": True, "channel": info}
         if method == "apps.connections.open":
             return {"ok": True, "url": self.socket_url}
         if method == "chat.postEphemeral":

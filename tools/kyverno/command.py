@@ -12,10 +12,11 @@ from collections import Counter
 from pathlib import Path
 from typing import Any, TextIO
 
-from tools.kyverno import binary, messages
+from tools.kyverno import messages
 from tools.kyverno.errors import InputError
-from tools.kyverno.policy import is_policy, load_documents
-from tools.kyverno.testsuite import ExpectedResult, Session, ValuesFile, find_test_files, run_suite
+
+# The evaluator (its CEL parser is built at import, ~0.25 s) and the binary runner are imported by the
+# commands that use them: `secops-bot --help`, `scan` and `serve` never pay for them.
 
 ENGINES = ("ours", "kyverno")
 
@@ -66,6 +67,9 @@ def _emit(out: TextIO, obj: dict[str, Any]) -> None:
 
 def run_apply(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     """``policy apply``: evaluate and print; the exit code follows ``kyverno apply``."""
+    from tools.kyverno.policy import is_policy, load_documents
+    from tools.kyverno.testsuite import Session, ValuesFile
+
     if args.engine == "kyverno":
         return _apply_with_binary(args, out, err)
     try:
@@ -111,6 +115,8 @@ def _resource_label(resource: dict[str, Any]) -> str:
 
 def run_test(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     """``policy test``: run every suite under PATH and compare with the expected results."""
+    from tools.kyverno.testsuite import ExpectedResult, find_test_files, run_suite
+
     if args.engine == "kyverno":
         return _test_with_binary(args, out, err)
     test_files = find_test_files(args.path)
@@ -145,6 +151,8 @@ def run_test(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def _apply_with_binary(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from tools.kyverno import binary
+
     exe = binary.find_binary()
     if exe is None:
         err.write(messages.NO_BINARY + "\n")
@@ -164,6 +172,8 @@ def _apply_with_binary(args: argparse.Namespace, out: TextIO, err: TextIO) -> in
 
 
 def _test_with_binary(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from tools.kyverno import binary
+
     exe = binary.find_binary()
     if exe is None:
         err.write(messages.NO_BINARY + "\n")

@@ -28,7 +28,7 @@ import yaml
 from yaml.events import AliasEvent, CollectionEndEvent, CollectionStartEvent, ScalarEvent
 
 from bot.core.findings import Finding
-from tools.sources import k8sgpt, trivy, trivy_operator
+from tools.sources import k8sgpt, npm_audit, osv_scanner, pip_audit, trivy, trivy_operator
 
 MAX_PROBLEMS = 20
 #: A cluster's report can be large (the benchmark reads 100 MB in a few seconds); past this it is refused.
@@ -60,6 +60,9 @@ class FindingsRead:
     problems: list[str] = field(default_factory=list)
     truncated: int = 0  # text fields longer than their limit, cut
     problem_count: int = 0  # all problems, also those past the first MAX_PROBLEMS
+    #: Why (part of) what the scanner was asked to audit was not audited (a dependency scanner that could not
+    #: reach its database): such a report says "not audited", never "no vulnerabilities".
+    not_audited: list[str] = field(default_factory=list)
 
     @property
     def name(self) -> str:
@@ -190,6 +193,11 @@ def _dispatch_json(doc: Any, read: FindingsRead) -> None:
     if k8sgpt.is_analyze_document(doc) or k8sgpt.is_operator_document(doc):
         _dispatch_k8sgpt([("", doc)], read)
         return
+    for reader in (pip_audit, osv_scanner, npm_audit):  # dependency advisories (issue 18)
+        if reader.is_document(doc):
+            read.layout = reader.LAYOUT
+            reader.read_document(doc, read)
+            return
     if trivy_operator.is_operator_document(doc):
         read.layout = trivy_operator.LAYOUT
         trivy_operator.read_objects([("", doc)], read)

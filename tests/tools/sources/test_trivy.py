@@ -95,6 +95,8 @@ def test_image_report_keeps_every_field_of_a_jar_vulnerability():
         "target": "Java",
         "package_type": "jar",
         "package_path": "usr/local/tomcat/webapps/helloworld.war/WEB-INF/lib/spring-beans-5.3.15.jar",
+        "affected": "",
+        "aliases": "",
     }
 
 

@@ -69,6 +69,8 @@ def test_vulnerability_report_sample_names_the_replicaset_and_the_image():
         "target": "library/nginx:1.21.6",
         "package_type": "",
         "package_path": "",
+        "affected": "",
+        "aliases": "",
     }
     assert (second.id, second.fixed, second.title) == (
         "CVE-2018-25009",
