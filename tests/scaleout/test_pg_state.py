@@ -76,3 +76,49 @@ def test_publication_update_keeps_stored_fields_on_postgres(pg_url):
     pub = state.get_publication("p-1", 1)
     assert pub is not None and (pub.commit, pub.pr_number, pub.status) == ("abc", 7, "open")
     state.close()
+
+
+def _cli(*argv: str, env: dict[str, str]) -> tuple[int, str, str]:
+    import io
+
+    from bot.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    code = main(list(argv), out=out, err=err, env=env)
+    return code, out.getvalue(), err.getvalue()
+
+
+def test_migrate_command_applies_then_reports_up_to_date(tmp_path):
+    where = tmp_path / "state.db"
+    assert _cli("--data-dir", str(tmp_path), "migrate", env={}) == (
+        0,
+        f"{where}: applied migration(s) 1, 2; schema is now at version 2.\n",
+        "",
+    )
+    assert (
+        _cli("--data-dir", str(tmp_path), "migrate", env={})[1]
+        == f"{where}: schema is up to date (version 2).\n"
+    )
+
+
+def test_audit_export_writes_a_file_that_audit_verify_accepts(pg_url, tmp_path):
+    from bot.audit_db import DatabaseAuditLog
+
+    state = StateStore(database=PostgresDatabase(pg_url))
+    DatabaseAuditLog(state, _Clock()).append("scan", {"source": "alerts"})
+    state.close()
+    env = {"SECOPS_DATABASE_URL": pg_url}
+    target = tmp_path / "export" / "audit.jsonl"
+    target.parent.mkdir()
+    assert (
+        _cli("audit", "export", "--out", str(target), env=env)[1]
+        == f"exported 1 audit record(s) to {target}\n"
+    )
+    code, out, _ = _cli("--data-dir", str(target.parent), "audit", "verify", env={})
+    assert code == 0 and out.startswith("audit log OK: 1 record(s)")
+    assert _cli("audit", "verify", env=env)[1].startswith("audit log OK: 1 record(s)")
+
+
+class _Clock:
+    def now(self) -> float:
+        return 1764633600.0
