@@ -6,10 +6,13 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot import messages
 from bot.core.errors import SecopsError
-from bot.core.inventory import Inventory
+
+if TYPE_CHECKING:  # --help must not import pydantic (tests/test_startup.py)
+    from bot.core.inventory import Inventory
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
