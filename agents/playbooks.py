@@ -22,20 +22,34 @@ DEFAULT_BAN_DAYS = 30.0
 
 
 class MatchAlternative(BaseModel):
-    """One way a group can match: every given condition must hold."""
+    """One way a group can match: every given condition must hold.
+
+    Wazuh 4.x rules have numeric ids and groups; Wazuh 5.x rules have UUIDs, ``tags`` (``attack.t1110``,
+    the integration) and a ``title``. The reader carries 5.x tags as the alert's groups, so ``tags_any``
+    matches the same set as ``groups_any`` (named for the 5.x reader of a playbook); ``titles_any`` are
+    case-insensitive substrings of a rule's description (4.x) or title (5.x).
+    """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     groups_all: tuple[str, ...] = ()
     groups_any: tuple[str, ...] = ()
+    tags_any: tuple[str, ...] = ()
+    titles_any: tuple[str, ...] = ()
     rule_ids: tuple[str, ...] = ()
 
     def matches(self, group: AlertGroup) -> bool:
-        groups = set(group.rule_groups)
-        if self.groups_all and not set(self.groups_all) <= groups:
+        groups = {g.lower() for g in group.rule_groups}
+        if self.groups_all and not {g.lower() for g in self.groups_all} <= groups:
             return False
-        if self.groups_any and not groups & set(self.groups_any):
+        if self.groups_any and not groups & {g.lower() for g in self.groups_any}:
             return False
+        if self.tags_any and not groups & {t.lower() for t in self.tags_any}:
+            return False
+        if self.titles_any:
+            titles = [d.lower() for d in group.rule_descriptions.values()]
+            if not any(t.lower() in d for t in self.titles_any for d in titles):
+                return False
         return not (self.rule_ids and not set(self.rule_ids) & set(group.rule_ids))
 
 

@@ -55,6 +55,20 @@ def _add_inputs(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--cmdb", help=f"inventory YAML {_env_help('cmdb')}")
 
 
+def _add_indexer(parser: argparse.ArgumentParser) -> None:
+    """The Wazuh indexer instead of the alerts file (issue 15; docs/alerts.md, "Wazuh indexer")."""
+    parser.add_argument(
+        "--indexer",
+        metavar="URL",
+        help=f"pull alerts from the Wazuh indexer (OpenSearch) {_env_help('indexer')}",
+    )
+    parser.add_argument(
+        "--index",
+        metavar="PATTERN",
+        help=f"indexer index pattern (default wazuh-alerts-4.x-*; 5.x: wazuh-findings-v5*) {_env_help('indexer_index')}",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="secops-bot",
@@ -78,6 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
         "group. Nothing is written to the GitOps repository.",
     )
     _add_inputs(scan)
+    _add_indexer(scan)
     scan.add_argument("--json", action="store_true", help="one JSON object per group on stdout, nothing else")
     scan.add_argument(
         "--k8sgpt",
@@ -118,6 +133,7 @@ def build_parser() -> argparse.ArgumentParser:
         "(signed requests only), /healthz, /readyz and /metrics on --port.",
     )
     _add_inputs(serve)
+    _add_indexer(serve)
     serve.add_argument("--http", action="store_true", help="HTTP mode instead of Socket Mode")
     serve.add_argument("--host", default="0.0.0.0", help="HTTP mode: address to bind (default 0.0.0.0)")  # noqa: S104
     serve.add_argument("--port", type=int, default=3000, help="HTTP mode: port (default 3000)")
@@ -198,6 +214,8 @@ def _settings(args: argparse.Namespace, env: dict[str, str]) -> Settings:
         "slack_channel": getattr(args, "channel", None),
         "approvers": getattr(args, "approvers", None),
         "poll_interval": getattr(args, "poll_interval", None),
+        "indexer": getattr(args, "indexer", None),
+        "indexer_index": getattr(args, "index", None),
     }
     from bot.settings import load_settings
 
@@ -219,6 +237,10 @@ def cmd_scan(args: argparse.Namespace, out: TextIO, err: TextIO, env: dict[str, 
         if not path.is_file():
             raise SecopsError(f"{path}: report file not found")
     deps_reports = getattr(args, "deps", None) or []
+    if settings.indexer and settings.alerts is not None:
+        raise SecopsError(messages.cli_indexer_or_alerts())
+    if settings.indexer and not settings.trivy_reports and not policy_reports and not deps_reports:
+        return _scan_indexer(args, settings, out, err, clock)
     if settings.alerts is None and not settings.trivy_reports and not policy_reports and not deps_reports:
         raise SecopsError(messages.cli_need_input())
     settings.require("repo", "cmdb")
@@ -314,6 +336,51 @@ def cmd_scan(args: argparse.Namespace, out: TextIO, err: TextIO, env: dict[str, 
         console.print(
             messages.cli_findings_summary(deps.findings, len(deps.reports), deps.groups, deps.counts())
         )
+    console.print(messages.cli_repo_untouched())
+    return 0
+
+
+def _scan_indexer(
+    args: argparse.Namespace, settings: Settings, out: TextIO, err: TextIO, clock: Clock
+) -> int:
+    """``scan --indexer URL``: the same as a file scan, pulled page by page from the Wazuh indexer."""
+    from rich.console import Console
+
+    from bot.render import json_line, print_proposals
+    from bot.storage import open_audit, open_state
+    from tools.sources.wazuh_indexer import reader_from_settings
+
+    settings.require("repo", "cmdb")
+    since = _since(args.since, clock)
+    reader = reader_from_settings(settings)
+    assert reader is not None
+    state = open_state(settings, disk=args.disk, now=clock.now())
+    try:
+        scanner = build_scanner(settings, state, open_audit(settings, state, clock, disk=args.disk), clock)
+        report = scanner.scan_indexer(reader, since)
+    finally:
+        state.close()
+    where = reader.describe()
+    for note in report.pull.notes:
+        err.write(note + "\n")
+    read = report.read
+    if read.malformed_count:
+        shown = [(m.line, m.reason) for m in read.malformed]
+        err.write(messages.cli_indexer_malformed(where, read.malformed_count, shown) + "\n")
+    if args.json:
+        for p in report.proposals:
+            out.write(json_line(p) + "\n")
+        out.flush()
+        return 0
+    console = Console(
+        file=out, highlight=False, markup=False, soft_wrap=False, width=max(100, Console(file=out).width)
+    )
+    if not read.alert_count and args.since == "offset":
+        console.print(messages.cli_indexer_no_new_alerts(where))
+    print_proposals(console, report.proposals, report.new_ids)
+    console.print(
+        messages.cli_scan_summary(report.alerts, report.groups, report.counts(), read.malformed_count)
+    )
     console.print(messages.cli_repo_untouched())
     return 0
 

@@ -268,9 +268,15 @@ class DedupService:
                     scopes=tuple(sorted(sc)),
                     addresses=tuple(sorted(addrs)),
                     servers=tuple(sorted({s.split("|", 1)[0] for s in sc})),
+                    ineffective=self._still_firing(str(r["fix_id"])),
                 )
             )
         return out
+
+    def _still_firing(self, fix_id: str) -> bool:
+        """Post-merge verification found this merged fix deployed and its attacker still firing."""
+        verification = self.state.verification(fix_id)
+        return verification is not None and verification.phase == "still_firing"
 
     def _records(self, rows: Sequence[Mapping[str, Any]]) -> list[FixRecord]:
         """Fix-store records for outcomes of stored proposals (their effects were recorded at check time)."""

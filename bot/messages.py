@@ -964,6 +964,179 @@ def cli_sync_expired(count: int) -> str:
     return f"Proposed lifting {count} expired block(s); serve posts them for approval."
 
 
+# --- Wazuh indexer pull (issue 15: tools/sources/wazuh_indexer.py) ----------------------------------------
+
+
+def indexer_unauthorized(where: str, call: str) -> str:
+    return (
+        f"Wazuh indexer {where}: {call} was refused (401): the credentials are wrong or missing. "
+        "Check SECOPS_INDEXER_USERNAME and SECOPS_INDEXER_PASSWORD (or SECOPS_INDEXER_API_KEY)."
+    )
+
+
+def indexer_forbidden(where: str, call: str, reason: str) -> str:
+    return (
+        f"Wazuh indexer {where}: {call} was forbidden (403): the user may not read these indices ({reason}). "
+        "Give it read access to the index pattern (SECOPS_INDEXER_INDEX)."
+    )
+
+
+def indexer_failed(where: str, call: str, status: int, reason: str) -> str:
+    return f"Wazuh indexer {where}: {call} failed (HTTP {status}: {reason}). The next poll tries again."
+
+
+def indexer_timeout(where: str, call: str, seconds: float) -> str:
+    return (
+        f"Wazuh indexer {where}: {call} did not answer within {seconds:g} s (SECOPS_INDEXER_TIMEOUT). "
+        "The next poll tries again from the stored watermark."
+    )
+
+
+def indexer_unreachable(where: str, detail: str) -> str:
+    return f"Wazuh indexer {where} is unreachable ({detail}). Check SECOPS_INDEXER_URL."
+
+
+def indexer_tls(where: str, detail: str) -> str:
+    return (
+        f"Wazuh indexer {where}: the TLS certificate was not accepted ({detail}). "
+        "Give the CA with SECOPS_INDEXER_CA_BUNDLE."
+    )
+
+
+def indexer_bad_answer(where: str, call: str, what: str) -> str:
+    return f"Wazuh indexer {where}: {call} answered unusably ({what})."
+
+
+def indexer_no_index(where: str) -> str:
+    return (
+        f"Wazuh indexer {where}: no index matches the pattern; nothing to read (deleted, or not created yet)."
+    )
+
+
+def indexer_index_gone(where: str) -> str:
+    return (
+        f"Wazuh indexer {where}: an index was deleted during the pull; what was read is kept, "
+        "the next poll goes on from there."
+    )
+
+
+def indexer_pit_reopened(where: str) -> str:
+    return f"Wazuh indexer {where}: the point in time expired; reopened, reading on after the last page."
+
+
+def indexer_pit_lost(where: str, times: int) -> str:
+    return (
+        f"Wazuh indexer {where}: the point in time expired {times} times in one pull; stopped. "
+        "The next poll resumes from the stored watermark."
+    )
+
+
+def indexer_shards_failed(where: str, failed: int) -> str:
+    return (
+        f"Wazuh indexer {where}: {failed} shard(s) failed to answer; their alerts may come in a later poll."
+    )
+
+
+def cli_indexer_malformed(where: str, count: int, shown: Sequence[tuple[int, str]]) -> str:
+    lines = [f"{where}: skipped {count} malformed document(s):"]
+    lines += [f"  #{n}: {reason}" for n, reason in shown]
+    if count > len(shown):
+        lines.append(f"  … and {count - len(shown)} more")
+    return "\n".join(lines)
+
+
+def cli_indexer_or_alerts() -> str:
+    return (
+        "give --alerts (SECOPS_ALERTS) or --indexer (SECOPS_INDEXER_URL), not both: they are the same alerts"
+    )
+
+
+def cli_indexer_no_new_alerts(where: str) -> str:
+    return f"{where}: no new alerts since the last scan (use --since all to read every document again)."
+
+
+# --- post-merge verification (issue 15: bot/verification.py, tools/argocd.py) ----------------------------
+
+
+def _minutes(seconds: float) -> str:
+    return f"{seconds / 60:g} min"
+
+
+def verify_deployed_watching(at: str, attacker: str, period_s: float) -> str:
+    return f"Deployed {at} · watching alerts from {attacker} for {_minutes(period_s)}."
+
+
+def verify_deployed(at: str) -> str:
+    return f"Deployed {at}."
+
+
+def verify_quiet(at: str, attacker: str, period_s: float) -> str:
+    return f"Deployed {at} · no alerts from {attacker} since (0 in {_minutes(period_s)})."
+
+
+def verify_still_firing(alerts: int, period_s: float) -> str:
+    return (
+        f"Still firing: {alerts} alert(s) since deployment (in {_minutes(period_s)}). This fix no longer "
+        "suppresses new proposals for this attacker; the next ones are escalated."
+    )
+
+
+def verify_not_deployed(deadline_s: float, why: str) -> str:
+    tail = f" {why}" if why else ""
+    return f"Not deployed after {_minutes(deadline_s)}.{tail}"
+
+
+def verify_app_state(app: str, sync: str, health: str, revisions: Sequence[str]) -> str:
+    shown = ", ".join(r[:12] for r in revisions) or "none"
+    return f"Argo CD application {app}: {sync}, {health}, revision {shown}."
+
+
+def verify_no_app(targets: Sequence[str]) -> str:
+    return (
+        f"No Argo CD application in the inventory for {', '.join(targets) or 'these files'} (argocd_app): "
+        "deployment not followed."
+    )
+
+
+def verify_no_commit() -> str:
+    return "GitHub gave no merge commit: deployment not followed."
+
+
+def esc_still_firing(fix_id: str, alerts: int, attacker: str) -> str:
+    return (
+        f"Still firing: the block of {attacker} merged in {fix_id} is deployed, yet {alerts} alert(s) came "
+        "after it. The block does not stop this attacker (another path in, or the config is not used): "
+        "a person has to look."
+    )
+
+
+def suppressed_still_firing_escalated(escalation_id: str) -> str:
+    return f"Still firing; already escalated in {escalation_id}."
+
+
+def argocd_refused(url: str, app: str, status: int) -> str:
+    return (
+        f"Argo CD {url}: reading application {app} was refused ({status}). Check SECOPS_ARGOCD_TOKEN "
+        "(a read-only token with `applications, get`)."
+    )
+
+
+def argocd_no_app(url: str, app: str) -> str:
+    return f"Argo CD {url}: no application {app} (404). Check argocd_app in the inventory."
+
+
+def argocd_failed(url: str, app: str, status: int) -> str:
+    return f"Argo CD {url}: reading application {app} failed (HTTP {status}). The next pass tries again."
+
+
+def argocd_timeout(url: str, app: str, seconds: float) -> str:
+    return f"Argo CD {url}: application {app} did not answer within {seconds:g} s. The next pass tries again."
+
+
+def argocd_unreachable(url: str, detail: str) -> str:
+    return f"Argo CD {url} is unreachable ({detail}). Check SECOPS_ARGOCD_URL."
+
+
 # --- operations kit: config show, health, start-up checks (issue 16) ---------------------------------------
 
 
@@ -1069,7 +1242,10 @@ def cli_findings_summary(findings: int, reports: int, groups: int, counts: dict[
 
 
 def cli_need_input() -> str:
-    return "nothing to scan: give --alerts (or SECOPS_ALERTS), --trivy REPORT and/or --deps REPORT"
+    return (
+        "nothing to scan: give --alerts (or SECOPS_ALERTS), --trivy REPORT and/or --deps REPORT, "
+        "or --indexer URL (or SECOPS_INDEXER_URL)"
+    )
 
 
 # --- image bumps: which version (issue 13, agents/image_bumps.py) ------------------------------------------
@@ -1255,6 +1431,19 @@ def image_already_newer(path: str, holds: str, scanned: str) -> str:
         f"{IMAGE_ALREADY_NEWER} {path} holds {holds}, newer than the scanned {scanned} (a bump was merged since "
         "the report was written; the next report will show whether its CVEs are gone)"
     )
+
+
+def verify_deployed_findings(at: str, count: int) -> str:
+    return f"Deployed {at} · waiting for the next scanner report to show its {count} finding(s) gone."
+
+
+def verify_findings_gone(at: str, count: int) -> str:
+    return f"Deployed {at} · the next report no longer has its {count} finding(s)."
+
+
+def verify_findings_remain(remaining: Sequence[str]) -> str:
+    shown = ", ".join(remaining[:10]) + (f" and {len(remaining) - 10} more" if len(remaining) > 10 else "")
+    return f"Still there after deployment: the next report still has {shown}."
 
 
 def candidate_revision(values: Sequence[str], reports: Sequence[str]) -> str:
@@ -1481,6 +1670,14 @@ def cli_deps_app_repos(reports: int, names: int) -> str:
 
 def cli_unknown_app_repo(name: str) -> str:
     return f"--app-repo {name}: not an application repository of the inventory (app_repos:)"
+
+
+def card_action_add_policy(name: str, folder: str) -> str:
+    return f"Add policy {name} (Audit) in {folder}"
+
+
+def card_action_enforce_policy(name: str, before: str, after: str) -> str:
+    return f"Enforce policy {name} ({before} → {after})"
 
 
 # --- Scale-out: shared state, one leader, several replicas (issue 17) ---------------------------------------

@@ -189,9 +189,33 @@ CREATE TABLE audit_chain (
 )
 """
 
+# Issue 15 (on main while migrations were written): the indexer's watermarks and post-merge verification.
+# IF NOT EXISTS: a state.db written by that release before migrations already has them.
+_VERIFICATION = """
+CREATE TABLE IF NOT EXISTS watermarks (
+    source TEXT PRIMARY KEY,
+    value TEXT NOT NULL,
+    updated_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS verifications (
+    proposal_id TEXT PRIMARY KEY,
+    phase TEXT NOT NULL,
+    merge_commit TEXT NOT NULL,
+    app TEXT NOT NULL DEFAULT '',
+    attacker TEXT,
+    merged_at REAL NOT NULL,
+    deployed_at REAL,
+    alerts INTEGER NOT NULL DEFAULT 0,
+    updated_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS verifications_phase ON verifications(phase);
+CREATE INDEX IF NOT EXISTS verifications_attacker ON verifications(attacker) WHERE attacker IS NOT NULL
+"""
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "base schema", _BASE),
     Migration(2, "scale-out: leader lease, delivery keys, publishing claims, audit chain", _SCALE_OUT),
+    Migration(3, "indexer watermarks, post-merge verification", _VERIFICATION),
 )
 LATEST = MIGRATIONS[-1].version
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gc
 import hashlib
+import json
 import logging
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -43,7 +44,8 @@ from bot.core.proposal import Action, LlmUsage, Proposal, Review, UnfixedTarget,
 from bot.core.sanitize import plain
 from bot.state import Offset, StateStore
 from bot.yaml_edit import ReadFile, repo_reader
-from tools.sources.wazuh import AlertStream, ReadResult
+from tools.sources.wazuh import MAX_REPORTED_MALFORMED, AlertStream, ReadResult
+from tools.sources.wazuh_indexer import IndexerReader, PullNotes, Watermark
 
 if TYPE_CHECKING:
     from tools.sources.findings_file import FindingsRead
@@ -106,6 +108,15 @@ class ScanReport:
         for p in self.proposals:
             out[p.action] = out.get(p.action, 0) + 1
         return out
+
+
+@dataclass
+class IndexerScanReport(ScanReport):
+    """What one indexer pull read and decided: pages, repeats skipped in the overlap window, notes."""
+
+    pages: int = 0
+    repeats: int = 0
+    pull: PullNotes = field(default_factory=PullNotes)
 
 
 class Scanner:
@@ -360,7 +371,26 @@ class Scanner:
             return self._failed(
                 proposal.group, proposal.id, proposal.fixer, exc, llm=proposal.llm, unfixed=proposal.unfixed
             )
-        return proposal
+        return self._still_firing(proposal)
+
+    def _still_firing(self, proposal: Proposal) -> Proposal:
+        """A repeat of a block that post-merge verification found deployed but not working is no longer
+        suppressed (already in place, or by the merged fix): it is escalated once, saying so; later
+        repeats point at that escalation (bot/verification.py)."""
+        attacker = proposal.group.attacker
+        if proposal.action != "suppressed" or proposal.folded_into or not attacker:
+            return proposal
+        firing = self.state.still_firing(attacker)
+        if firing is None:
+            return proposal
+        key = f"still_firing_escalated:{firing.proposal_id}"
+        earlier = self.state.get_meta(key)
+        if earlier is not None:
+            reason = messages.suppressed_still_firing_escalated(str(json.loads(earlier)))
+            return proposal.model_copy(update={"reason": reason})
+        self.state.set_meta(key, proposal.id)
+        reason = messages.esc_still_firing(firing.proposal_id, firing.alerts, attacker)
+        return proposal.model_copy(update={"action": "escalate", "reason": reason, "diff": "", "files": ()})
 
     def _workspace(self, group: AlertGroup) -> Workspace:
         """What the long-tail fixer may see and try for this group; the guard judges every try."""
@@ -575,6 +605,49 @@ class Scanner:
                 },
             )
         self.state.set_offset(source, Offset(read.inode, read.end_offset, read.end_line), self.clock.now())
+        return report
+
+    def scan_indexer(self, reader: IndexerReader, since: Since | None = None) -> IndexerScanReport:
+        """Pull new alerts from the Wazuh indexer and decide them page by page.
+
+        Each page's proposals, its audit records and its watermark are stored together: the audit batch is
+        written inside the page's state transaction, and the transaction (proposals + watermark) commits
+        after it, so a crash before the commit re-reads that page (its proposals are decided again, never
+        lost) and one after it neither repeats nor skips it.
+        """
+        since = since or Since()
+        source = reader.source
+        stored = self.state.get_watermark(source) if since.mode == "offset" else None
+        watermark = Watermark.from_json(stored) if stored else None
+        since_ms = int(since.ts * 1000) if since.mode == "time" and since.ts is not None else None
+        read = ReadResult(path=reader.describe())
+        report = IndexerScanReport(read=read)
+        self.audit.flush()
+        for page in reader.pages(watermark, since_ms, report.pull):
+            groups = report.groups
+            with self.state.transaction(), self.audit.batch():
+                new_before = set(report.new_ids)
+                self.decide(page.alerts, report)
+                report.groups += groups
+                self.audit.append(
+                    "scan",
+                    {
+                        "source": reader.describe(),
+                        "alerts": len(page.alerts),
+                        "malformed": page.malformed_count,
+                        "repeats": page.repeats,
+                        "new_proposals": sorted(report.new_ids - new_before),
+                        "watermark": page.watermark.after,
+                    },
+                )
+                self.state.set_watermark(source, page.watermark.to_json(), self.clock.now())
+            report.alerts += len(page.alerts)
+            report.pages += 1
+            report.repeats += page.repeats
+            read.alert_count += len(page.alerts)
+            read.lines += page.hits
+            read.malformed_count += page.malformed_count
+            read.malformed.extend(page.malformed[: max(0, MAX_REPORTED_MALFORMED - len(read.malformed))])
         return report
 
     def scan_reports(

@@ -32,6 +32,7 @@ from bot.pipeline import Scanner, ScanReport, Since
 from bot.publishing import Approval, Publisher, PublishResult
 from bot.settings import Settings
 from bot.state import StateStore, StoredProposal
+from tools.sources.wazuh_indexer import IndexerReader
 
 log = logging.getLogger(__name__)
 
@@ -100,6 +101,7 @@ class ProposalService:
         alerts_path: Path | None,
         before_scan: Callable[[], None] | None = None,
         report_paths: Sequence[Path] = (),
+        indexer: IndexerReader | None = None,
         replica: str = "local",
     ) -> None:
         self.settings = settings
@@ -113,6 +115,7 @@ class ProposalService:
         self.alerts_path = alerts_path
         self.report_paths = tuple(report_paths)
         self.before_scan = before_scan
+        self.indexer = indexer  # the Wazuh indexer instead of the alerts file (issue 15)
         self._scan_lock = threading.Lock()
         # (proposal id, revision hash) being voted on or published in this process: one publisher per revision
         self._inflight: set[tuple[str, str]] = set()
@@ -158,7 +161,12 @@ class ProposalService:
         """The alerts file from its offset, then the scanner reports that changed since the last scan, as one
         report (the poller posts both the same way)."""
         report: ScanReport | None = None
-        if self.alerts_path is not None:
+        if self.indexer is not None:  # the Wazuh indexer instead of the alerts file (issue 15)
+            pulled = self.scanner.scan_indexer(self.indexer, Since("offset"))
+            for note in pulled.pull.notes:
+                log.warning("%s", note)
+            report = pulled
+        elif self.alerts_path is not None:
             report = self.scanner.scan_file(self.alerts_path, Since("offset"))
         if self.report_paths:
             found = self.scanner.scan_reports(self.report_paths, Since("offset"))
@@ -169,7 +177,7 @@ class ProposalService:
             report.groups += found.groups
             report.reports, report.unchanged, report.findings = found.reports, found.unchanged, found.findings
             report.revised.extend(found.revised)
-        assert report is not None, "serve needs SECOPS_ALERTS or SECOPS_TRIVY_REPORTS"
+        assert report is not None, "serve needs SECOPS_ALERTS, SECOPS_INDEXER_URL or SECOPS_TRIVY_REPORTS"
         return report
 
     def last_poll(self) -> float | None:

@@ -74,6 +74,24 @@ ENV_NAMES: dict[str, str] = {
     "dedup_show_threshold": "SECOPS_DEDUP_SHOW_THRESHOLD",
     # Kyverno engine
     "kyverno_bin": "SECOPS_KYVERNO_BIN",
+    # Wazuh indexer pull (issue 15; docs/alerts.md, "Wazuh indexer"); secrets also take <NAME>_FILE
+    "indexer": "SECOPS_INDEXER_URL",
+    "indexer_index": "SECOPS_INDEXER_INDEX",
+    "indexer_username": "SECOPS_INDEXER_USERNAME",
+    "indexer_password": "SECOPS_INDEXER_PASSWORD",
+    "indexer_api_key": "SECOPS_INDEXER_API_KEY",
+    "indexer_ca_bundle": "SECOPS_INDEXER_CA_BUNDLE",
+    "indexer_verify_tls": "SECOPS_INDEXER_VERIFY_TLS",
+    "indexer_timeout": "SECOPS_INDEXER_TIMEOUT",
+    "indexer_page_size": "SECOPS_INDEXER_PAGE_SIZE",
+    "indexer_overlap": "SECOPS_INDEXER_OVERLAP",
+    # Post-merge verification (issue 15; docs/verification.md)
+    "argocd_url": "SECOPS_ARGOCD_URL",
+    "argocd_token": "SECOPS_ARGOCD_TOKEN",
+    "argocd_ca_bundle": "SECOPS_ARGOCD_CA_BUNDLE",
+    "argocd_verify_tls": "SECOPS_ARGOCD_VERIFY_TLS",
+    "deploy_deadline": "SECOPS_DEPLOY_DEADLINE",
+    "verify_period": "SECOPS_VERIFY_PERIOD",
     # Scale-out (issue 17): shared PostgreSQL state, one leader among replicas
     "database_url": "SECOPS_DATABASE_URL",
     "database_pool_size": "SECOPS_DATABASE_POOL_SIZE",

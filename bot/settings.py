@@ -116,6 +116,34 @@ class Settings(BaseSettings):
     #: how long a leader's lease lasts without renewal (another replica takes over after it)
     leader_lease: float = 30.0
 
+    # Wazuh indexer pull (issue 15): an OpenSearch URL instead of the alerts file
+    indexer: str | None = None
+    indexer_index: str = "wazuh-alerts-4.x-*"
+    indexer_username: str | None = None
+    indexer_password: SecretStr | None = None
+    indexer_api_key: SecretStr | None = None
+    indexer_ca_bundle: Path | None = None
+    indexer_verify_tls: bool = True
+    indexer_timeout: float = 30.0
+    indexer_page_size: int = Field(default=5000, ge=1, le=10_000)
+    indexer_overlap: float = 5 * 60.0
+
+    # Post-merge verification (issue 15): Argo CD (read-only token) and how long to wait and watch
+    argocd_url: str | None = None
+    argocd_token: SecretStr | None = None
+    argocd_ca_bundle: Path | None = None
+    argocd_verify_tls: bool = True
+    deploy_deadline: float = 30 * 60.0
+    verify_period: float = 30 * 60.0
+
+    @field_validator("indexer_timeout", "indexer_overlap", "deploy_deadline", "verify_period", mode="before")
+    @classmethod
+    def _issue15_durations(cls, value: Any) -> float:
+        seconds = parse_duration(value)
+        if seconds <= 0:
+            raise ValueError("must be positive")
+        return seconds
+
     @field_validator("approvers", mode="before")
     @classmethod
     def _split_approvers(cls, value: Any) -> Any:

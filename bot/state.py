@@ -74,6 +74,21 @@ _BLOCK_COLUMNS = "file, key, entry, proposal_id, pr_number, added_at, expires_at
 
 
 @dataclass(frozen=True)
+class Verification:
+    """Post-merge verification of one merged proposal (bot/verification.py)."""
+
+    proposal_id: str
+    phase: str  # deploying | watching | verified | still_firing | not_deployed | no_app
+    merge_commit: str
+    app: str
+    attacker: str | None
+    merged_at: float
+    deployed_at: float | None
+    alerts: int
+    updated_at: float
+
+
+@dataclass(frozen=True)
 class StoredProposal:
     proposal: Proposal
     status: str
@@ -165,6 +180,63 @@ class StateStore:
                 "line=excluded.line, updated_at=excluded.updated_at",
                 (source, offset.inode, offset.offset, offset.line, now),
             )
+
+    def get_watermark(self, source: str) -> str | None:
+        """The stored watermark (JSON) of a pulled source, or None."""
+        with self._read() as db:
+            row = db.execute("SELECT value FROM watermarks WHERE source = ?", (source,)).fetchone()
+        return str(row[0]) if row else None
+
+    def set_watermark(self, source: str, value: str, now: float) -> None:
+        """Store a pulled source's watermark (inside the caller's transaction when there is one)."""
+        with self.transaction() as db:
+            db.execute(
+                "INSERT INTO watermarks(source, value, updated_at) VALUES (?,?,?) ON CONFLICT(source) "
+                "DO UPDATE SET value=excluded.value, updated_at=excluded.updated_at",
+                (source, value, now),
+            )
+
+    # --- post-merge verification (bot/verification.py) ---------------------------------------------
+
+    def record_verification(self, v: Verification) -> None:
+        """Create or replace the verification row of one merged proposal."""
+        with self.transaction() as db:
+            db.execute(
+                "INSERT INTO verifications(proposal_id, phase, merge_commit, app, attacker, merged_at, "
+                "deployed_at, alerts, updated_at) VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT(proposal_id) DO "
+                "UPDATE SET phase=excluded.phase, merge_commit=excluded.merge_commit, app=excluded.app, "
+                "attacker=excluded.attacker, merged_at=excluded.merged_at, deployed_at=excluded.deployed_at, "
+                "alerts=excluded.alerts, updated_at=excluded.updated_at",
+                (
+                    v.proposal_id, v.phase, v.merge_commit, v.app, v.attacker, v.merged_at,
+                    v.deployed_at, v.alerts, v.updated_at,
+                ),
+            )  # fmt: skip
+
+    def verification(self, proposal_id: str) -> Verification | None:
+        rows = self._verifications("WHERE proposal_id = ?", (proposal_id,))
+        return rows[0] if rows else None
+
+    def verifications(self, phases: tuple[str, ...]) -> tuple[Verification, ...]:
+        """Verifications in one of ``phases``, oldest merge first."""
+        marks = ",".join("?" * len(phases))
+        return self._verifications(f"WHERE phase IN ({marks}) ORDER BY merged_at, proposal_id", phases)
+
+    def still_firing(self, attacker: str) -> Verification | None:
+        """The latest verification that found a merged fix for ``attacker`` did not stop its alerts."""
+        rows = self._verifications(
+            "WHERE attacker = ? AND phase = 'still_firing' ORDER BY updated_at DESC LIMIT 1", (attacker,)
+        )
+        return rows[0] if rows else None
+
+    def _verifications(self, where: str, args: tuple[Any, ...]) -> tuple[Verification, ...]:
+        with self._read() as db:
+            rows = db.execute(
+                "SELECT proposal_id, phase, merge_commit, app, attacker, merged_at, deployed_at, alerts, "  # noqa: S608
+                f"updated_at FROM verifications {where}",
+                args,
+            ).fetchall()
+        return tuple(Verification(*r) for r in rows)
 
     # --- proposals -----------------------------------------------------------------------------------
 

@@ -32,6 +32,7 @@ from bot.core.sanitize import plain
 from bot.publishing import Notifier, NullNotifier
 from bot.settings import Settings
 from bot.state import Publication, StateStore
+from bot.verification import Verifier
 from tools.github import PullRequestInfo, PullRequests
 
 log = logging.getLogger(__name__)
@@ -47,6 +48,7 @@ class SyncReport:
     rebased: int = 0
     closed: int = 0
     expired: int = 0  # removal proposals made for expired blocks
+    verified: int = 0  # post-merge verifications that moved a step (bot/verification.py)
     errors: list[str] = field(default_factory=list)
 
 
@@ -63,6 +65,7 @@ class Syncer:
         clock: Clock,
         notifier: Notifier | None = None,
         ban_days: Callable[[str], float] | None = None,
+        verifier: Verifier | None = None,
     ) -> None:
         self.pulls = pulls
         self.builder = builder
@@ -73,6 +76,7 @@ class Syncer:
         #: A fixer's ban time in days (the playbook's ban_time); 30 without a catalog.
         self.ban_days = ban_days or (lambda fixer: expiry.DEFAULT_BAN_DAYS)
         self.expiry = expiry.ExpiryJob(state=state, builder=builder, audit=audit, clock=clock)
+        self.verifier = verifier  # post-merge verification (Argo CD, then the alerts); None: not configured
 
     def sync(self) -> SyncReport:
         """One pass over every open bot pull request; one failing pull request does not stop the others."""
@@ -92,6 +96,8 @@ class Syncer:
             report.expired = len(self.expiry.run())
         except PublishError as exc:
             report.errors.append(f"expiry: {exc}")
+        if self.verifier is not None:
+            report.verified = self.verifier.run()
         return report
 
     def on_pull_request(self, number: int) -> SyncReport:
@@ -134,6 +140,8 @@ class Syncer:
                 )
         self.audit.append("pr_merged", self._fields(pub, pr, by=by))
         self.notifier.thread_note(pub.proposal_id, messages.pr_merged(by, pr.url))
+        if self.verifier is not None:
+            self.verifier.start(pub.proposal_id, pr.merge_commit)
 
     def _rejected(self, pub: Publication, pr: PullRequestInfo) -> None:
         now = self.clock.now()
@@ -239,16 +247,27 @@ def build_syncer(
         return None
     from agents.playbooks import ban_days, load_catalog
     from bot.publisher import build_git_repo
+    from bot.verification import build_verifier
     from tools.cmdb import load_inventory
     from tools.github import github_pulls
 
+    inventory = load_inventory(settings.cmdb)
     builder = BranchBuilder(
         build_git_repo(settings),
-        load_inventory(settings.cmdb),
+        inventory,
         settings.guard_policy(),
         removable=expiry.removable_for(state),
     )
     catalog = load_catalog()
+    verifier = build_verifier(
+        settings,
+        state=state,
+        audit=audit,
+        clock=clock,
+        inventory=inventory,
+        contains=builder.repo.contains,
+        notifier=notifier,
+    )
     return Syncer(
         pulls=pulls or github_pulls(settings),
         builder=builder,
@@ -257,6 +276,7 @@ def build_syncer(
         clock=clock,
         notifier=notifier,
         ban_days=lambda fixer: ban_days(catalog, fixer),
+        verifier=verifier,
     )
 
 

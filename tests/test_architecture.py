@@ -87,6 +87,7 @@ _CLIENTS = {
     "Github": "timeout",
     "urlopen": "timeout",
     "ChatOllama": "client_kwargs",
+    "OpenSearch": "timeout",
 }
 
 
@@ -102,7 +103,7 @@ def test_every_network_client_is_built_with_a_timeout():
                 assert _CLIENTS[name] in {k.arg for k in node.keywords}, (
                     f"{path}: {name}(...) without a timeout"
                 )
-    assert {"Github", "ChatOllama"} <= seen and seen & {"WebClient", "_CountedWebClient"}
+    assert {"Github", "ChatOllama", "OpenSearch"} <= seen and seen & {"WebClient", "_CountedWebClient"}
 
 
 def test_nothing_talks_to_a_cluster_api():

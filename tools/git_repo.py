@@ -240,6 +240,20 @@ class GitRepo:
             return False
         return c.author.email == self.author.email and c.committer.email == self.author.email
 
+    def contains(self, revision: str, commit: str) -> bool:
+        """True when ``revision`` is ``commit`` or a descendant of it (post-merge verification: what Argo CD
+        synced carries the merge). A revision the clone does not have is fetched once before answering."""
+        if revision == commit:
+            return True
+        for attempt in range(2):
+            try:
+                return bool(self.repo.is_ancestor(commit, revision))  # type: ignore[arg-type]  # revs work too
+            except (git.GitError, ValueError):
+                if attempt == 0:
+                    with self.locked():
+                        self.fetch()
+        return False
+
     def parent(self, sha: str) -> str | None:
         parents = self.repo.commit(sha).parents
         return parents[0].hexsha if parents else None

@@ -40,6 +40,7 @@ class PullRequestInfo:
     base_ref: str
     merged_by: str | None = None
     mergeable_state: str | None = None  # clean | dirty | behind | blocked | unknown ...
+    merge_commit: str | None = None  # the merge (or squash) commit on the base branch, once merged
 
 
 class PullRequests(Protocol):
@@ -143,6 +144,7 @@ def _info(pr: PullRequest) -> PullRequestInfo:
         base_ref=pr.base.ref,
         merged_by=pr.merged_by.login if pr.merged_by is not None else None,
         mergeable_state=pr.mergeable_state,
+        merge_commit=pr.merge_commit_sha if pr.merged else None,
     )
 
 

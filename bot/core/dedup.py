@@ -43,6 +43,8 @@ class PastFix(BaseModel):
     scopes: tuple[str, ...] = ()
     addresses: tuple[str, ...] = ()
     servers: tuple[str, ...] = ()
+    #: post-merge verification found the fix deployed and its alerts still coming: it binds nothing
+    ineffective: bool = False
 
 
 class Neighbour(BaseModel):
@@ -88,7 +90,10 @@ class Verdict(BaseModel):
 
 
 def binding(fix: PastFix, now: float, policy: DedupPolicy) -> bool:
-    """A merged fix binds forever; a rejection binds for ``reject_period`` after it was made."""
+    """A merged fix binds forever (unless verification found it still firing); a rejection binds for
+    ``reject_period`` after it was made."""
+    if fix.ineffective:
+        return False
     return fix.outcome == "merged" or now - fix.at < policy.reject_period
 
 

@@ -14,6 +14,8 @@ catch them and turn them into a message that says what to do.
     ├── FixStoreError        the memory of past fixes (Chroma) is unreachable or unusable
     ├── ModelError           a language model is unreachable, too slow, or answered unusably
     ├── PublishError         git or GitHub refused or failed while publishing (text is redacted)
+    ├── SourceError          a pulled source (the Wazuh indexer, Argo CD) refused or failed: the text names
+    │                        the call and what to check (credentials, URL, TLS); never a secret
     └── StateError           the state store is unusable
         └── StateStorageError    the state store or the data directory cannot be written (also a StorageError)
 
@@ -75,6 +77,10 @@ class FixStoreError(SecopsError):
 
 class PublishError(SecopsError):
     """Git or GitHub refused or failed while publishing an approved change; the text names the step."""
+
+
+class SourceError(SecopsError):
+    """A source the bot pulls from (the Wazuh indexer, Argo CD) refused or failed; the text names the call."""
 
 
 class StateError(SecopsError):

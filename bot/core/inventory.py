@@ -97,6 +97,9 @@ class Server(BaseModel):
     environment: str | None = None
     owner: str | None = None
     configs: tuple[ConfigRef, ...] = ()
+    argocd_app: str | None = (
+        None  # the Argo CD Application that deploys its configs (post-merge verification)
+    )
 
     @field_validator("ip")
     @classmethod

@@ -121,6 +121,9 @@ def action_words(p: Proposal) -> str:
     bumps = [o for o in p.operations if o.get("op") == "set_image"]
     if bumps:
         return image_action_words(p, bumps)
+    policies = [o for o in p.operations if o.get("op") in ("add_policy", "set_policy_mode")]
+    if policies:
+        return policy_action_words(policies[0])
     if g.is_findings and not p.operations:
         return messages.card_action_findings(g.subject, g.family or "?", targets)
     if adds:
@@ -154,6 +157,23 @@ def image_action_words(p: Proposal, bumps: Sequence[Mapping[str, Any]]) -> str:
     severities = {f.id: f.severity for f in p.group.findings}
     top = min(fixed, key=lambda i: (severity_rank(severities.get(i, "UNKNOWN")), i)) if fixed else ""
     return messages.card_action_bump(where, old, new, top, severities.get(top, ""), max(0, len(fixed) - 1))
+
+
+def policy_action_words(op: Mapping[str, Any]) -> str:
+    """ "Add policy disallow-privileged (Audit) in clusters/prod/policies" / "Enforce policy X (Audit → Enforce)"."""
+    if op.get("op") == "set_policy_mode":
+        return messages.card_action_enforce_policy(
+            str(op.get("policy", "?")), str(op.get("expect", "Audit")), str(op.get("value", "Enforce"))
+        )
+    policy = op.get("policy") if isinstance(op.get("policy"), Mapping) else {}
+    meta = (
+        policy.get("metadata")
+        if isinstance(policy, Mapping) and isinstance(policy.get("metadata"), Mapping)
+        else {}
+    )
+    name = str((meta or {}).get("name", "")) or str(op.get("template", "?"))
+    folder = str(op.get("file", "")).rsplit("/", 1)[0]
+    return messages.card_action_add_policy(name, folder)
 
 
 def _clock(ts: float | None) -> str:

@@ -43,6 +43,7 @@ from bot.slack.poster import Poster
 from bot.slack.server import Health, Poller, WebhookHandler, slack_events
 from bot.state import StateStore
 from bot.storage import open_audit, open_state, replica_name
+from tools.sources.wazuh_indexer import reader_from_settings
 
 log = logging.getLogger(__name__)
 
@@ -296,8 +297,8 @@ def require_slack(settings: Settings, *, http: bool) -> None:
         missing.append("SECOPS_SLACK_CHANNEL")
     if not settings.approvers:
         missing.append("SECOPS_APPROVERS")
-    if settings.alerts is None and not settings.trivy_reports:
-        missing.append("SECOPS_ALERTS or SECOPS_TRIVY_REPORTS")
+    if settings.alerts is None and not settings.trivy_reports and not settings.indexer:
+        missing.append("SECOPS_ALERTS or SECOPS_TRIVY_REPORTS or SECOPS_INDEXER_URL")
     if settings.cmdb is None:
         missing.append("SECOPS_CMDB")
     if settings.repo is None and not settings.git_remote_url:
@@ -345,6 +346,7 @@ def build_runtime(
         report_paths=settings.trivy_reports,
         before_scan=before_scan,
         replica=replica,
+        indexer=reader_from_settings(settings),
     )
     poster = Poster(
         client,

@@ -92,12 +92,12 @@ def test_migrate_command_applies_then_reports_up_to_date(tmp_path):
     where = tmp_path / "state.db"
     assert _cli("--data-dir", str(tmp_path), "migrate", env={}) == (
         0,
-        f"{where}: applied migration(s) 1, 2; schema is now at version 2.\n",
+        f"{where}: applied migration(s) 1, 2, 3; schema is now at version 3.\n",
         "",
     )
     assert (
         _cli("--data-dir", str(tmp_path), "migrate", env={})[1]
-        == f"{where}: schema is up to date (version 2).\n"
+        == f"{where}: schema is up to date (version 3).\n"
     )
 
 

@@ -38,6 +38,11 @@ def card(slack, part: str) -> dict:
 def test_policy_card_shows_the_impact_preview_and_the_proof_check(slack):
     scan(slack)
     message = card(slack, "disallow-privileged")
+    assert (
+        message["blocks"][0]["text"]["text"]
+        .split(" · ")[0]
+        .endswith("*Add policy disallow-privileged-containers (Audit) in clusters/prod/policies*")
+    )
     context = [e["text"] for b in message["blocks"] if b["type"] == "context" for e in b["elements"]]
     assert any(f":card_index_dividers: {IMPACT}\n" in t for t in context)
     ref = slack.service.approvals.message_for(json.loads(slack.approve_value(message))["p"])

@@ -55,9 +55,12 @@ class GitHubServer:
 
     # --- the human side --------------------------------------------------------------------------------
 
-    def merge(self, number: int, by: str) -> None:
+    def merge(self, number: int, by: str, commit: str | None = None) -> None:
+        """``commit``: the merge commit on the base branch (``merge_commit_sha``), when a test made one."""
         pr = self.repo.pulls[number]
         pr.update(state="closed", merged=True, merged_by=self._user(by), closed_by=self._user(by))
+        if commit is not None:
+            pr["merge_commit_sha"] = commit
 
     def close_by(self, number: int, by: str, comment: str = "") -> None:
         if comment:

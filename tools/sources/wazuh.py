@@ -31,7 +31,7 @@ from typing import Any
 
 import orjson
 
-from bot.core.alert import MAX_LEVEL, Alert, level_from
+from bot.core.alert import LEVEL_WORDS, MAX_LEVEL, Alert, level_from
 from bot.core.network import canonical_address
 
 MAX_REPORTED_MALFORMED = 20
@@ -304,6 +304,37 @@ def _alert_id(doc: dict[str, Any], outer_id: Any, line: int) -> str:
     return raw
 
 
+def _v5_fields(
+    doc: dict[str, Any],
+    rule: dict[str, Any],
+    mitre: dict[str, Any] | None,
+    groups: tuple[str, ...],
+    mitre_ids: tuple[str, ...],
+    log: Any,
+) -> tuple[tuple[str, ...], tuple[str, ...], Any, Any]:
+    """Wazuh 5.x findings (docs/alerts.md, "Wazuh 5.x findings"): ``wazuh.rule.tags`` stand for the rule
+    groups (level words dropped: the level is its own field), ``wazuh.rule.title`` for the description,
+    the technique ids under ``wazuh.rule.mitre.technique`` (a list of ids, or ``{id: [...]}``) for the MITRE
+    ids and ``event.original`` (else ``message``) for the log."""
+    if not groups:
+        tags = _strings(rule.get("tags"), "wazuh.rule.tags")
+        groups = tuple(t for t in tags if t.lower() not in LEVEL_WORDS)
+    if not mitre_ids and mitre:
+        technique = mitre.get("technique")
+        if type(technique) is dict:
+            technique = technique.get("id")
+        mitre_ids = _strings(technique, "wazuh.rule.mitre.technique")
+    description = rule.get("description")
+    if description is None:
+        description = rule.get("title")
+    if log is None:
+        event = doc.get("event")
+        log = event.get("original") if type(event) is dict else None
+        if log is None:
+            log = doc.get("message")
+    return groups, mitre_ids, description, log
+
+
 def _alert_general(doc: Any, line: int) -> Alert | str:
     """The general path: checks every field the pipeline uses and handles every quirk of the format.
 
@@ -317,14 +348,16 @@ def _alert_general(doc: Any, line: int) -> Alert | str:
         outer_id = doc.get("_id")
         doc = src
     rule = doc.get("rule")
+    v5: dict[str, Any] | None = None
     if type(rule) is not dict:
         wazuh = doc.get("wazuh")
         rule = wazuh.get("rule") if type(wazuh) is dict else None  # Wazuh 5.x
         if type(rule) is not dict:
             return "no rule (not a Wazuh alert)"
+        v5 = wazuh
     level = _level(rule)
     rule_id = _rule_id(rule)
-    agent_name = _agent_name(doc)
+    agent_name = _agent_name(doc if v5 is None or "agent" in doc else v5)
     data = doc.get("data")
     if data is not None and type(data) is not dict:
         raise _Refused("data is not an object")
@@ -342,10 +375,13 @@ def _alert_general(doc: Any, line: int) -> Alert | str:
         raise _Refused("rule.mitre is not an object")
     mitre_ids = _strings(mitre.get("id"), "rule.mitre.id") if mitre else ()
     groups = _strings(rule.get("groups"), "rule.groups")
+    description = rule.get("description")
     ts = _timestamp(doc)
     log = doc.get("full_log")
     if log is None:
         log = url if type(url) is str else None
+    if v5 is not None:
+        groups, mitre_ids, description, log = _v5_fields(doc, rule, mitre, groups, mitre_ids, log)
     if rule_id not in _ok_rules and len(_ok_rules) < _CACHE_MAX:
         _ok_rules[rule_id] = (list(groups), groups, list(mitre_ids), mitre_ids)
     # positional: keyword construction of a NamedTuple costs a third of this function
@@ -356,7 +392,7 @@ def _alert_general(doc: Any, line: int) -> Alert | str:
             ts,
             rule_id,
             level,
-            _text(rule.get("description"), "rule.description", MAX_DESCRIPTION),
+            _text(description, "rule.description", MAX_DESCRIPTION),
             groups,
             agent_name,
             srcip,
