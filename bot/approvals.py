@@ -1,4 +1,4 @@
-"""Approvals, rejections, decisions and Slack message locations, in the state store's SQLite file.
+"""Approvals, rejections, decisions and Slack message locations, in the state store's database.
 
 The one rule that matters here: a proposal revision is published at most once. Approvals are rows keyed by
 (proposal, revision hash, user); the move from ``pending`` to ``approved`` is a single conditional UPDATE
@@ -20,62 +20,6 @@ from typing import Any
 
 from bot.core.proposal import Proposal
 from bot.state import STATUS_FOR_ACTION, StateStore
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS approvals (
-    proposal_id TEXT NOT NULL,
-    revision_hash TEXT NOT NULL,
-    user TEXT NOT NULL,
-    at REAL NOT NULL,
-    PRIMARY KEY (proposal_id, revision_hash, user)
-);
-CREATE TABLE IF NOT EXISTS messages (
-    proposal_id TEXT PRIMARY KEY,
-    channel TEXT NOT NULL,
-    ts TEXT NOT NULL
-);
-CREATE UNIQUE INDEX IF NOT EXISTS messages_thread ON messages(channel, ts);
-CREATE TABLE IF NOT EXISTS outbox (
-    proposal_id TEXT NOT NULL,
-    revision_hash TEXT NOT NULL,
-    revision INTEGER NOT NULL,
-    approvers TEXT NOT NULL,
-    approved_at REAL NOT NULL,
-    thread_url TEXT,
-    state TEXT NOT NULL,
-    attempts INTEGER NOT NULL DEFAULT 0,
-    last_error TEXT NOT NULL DEFAULT '',
-    updated_at REAL NOT NULL,
-    PRIMARY KEY (proposal_id, revision_hash)
-);
-CREATE INDEX IF NOT EXISTS outbox_state ON outbox(state);
-CREATE TABLE IF NOT EXISTS mutes (
-    rule_id TEXT NOT NULL,
-    host TEXT NOT NULL,
-    until REAL NOT NULL,
-    proposal_id TEXT NOT NULL,
-    by_user TEXT NOT NULL,
-    PRIMARY KEY (rule_id, host)
-);
-CREATE TABLE IF NOT EXISTS decisions (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
-    at REAL NOT NULL,
-    proposal_id TEXT NOT NULL,
-    kind TEXT NOT NULL,
-    user TEXT NOT NULL,
-    detail TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS revisions (
-    proposal_id TEXT NOT NULL,
-    revision INTEGER NOT NULL,
-    operations TEXT NOT NULL,
-    kind TEXT NOT NULL,
-    by_user TEXT NOT NULL,
-    note TEXT NOT NULL,
-    at REAL NOT NULL,
-    PRIMARY KEY (proposal_id, revision)
-);
-"""
 
 
 @dataclass(frozen=True)
@@ -118,11 +62,7 @@ class ApprovalStore:
     """Approvals and Slack message references next to the proposals they belong to."""
 
     def __init__(self, state: StateStore) -> None:
-        self.state = state
-        with state.transaction() as db:
-            for statement in SCHEMA.split(";"):
-                if statement.strip():
-                    db.execute(statement)
+        self.state = state  # the tables are the state store's (bot/migrations.py)
 
     # --- votes -----------------------------------------------------------------------------------------
 
@@ -204,6 +144,24 @@ class ApprovalStore:
                 (now, proposal_id, revision_hash),
             )
 
+    def claim_publishing(
+        self, proposal_id: str, revision_hash: str, holder: str, now: float, ttl: float = 600.0
+    ) -> bool:
+        """Take the right to publish a queued revision for ``ttl`` s; False while another replica holds it.
+
+        The holder that crashed mid-publication loses the claim at its expiry (the leader resumes the row);
+        the same holder (a restarted single replica) takes it back at once.
+        """
+        with self.state.transaction() as db:
+            return (
+                db.execute(
+                    "UPDATE outbox SET claimed_by = ?, claimed_until = ? WHERE proposal_id = ? AND revision_hash = ? "
+                    "AND state = 'queued' AND (claimed_by IS NULL OR claimed_by = ? OR claimed_until <= ?)",
+                    (holder, now + ttl, proposal_id, revision_hash, holder, now),
+                ).rowcount
+                == 1
+            )
+
     def finish(self, proposal_id: str, revision_hash: str, *, ok: bool, error: str, now: float) -> None:
         """Close the outbox row: ``done`` after a publication, ``failed`` (with the error) otherwise.
 
@@ -212,8 +170,8 @@ class ApprovalStore:
         """
         with self.state.transaction() as db:
             db.execute(
-                "UPDATE outbox SET state = ?, last_error = ?, updated_at = ? "
-                "WHERE proposal_id = ? AND revision_hash = ?",
+                "UPDATE outbox SET state = ?, last_error = ?, updated_at = ?, claimed_by = NULL, "
+                "claimed_until = NULL WHERE proposal_id = ? AND revision_hash = ?",
                 ("done" if ok else "failed", error[:1000], now, proposal_id, revision_hash),
             )
             if ok:

@@ -147,6 +147,15 @@ def build_parser() -> argparse.ArgumentParser:
     audit_sub.required = True
     verify = audit_sub.add_parser("verify", help="check the chain; exit 1 and name the first bad line")
     verify.set_defaults(func=cmd_audit_verify)
+    export = audit_sub.add_parser(
+        "export", help="write the audit chain kept in SECOPS_DATABASE_URL as a JSON-lines file"
+    )
+    export.add_argument("--out", required=True, help="the file to create")
+    export.set_defaults(func=cmd_audit_export)
+    migrate = sub.add_parser(
+        "migrate", help="apply the state database's schema migrations (also done at every start)"
+    )
+    migrate.set_defaults(func=cmd_migrate)
 
     from tools.kyverno.command import register as register_policy
 
@@ -216,9 +225,8 @@ def _settings(args: argparse.Namespace, env: dict[str, str]) -> Settings:
 def cmd_scan(args: argparse.Namespace, out: TextIO, err: TextIO, env: dict[str, str], clock: Clock) -> int:
     from rich.console import Console
 
-    from bot.audit_log import AuditLog
     from bot.render import json_line, print_proposals
-    from bot.state import StateStore
+    from bot.storage import open_audit, open_state
 
     settings = _settings(args, env)
     extra = [Path(p) for p in (getattr(args, "k8sgpt", None) or [])]
@@ -243,8 +251,8 @@ def cmd_scan(args: argparse.Namespace, out: TextIO, err: TextIO, env: dict[str, 
     for path in settings.trivy_reports:
         if not path.is_file():
             raise SecopsError(f"{path}: report file not found")
-    audit = AuditLog(settings.audit_path, clock, disk=args.disk)
-    state = StateStore(settings.state_path, disk=args.disk)
+    state = open_state(settings, disk=args.disk, now=clock.now())
+    audit = open_audit(settings, state, clock, disk=args.disk)
     report = findings = deps = None
     try:
         scanner = build_scanner(settings, state, audit, clock)
@@ -338,18 +346,17 @@ def _scan_indexer(
     """``scan --indexer URL``: the same as a file scan, pulled page by page from the Wazuh indexer."""
     from rich.console import Console
 
-    from bot.audit_log import AuditLog
     from bot.render import json_line, print_proposals
-    from bot.state import StateStore
+    from bot.storage import open_audit, open_state
     from tools.sources.wazuh_indexer import reader_from_settings
 
     settings.require("repo", "cmdb")
     since = _since(args.since, clock)
     reader = reader_from_settings(settings)
     assert reader is not None
-    state = StateStore(settings.state_path, disk=args.disk)
+    state = open_state(settings, disk=args.disk, now=clock.now())
     try:
-        scanner = build_scanner(settings, state, AuditLog(settings.audit_path, clock, disk=args.disk), clock)
+        scanner = build_scanner(settings, state, open_audit(settings, state, clock, disk=args.disk), clock)
         report = scanner.scan_indexer(reader, since)
     finally:
         state.close()
@@ -634,6 +641,8 @@ def cmd_audit_verify(
     from bot.audit_log import AuditLog
 
     settings = _settings(args, env)
+    if settings.database_url is not None:
+        return _audit_verify_database(settings, out, err, clock)
     audit = AuditLog(settings.audit_path, clock, disk=getattr(args, "disk", None))
     if not settings.audit_path.exists():
         out.write(messages.cli_audit_missing(str(settings.audit_path)) + "\n")
@@ -648,6 +657,68 @@ def cmd_audit_verify(
         err.write(messages.cli_audit_truncated(str(settings.audit_path), result.head_seq, expected) + "\n")
         return 1
     out.write(messages.cli_audit_ok(result.lines, result.head_hash) + "\n")
+    return 0
+
+
+def _audit_verify_database(settings: Settings, out: TextIO, err: TextIO, clock: Clock) -> int:
+    """``audit verify`` of the chain in the shared database (any replica, or an operator's machine)."""
+    from bot.audit_db import DatabaseAuditLog
+    from bot.storage import open_state
+
+    state = open_state(settings, now=clock.now())
+    try:
+        audit = DatabaseAuditLog(state, clock)
+        if not audit.exists():
+            out.write(messages.cli_audit_empty(state.database.name) + "\n")
+            return 0
+        result, _ = audit.verify()
+    finally:
+        state.close()
+    if not result.ok:
+        err.write(messages.cli_audit_bad(state.database.name, result.bad_line or 0, result.reason) + "\n")
+        return 1
+    out.write(messages.cli_audit_ok(result.lines, result.head_hash) + "\n")
+    return 0
+
+
+def cmd_audit_export(
+    args: argparse.Namespace, out: TextIO, err: TextIO, env: dict[str, str], clock: Clock
+) -> int:
+    """Write the database's audit chain as a JSON-lines file (the format `audit verify` checks)."""
+    from bot.audit_db import DatabaseAuditLog
+    from bot.storage import open_state
+
+    settings = _settings(args, env)
+    if settings.database_url is None:
+        raise SecopsError(
+            f"audit export reads the chain in SECOPS_DATABASE_URL; the file {settings.audit_path} is already JSON lines"
+        )
+    target = Path(args.out)
+    state = open_state(settings, now=clock.now())
+    try:
+        with target.open("x", encoding="utf-8") as f:
+            lines = DatabaseAuditLog(state, clock).export(f)
+    except FileExistsError:
+        raise SecopsError(f"{target}: already exists (choose a new file)") from None
+    finally:
+        state.close()
+    out.write(messages.cli_audit_exported(lines, str(target)) + "\n")
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace, out: TextIO, err: TextIO, env: dict[str, str], clock: Clock) -> int:
+    """Apply the state database's missing migrations (serve and every command also apply them at start)."""
+    from bot.database import check_schema, migrate, open_database
+
+    settings = _settings(args, env)
+    url = settings.database_url.get_secret_value() if settings.database_url else None
+    database = open_database(path=settings.state_path, url=url, disk=getattr(args, "disk", None))
+    try:
+        applied = migrate(database, clock.now())
+        version = check_schema(database)
+    finally:
+        database.close()
+    out.write(messages.cli_migrated(applied, version, database.name) + "\n")
     return 0
 
 

@@ -182,7 +182,7 @@ def cmd_dedup_import(
 ) -> int:
     from bot.core.dedup import PastFix
     from bot.dedup import effect_rows, fix_record
-    from bot.state import StateStore
+    from bot.storage import open_state
     from tools.cmdb import load_inventory
 
     settings = _settings(args, env)
@@ -190,7 +190,7 @@ def cmd_dedup_import(
     assert settings.repo and settings.cmdb
     inventory = load_inventory(settings.cmdb)
     author = args.author or settings.git_author_name
-    state = StateStore(settings.state_path)
+    state = open_state(settings, now=clock.now())
     try:
         service = build_dedup(settings, state, inventory, settings.repo, clock)
         commits = bot_commits(settings.repo, author)
@@ -237,10 +237,10 @@ def cmd_dedup_query(
     args: argparse.Namespace, out: TextIO, err: TextIO, env: dict[str, str], clock: Clock
 ) -> int:
     from bot.core.inventory import Inventory
-    from bot.state import StateStore
+    from bot.storage import open_state
 
     settings = _settings(args, env)
-    state = StateStore(settings.state_path)
+    state = open_state(settings, now=clock.now())
     try:
         service = build_dedup(settings, state, Inventory(), Path("."), clock)
         found = service.query(args.text, k=max(1, args.k))

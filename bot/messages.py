@@ -1686,3 +1686,25 @@ def card_action_enforce_policy(name: str, before: str, after: str) -> str:
 def review_bad_answer() -> str:
     """The reviewer answered JSON that does not match its verdict schema: no verdict, never approval."""
     return "no verdict: the reviewer's JSON answer did not match its verdict schema"
+
+
+# --- Scale-out: shared state, one leader, several replicas (issue 17) ---------------------------------------
+
+
+def publishing_elsewhere() -> str:
+    return "Approved: another replica of the bot is publishing this revision; its pull request link follows."
+
+
+def cli_migrated(applied: list[int], version: int, where: str) -> str:
+    if not applied:
+        return f"{where}: schema is up to date (version {version})."
+    done = ", ".join(str(v) for v in applied)
+    return f"{where}: applied migration(s) {done}; schema is now at version {version}."
+
+
+def cli_audit_exported(lines: int, path: str) -> str:
+    return f"exported {lines} audit record(s) to {path}"
+
+
+def cli_audit_empty(where: str) -> str:
+    return f"the audit chain in {where} is empty (nothing has been recorded)."

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import logging
-import sqlite3
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -28,6 +27,7 @@ from bot.core.instructions import (
     restore_target,
 )
 from bot.core.proposal import LlmUsage, Proposal
+from bot.database import driver_errors
 from bot.pipeline import Scanner, ScanReport, Since
 from bot.publishing import Approval, Publisher, PublishResult
 from bot.settings import Settings
@@ -39,7 +39,7 @@ log = logging.getLogger(__name__)
 POSTED_ACTIONS = ("propose", "blocked", "escalate")
 # Failures of the bot's own storage (full disk, unwritable audit log): a publication hit by one stays queued in
 # the outbox and is retried on the next pass instead of sending the proposal back to pending.
-STORAGE_ERRORS: tuple[type[BaseException], ...] = (AuditError, StateError, sqlite3.Error, OSError)
+STORAGE_ERRORS: tuple[type[BaseException], ...] = (AuditError, StateError, *driver_errors(), OSError)
 # Escalation buttons (issue 12): the action id's verb → the decision recorded; a mute lasts 24 hours.
 ESCALATION_DECISIONS = {"acknowledge": "acknowledged", "assign": "assigned", "mute": "muted"}
 ESCALATION_KINDS = tuple(ESCALATION_DECISIONS.values())
@@ -102,8 +102,10 @@ class ProposalService:
         before_scan: Callable[[], None] | None = None,
         report_paths: Sequence[Path] = (),
         indexer: IndexerReader | None = None,
+        replica: str = "local",
     ) -> None:
         self.settings = settings
+        self.replica = replica  # this replica's name on the outbox's publishing claims
         self.scanner = scanner
         self.state = state
         self.approvals = approvals
@@ -317,6 +319,13 @@ class ProposalService:
             approved_at=entry.approved_at,
             thread_url=entry.thread_url,
         )
+        if not self.approvals.claim_publishing(
+            proposal.id, entry.revision_hash, self.replica, self.clock.now()
+        ):
+            # another replica publishes it (the claimer of the vote, or the leader resuming it)
+            return ActionResult(
+                "closed", proposal, "approved", approvers, text=messages.publishing_elsewhere()
+            )
         self.approvals.attempt(proposal.id, entry.revision_hash, self.clock.now())
         if resumed:
             self._audit("publish_resumed", proposal, ",".join(approvers), {"attempt": entry.attempts + 1})

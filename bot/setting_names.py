@@ -92,6 +92,11 @@ ENV_NAMES: dict[str, str] = {
     "argocd_verify_tls": "SECOPS_ARGOCD_VERIFY_TLS",
     "deploy_deadline": "SECOPS_DEPLOY_DEADLINE",
     "verify_period": "SECOPS_VERIFY_PERIOD",
+    # Scale-out (issue 17): shared PostgreSQL state, one leader among replicas
+    "database_url": "SECOPS_DATABASE_URL",
+    "database_pool_size": "SECOPS_DATABASE_POOL_SIZE",
+    "replica_id": "SECOPS_REPLICA_ID",
+    "leader_lease": "SECOPS_LEADER_LEASE",
 }
 
 

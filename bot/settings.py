@@ -107,6 +107,15 @@ class Settings(BaseSettings):
 
     kyverno_bin: str | None = None
 
+    #: PostgreSQL for several replicas (``postgresql://user:password@host/db``); unset: SQLite in the data
+    #: directory. With it the audit chain is kept in the database too (``audit export`` writes JSON lines).
+    database_url: SecretStr | None = None
+    database_pool_size: int = Field(default=8, ge=1)
+    #: this replica's name in the leader lease (default: the host name, a pod's name in Kubernetes)
+    replica_id: str | None = None
+    #: how long a leader's lease lasts without renewal (another replica takes over after it)
+    leader_lease: float = 30.0
+
     # Wazuh indexer pull (issue 15): an OpenSearch URL instead of the alerts file
     indexer: str | None = None
     indexer_index: str = "wazuh-alerts-4.x-*"
@@ -146,7 +155,13 @@ class Settings(BaseSettings):
         return value
 
     @field_validator(
-        "poll_interval", "proposal_expiry", "reject_period", "llm_timeout", "sync_interval", mode="before"
+        "poll_interval",
+        "proposal_expiry",
+        "reject_period",
+        "llm_timeout",
+        "sync_interval",
+        "leader_lease",
+        mode="before",
     )
     @classmethod
     def _durations(cls, value: Any) -> float:

@@ -1,143 +1,27 @@
-"""The state store: SQLite ``state.db`` under the data directory (proposals and source offsets).
+"""The state store: SQLite ``state.db`` under the data directory (proposals and source offsets), or a shared
+PostgreSQL database for several replicas (:mod:`bot.database`; the schema is in :mod:`bot.migrations`).
 
-One connection per store, WAL mode so a poller and Slack handlers can share the file. Proposals are stored
+SQLite: one connection per store, WAL mode so a poller and Slack handlers can share the file. Proposals are stored
 as their JSON plus a few indexed columns; the status column moves pending → approved/rejected → published
 → merged (later issues add the transitions).
 """
 
 from __future__ import annotations
 
-import errno
 import json
-import os
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager, suppress
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bot.core.errors import StateError, StateStorageError
+from bot.core.errors import StateError
 from bot.core.proposal import Proposal
+from bot.database import Database, SqliteDatabase, migrate
 from bot.disk import Disk
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS proposals (
-    id TEXT PRIMARY KEY,
-    group_key TEXT NOT NULL,
-    subject TEXT NOT NULL,
-    action TEXT NOT NULL,
-    status TEXT NOT NULL,
-    revision INTEGER NOT NULL DEFAULT 1,
-    revision_hash TEXT NOT NULL,
-    payload TEXT NOT NULL,
-    created_at REAL NOT NULL,
-    updated_at REAL NOT NULL
-);
-CREATE INDEX IF NOT EXISTS proposals_status ON proposals(status);
-CREATE INDEX IF NOT EXISTS proposals_subject ON proposals(subject);
-CREATE TABLE IF NOT EXISTS offsets (
-    source TEXT PRIMARY KEY,
-    inode INTEGER NOT NULL,
-    offset INTEGER NOT NULL,
-    line INTEGER NOT NULL,
-    updated_at REAL NOT NULL
-);
-CREATE TABLE IF NOT EXISTS meta (
-    key TEXT PRIMARY KEY,
-    value TEXT NOT NULL
-);
--- memory of past fixes (dedup): outcomes recorded by the Slack and publishing flows or imported from git,
--- and the exact effects of every proposal and fix ("owner": a proposal id or an imported fix id)
-CREATE TABLE IF NOT EXISTS outcomes (
-    fix_id TEXT PRIMARY KEY,
-    outcome TEXT NOT NULL,
-    pr_url TEXT,
-    reason TEXT NOT NULL DEFAULT '',
-    by TEXT NOT NULL DEFAULT '',
-    at REAL NOT NULL,
-    indexed INTEGER NOT NULL DEFAULT 0
-);
-CREATE TABLE IF NOT EXISTS effects (
-    effect_id TEXT NOT NULL,
-    owner TEXT NOT NULL,
-    scope TEXT NOT NULL,
-    address TEXT,
-    detail TEXT NOT NULL DEFAULT '{}',
-    PRIMARY KEY (effect_id, owner)
-);
-CREATE INDEX IF NOT EXISTS outcomes_unindexed ON outcomes(at) WHERE indexed = 0;
-CREATE INDEX IF NOT EXISTS effects_owner ON effects(owner);
-CREATE INDEX IF NOT EXISTS effects_address ON effects(address) WHERE address IS NOT NULL;
--- what publishing pushed and opened, one row per approved revision (issue: GitHub PRs)
-CREATE TABLE IF NOT EXISTS publications (
-    proposal_id TEXT NOT NULL,
-    revision INTEGER NOT NULL,
-    branch TEXT NOT NULL,
-    commit_sha TEXT NOT NULL DEFAULT '',
-    pr_number INTEGER,
-    pr_url TEXT,
-    status TEXT NOT NULL,
-    updated_at REAL NOT NULL,
-    PRIMARY KEY (proposal_id, revision)
-);
-CREATE INDEX IF NOT EXISTS publications_status ON publications(status);
--- block-list entries the bot added (recorded when their pull request merged): the only entries a
--- remove_cidr may take out; each expires (a removal is proposed) unless a `keep` made it permanent
-CREATE TABLE IF NOT EXISTS blocks (
-    file TEXT NOT NULL,
-    key TEXT NOT NULL,
-    entry TEXT NOT NULL,
-    proposal_id TEXT NOT NULL,
-    pr_number INTEGER,
-    added_at REAL NOT NULL,
-    expires_at REAL,
-    permanent INTEGER NOT NULL DEFAULT 0,
-    removal_id TEXT,
-    PRIMARY KEY (file, key, entry)
-);
-CREATE INDEX IF NOT EXISTS blocks_expiry ON blocks(expires_at) WHERE permanent = 0 AND removal_id IS NULL;
-CREATE INDEX IF NOT EXISTS blocks_proposal ON blocks(proposal_id);
--- where a pulled source (the Wazuh indexer) stopped: JSON, written in the transaction of the page's proposals
-CREATE TABLE IF NOT EXISTS watermarks (
-    source TEXT PRIMARY KEY,
-    value TEXT NOT NULL,
-    updated_at REAL NOT NULL
-);
--- post-merge verification, one row per merged proposal (bot/verification.py): deploying → watching →
--- verified | still_firing | not_deployed | no_app
-CREATE TABLE IF NOT EXISTS verifications (
-    proposal_id TEXT PRIMARY KEY,
-    phase TEXT NOT NULL,
-    merge_commit TEXT NOT NULL,
-    app TEXT NOT NULL DEFAULT '',
-    attacker TEXT,
-    merged_at REAL NOT NULL,
-    deployed_at REAL,
-    alerts INTEGER NOT NULL DEFAULT 0,
-    updated_at REAL NOT NULL
-);
-CREATE INDEX IF NOT EXISTS verifications_phase ON verifications(phase);
-CREATE INDEX IF NOT EXISTS verifications_attacker ON verifications(attacker) WHERE attacker IS NOT NULL;
-"""
-
-#: SQLite's words for a full disk or a file it may not write (sqlite3.OperationalError text)
-_STORAGE_MESSAGES = (
-    "database or disk is full",
-    "disk I/O error",
-    "attempt to write a readonly database",
-    "unable to open database file",
-)
-
-
-def _nearly_full(directory: Path) -> bool:
-    try:
-        fs = os.statvfs(directory)
-    except OSError:
-        return False
-    return fs.f_bavail * fs.f_frsize < 1024 * 1024
-
 
 STATUS_FOR_ACTION = {
     "propose": "pending",
@@ -213,104 +97,79 @@ class StoredProposal:
 
 
 class StateStore:
-    """Proposals and offsets in SQLite."""
+    """Proposals, offsets and everything else the bot remembers, in SQLite (default) or PostgreSQL.
 
-    def __init__(self, path: Path, *, disk: Disk | None = None) -> None:
-        self.path = path
+    ``StateStore(path)`` opens SQLite at ``path``; ``database=`` takes an open :mod:`bot.database` backend
+    (PostgreSQL for several replicas). Missing migrations are applied on open; a database newer than this
+    code is refused (:class:`bot.migrations.SchemaTooNewError`).
+    """
+
+    def __init__(
+        self,
+        path: Path | None = None,
+        *,
+        disk: Disk | None = None,
+        database: Database | None = None,
+        now: float = 0.0,
+    ) -> None:
+        if database is None:
+            assert path is not None, "a path (SQLite) or a database"
+            database = SqliteDatabase(path, disk=disk)
+        self.database = database
+        self.path = path if path is not None else Path(database.name)
+        self.dialect = database.dialect
+        self._fence = threading.local()
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            reason = str(exc.strerror or exc)
-            raise StateStorageError(
-                f"cannot create the data directory {path.parent}: {reason}",
-                path=str(path.parent),
-                reason=reason,
-            ) from None
-        try:
-            self._db = (disk or Disk()).connect(path)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.executescript(SCHEMA)
+            migrate(database, now or time.time())
         except sqlite3.Error as exc:
-            raise self._storage_error(exc) or StateError(
-                f"cannot open the state store {path}: {exc}"
-            ) from None
-        self._lock = threading.RLock()
-        self._depth = 0  # open transactions of the thread holding the lock (inner ones are savepoints)
+            error = database.storage_error(exc) if isinstance(database, SqliteDatabase) else None
+            raise error or StateError(f"cannot open the state store {self.path}: {exc}") from None
 
     def close(self) -> None:
-        self._db.close()
-
-    def _storage_error(self, exc: sqlite3.Error) -> StateStorageError | None:
-        """A full disk or unwritable file as a clean error naming the database (None: some other failure)."""
-        reason = str(exc)
-        if not any(reason.startswith(m) for m in _STORAGE_MESSAGES):
-            return None
-        if reason.startswith("disk I/O error") and _nearly_full(self.path.parent):
-            reason = f"{os.strerror(errno.ENOSPC)} (SQLite: {reason})"  # a full WAL write reads as I/O error
-        return StateStorageError(
-            f"cannot write the state store {self.path}: {reason}", path=str(self.path), reason=reason
-        )
+        self.database.close()
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        """An immediate (write-locked) transaction: concurrent writers queue instead of racing.
+        # PostgreSQL's connection (bot.database) has the same execute/executemany/cursor surface
+        """A write transaction (writers queue, see :mod:`bot.database`); inside another: a savepoint.
 
-        A full disk (SQLite: "database or disk is full") raises :class:`StateStorageError`; nothing of the
-        transaction is kept.
+        A full disk (SQLite: "database or disk is full") or an unreachable PostgreSQL raises
+        :class:`StateStorageError`; nothing of the transaction is kept. In a thread inside :meth:`fenced`,
+        the outermost transaction first checks that the leader lease is still held (else
+        :class:`bot.leader.LeaseLost`, nothing written).
         """
-        with self._lock:
-            if self._depth:
-                try:
-                    yield from self._savepoint()
-                except sqlite3.Error as exc:
-                    raise self._storage_error(exc) or exc from None
-                return
+        with self.database.transaction() as db:
+            check = getattr(self._fence, "check", None)
+            if check is not None and not getattr(self._fence, "depth", 0):
+                check(db)
+            self._fence.depth = getattr(self._fence, "depth", 0) + 1
             try:
-                self._db.execute("BEGIN IMMEDIATE")
-                self._depth += 1
-                try:
-                    yield self._db
-                except BaseException:
-                    with suppress(sqlite3.Error):  # SQLite may have rolled back already (a full disk)
-                        self._db.execute("ROLLBACK")
-                    raise
-                finally:
-                    self._depth -= 1
-                try:
-                    self._db.execute("COMMIT")
-                except sqlite3.Error:
-                    with suppress(sqlite3.Error):
-                        self._db.execute("ROLLBACK")
-                    raise
-            except sqlite3.Error as exc:
-                error = self._storage_error(exc)
-                if error is None:
-                    raise
-                raise error from None
+                yield db
+            finally:
+                self._fence.depth -= 1
 
-    def _savepoint(self) -> Iterator[sqlite3.Connection]:
-        """A transaction inside another (a scan's chunk of groups): a savepoint, undone alone on error."""
-        self._db.execute("SAVEPOINT nested")
-        self._depth += 1
+    @contextmanager
+    def fenced(self, check: Callable[[Any], None]) -> Iterator[None]:
+        """Every transaction of this thread inside the block runs ``check(db)`` first (the leader's epoch)."""
+        self._fence.check = check
         try:
-            yield self._db
-        except BaseException:
-            with suppress(sqlite3.Error):
-                self._db.execute("ROLLBACK TO nested")
-                self._db.execute("RELEASE nested")
-            raise
+            yield
         finally:
-            self._depth -= 1
-        self._db.execute("RELEASE nested")
+            self._fence.check = None
+
+    @property
+    def in_transaction(self) -> bool:
+        """Whether this thread has a transaction open (the scan keeps none open while a model runs)."""
+        return bool(getattr(self._fence, "depth", 0))
+
+    def _read(self) -> Any:
+        return self.database.read()
 
     # --- offsets -------------------------------------------------------------------------------------
 
     def get_offset(self, source: str) -> Offset | None:
-        with self._lock:
-            row = self._db.execute(
-                "SELECT inode, offset, line FROM offsets WHERE source = ?", (source,)
-            ).fetchone()
+        with self._read() as db:
+            row = db.execute("SELECT inode, offset, line FROM offsets WHERE source = ?", (source,)).fetchone()
         return Offset(*row) if row else None
 
     def set_offset(self, source: str, offset: Offset, now: float) -> None:
@@ -324,8 +183,8 @@ class StateStore:
 
     def get_watermark(self, source: str) -> str | None:
         """The stored watermark (JSON) of a pulled source, or None."""
-        with self._lock:
-            row = self._db.execute("SELECT value FROM watermarks WHERE source = ?", (source,)).fetchone()
+        with self._read() as db:
+            row = db.execute("SELECT value FROM watermarks WHERE source = ?", (source,)).fetchone()
         return str(row[0]) if row else None
 
     def set_watermark(self, source: str, value: str, now: float) -> None:
@@ -371,8 +230,8 @@ class StateStore:
         return rows[0] if rows else None
 
     def _verifications(self, where: str, args: tuple[Any, ...]) -> tuple[Verification, ...]:
-        with self._lock:
-            rows = self._db.execute(
+        with self._read() as db:
+            rows = db.execute(
                 "SELECT proposal_id, phase, merge_commit, app, attacker, merged_at, deployed_at, alerts, "  # noqa: S608
                 f"updated_at FROM verifications {where}",
                 args,
@@ -404,8 +263,8 @@ class StateStore:
             return cur.rowcount == 1
 
     def get(self, proposal_id: str) -> StoredProposal | None:
-        with self._lock:
-            row = self._db.execute(
+        with self._read() as db:
+            row = db.execute(
                 "SELECT payload, status, created_at, updated_at FROM proposals WHERE id = ?", (proposal_id,)
             ).fetchone()
         return self._row(row) if row else None
@@ -417,8 +276,8 @@ class StateStore:
             query += " WHERE status = ?"
             args = (status,)
         query += " ORDER BY created_at DESC, id LIMIT ?"
-        with self._lock:
-            rows = self._db.execute(query, (*args, limit)).fetchall()
+        with self._read() as db:
+            rows = db.execute(query, (*args, limit)).fetchall()
         return [self._row(r) for r in rows]
 
     def by_subject(self, subject: str, statuses: Sequence[str]) -> tuple[StoredProposal, ...]:
@@ -428,20 +287,20 @@ class StateStore:
             "SELECT payload, status, created_at, updated_at FROM proposals "  # noqa: S608 (placeholders only)
             f"WHERE subject = ? AND status IN ({marks}) ORDER BY created_at DESC, id"
         )
-        with self._lock:
-            rows = self._db.execute(query, (subject, *statuses)).fetchall()
+        with self._read() as db:
+            rows = db.execute(query, (subject, *statuses)).fetchall()
         return tuple(self._row(r) for r in rows)
 
     def count(self, status: str) -> int:
         """How many proposals have ``status`` (an index lookup; nothing is parsed)."""
-        with self._lock:
-            row = self._db.execute("SELECT COUNT(*) FROM proposals WHERE status = ?", (status,)).fetchone()
+        with self._read() as db:
+            row = db.execute("SELECT COUNT(*) FROM proposals WHERE status = ?", (status,)).fetchone()
         return int(row[0])
 
     def count_since(self, action: str, since: float) -> int:
         """How many proposals of ``action`` were created at or after ``since``."""
-        with self._lock:
-            row = self._db.execute(
+        with self._read() as db:
+            row = db.execute(
                 "SELECT COUNT(*) FROM proposals WHERE action = ? AND created_at >= ?", (action, since)
             ).fetchone()
         return int(row[0])
@@ -449,8 +308,8 @@ class StateStore:
     def most_severe(self, status: str, limit: int) -> tuple[StoredProposal, ...]:
         """The ``limit`` proposals of ``status`` with the highest alert level, oldest first among equals
         (only those are parsed, so a status answer stays fast with thousands stored)."""
-        with self._lock:
-            rows = self._db.execute(
+        with self._read() as db:
+            rows = db.execute(
                 "SELECT payload, status, created_at, updated_at FROM proposals WHERE status = ? "
                 "ORDER BY CAST(json_extract(payload, '$.group.max_level') AS INTEGER) DESC, created_at, id "
                 "LIMIT ?",
@@ -465,8 +324,8 @@ class StateStore:
             )
 
     def get_meta(self, key: str) -> str | None:
-        with self._lock:
-            row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        with self._read() as db:
+            row = db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return row[0] if row else None
 
     def set_meta(self, key: str, value: Any) -> None:
@@ -475,6 +334,19 @@ class StateStore:
                 "INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value",
                 (key, json.dumps(value)),
             )
+
+    # --- Slack deliveries (idempotent handling across replicas) --------------------------------------
+
+    def first_delivery(self, key: str, now: float, keep: float = 86400.0) -> bool:
+        """Record a Slack delivery key (an event id, a click); False when any replica already had it.
+
+        Checked before any side effect, so a retry delivered to another replica does nothing twice. Keys
+        older than ``keep`` seconds are forgotten (Slack retries within minutes).
+        """
+        with self.transaction() as db:
+            db.execute("DELETE FROM deliveries WHERE at < ?", (now - keep,))
+            cur = db.execute("INSERT OR IGNORE INTO deliveries(key, at) VALUES (?, ?)", (key, now))
+            return cur.rowcount == 1
 
     # --- outcomes and effects (memory of past fixes) ----------------------------------------------------
 
@@ -517,8 +389,8 @@ class StateStore:
         if not effect_ids:
             return {}
         marks = ",".join("?" * len(effect_ids))
-        with self._lock:
-            rows = self._db.execute(
+        with self._read() as db:
+            rows = db.execute(
                 "SELECT e.effect_id, o.fix_id, o.outcome, o.pr_url, o.reason, o.by, o.at FROM effects e "  # noqa: S608
                 f"JOIN outcomes o ON o.fix_id = e.owner WHERE e.effect_id IN ({marks})",
                 effect_ids,
@@ -534,8 +406,8 @@ class StateStore:
         if not addresses:
             return ()
         marks = ",".join("?" * len(addresses))
-        with self._lock:
-            rows = self._db.execute(
+        with self._read() as db:
+            rows = db.execute(
                 "SELECT DISTINCT o.fix_id, o.outcome, o.pr_url, o.reason, o.by, o.at FROM effects e "  # noqa: S608
                 f"JOIN outcomes o ON o.fix_id = e.owner WHERE e.address IN ({marks})",
                 addresses,
@@ -548,8 +420,8 @@ class StateStore:
         if not owners:
             return {}
         marks = ",".join("?" * len(owners))
-        with self._lock:
-            rows = self._db.execute(
+        with self._read() as db:
+            rows = db.execute(
                 f"SELECT owner, scope, address FROM effects WHERE owner IN ({marks})",  # noqa: S608
                 owners,
             ).fetchall()
@@ -569,8 +441,8 @@ class StateStore:
             return {}
         marks = ",".join("?" * len(effect_ids))
         smarks = ",".join("?" * len(statuses))
-        with self._lock:
-            rows = self._db.execute(
+        with self._read() as db:
+            rows = db.execute(
                 "SELECT e.effect_id, p.id FROM effects e JOIN proposals p ON p.id = e.owner "  # noqa: S608
                 f"WHERE e.effect_id IN ({marks}) AND p.status IN ({smarks})",
                 [*effect_ids, *statuses],
@@ -582,16 +454,16 @@ class StateStore:
 
     def effect_details(self, owner: str) -> tuple[str, ...]:
         """The recorded effects (JSON) of a proposal or fix."""
-        with self._lock:
-            rows = self._db.execute(
+        with self._read() as db:
+            rows = db.execute(
                 "SELECT detail FROM effects WHERE owner = ? ORDER BY effect_id", (owner,)
             ).fetchall()
         return tuple(r[0] for r in rows)
 
     def unindexed_outcomes(self, limit: int = 256) -> tuple[dict[str, Any], ...]:
         """Outcomes not yet written to the fix store."""
-        with self._lock:
-            rows = self._db.execute(
+        with self._read() as db:
+            rows = db.execute(
                 "SELECT fix_id, outcome, pr_url, reason, by, at FROM outcomes WHERE indexed = 0 "
                 "ORDER BY at LIMIT ?",
                 (limit,),
@@ -636,15 +508,15 @@ class StateStore:
             db.execute(
                 "INSERT INTO publications(proposal_id, revision, branch, commit_sha, pr_number, pr_url, status, "
                 "updated_at) VALUES (?,?,?,?,?,?,?,?) ON CONFLICT(proposal_id, revision) DO UPDATE SET "
-                "branch=excluded.branch, commit_sha=COALESCE(NULLIF(excluded.commit_sha, ''), commit_sha), "
-                "pr_number=COALESCE(excluded.pr_number, pr_number), pr_url=COALESCE(excluded.pr_url, pr_url), "
+                "branch=excluded.branch, commit_sha=COALESCE(NULLIF(excluded.commit_sha, ''), publications.commit_sha), "
+                "pr_number=COALESCE(excluded.pr_number, publications.pr_number), pr_url=COALESCE(excluded.pr_url, publications.pr_url), "
                 "status=excluded.status, updated_at=excluded.updated_at",
                 (proposal_id, revision, branch, commit or "", pr_number, pr_url, status, now),
             )
 
     def get_publication(self, proposal_id: str, revision: int) -> Publication | None:
-        with self._lock:
-            row = self._db.execute(
+        with self._read() as db:
+            row = db.execute(
                 f"SELECT {_PUBLICATION_COLUMNS} FROM publications WHERE proposal_id = ? AND revision = ?",  # noqa: S608
                 (proposal_id, revision),
             ).fetchone()
@@ -653,8 +525,8 @@ class StateStore:
     def publications(self, statuses: tuple[str, ...] = ("open",)) -> tuple[Publication, ...]:
         """Publications in one of ``statuses`` (``open``: a pull request the bot still watches)."""
         marks = ",".join("?" * len(statuses))
-        with self._lock:
-            rows = self._db.execute(
+        with self._read() as db:
+            rows = db.execute(
                 f"SELECT {_PUBLICATION_COLUMNS} FROM publications WHERE status IN ({marks}) "  # noqa: S608
                 "ORDER BY updated_at, proposal_id",
                 statuses,
@@ -725,8 +597,8 @@ class StateStore:
             db.execute("DELETE FROM blocks WHERE removal_id = ?", (removal_id,))
 
     def _blocks(self, where: str, args: tuple[Any, ...]) -> tuple[Block, ...]:
-        with self._lock:
-            rows = self._db.execute(f"SELECT {_BLOCK_COLUMNS} FROM blocks {where}", args).fetchall()  # noqa: S608
+        with self._read() as db:
+            rows = db.execute(f"SELECT {_BLOCK_COLUMNS} FROM blocks {where}", args).fetchall()  # noqa: S608
         return tuple(Block(r[0], r[1], r[2], r[3], r[4], r[5], r[6], bool(r[7]), r[8]) for r in rows)
 
     @staticmethod

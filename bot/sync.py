@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -286,6 +287,7 @@ def start_sync_loop(
     *,
     after: Callable[[], None] | None = None,
     health: Any = None,
+    leader: Any = None,
 ) -> threading.Thread:
     """Run :meth:`Syncer.sync` (then ``after``, e.g. resuming publications) every ``interval`` s until ``stop``.
 
@@ -294,12 +296,15 @@ def start_sync_loop(
 
     def loop() -> None:
         while not stop.wait(interval):
+            if leader is not None and not leader.is_leader:
+                continue  # several replicas: only the leader syncs (``leader``: a bot.leader.LeaderLease)
             try:
-                report = syncer.sync()
-                if report.checked:
-                    log.info("sync: %s", report)
-                if after is not None and not stop.is_set():
-                    after()
+                with leader.leading() if leader is not None else nullcontext():
+                    report = syncer.sync()
+                    if report.checked:
+                        log.info("sync: %s", report)
+                    if after is not None and not stop.is_set():
+                        after()
                 if health is not None:
                     health.passed("sync")
             except Exception as exc:  # the loop must outlive one bad pass (a full disk too); the next retries

@@ -49,9 +49,8 @@ def register(sub: Any) -> None:
 
 
 def cmd_sync(args: argparse.Namespace, out: TextIO, err: TextIO, env: dict[str, str], clock: Clock) -> int:
-    from bot.audit_log import AuditLog
     from bot.settings import load_settings
-    from bot.state import StateStore
+    from bot.storage import open_audit, open_state
     from bot.sync import build_syncer
 
     settings = load_settings(
@@ -61,7 +60,7 @@ def cmd_sync(args: argparse.Namespace, out: TextIO, err: TextIO, env: dict[str, 
         out.write(messages.cli_sync_not_configured() + "\n")
         return 0
     settings.require("cmdb")
-    state = StateStore(settings.state_path)
+    state = open_state(settings, now=clock.now())
     try:
         slack = None
         if settings.slack_bot_token is not None and settings.slack_channel:
@@ -71,7 +70,7 @@ def cmd_sync(args: argparse.Namespace, out: TextIO, err: TextIO, env: dict[str, 
         syncer = build_syncer(
             settings,
             state=state,
-            audit=AuditLog(settings.audit_path, clock),
+            audit=open_audit(settings, state, clock),
             clock=clock,
             notifier=PrintNotifier(out, slack),
         )

@@ -91,11 +91,11 @@ def from_settings(
     """
     if settings.github_webhook_secret is None:
         return None
-    from bot.audit_log import AuditLog
+    from bot.storage import open_audit
     from bot.sync import build_syncer
 
     # serve passes its own audit log, so merges seen through the webhook are counted on /metrics too
-    audit = audit or AuditLog(settings.audit_path, clock)
+    audit = audit or open_audit(settings, state, clock)
     syncer = build_syncer(settings, state=state, audit=audit, clock=clock, notifier=notifier)
     if syncer is None:
         return None

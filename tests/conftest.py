@@ -80,3 +80,23 @@ def gh():
 
     with GitHubServer(token=FAKE_TOKEN) as server:
         yield server
+
+
+# --- PostgreSQL (issue 17: scale-out) ---------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """One real PostgreSQL server for the session (tests/pg_fixtures.py); skipped with the reason if it cannot start."""
+    from tests.pg_fixtures import running_server
+
+    with running_server() as (server, why):
+        if server is None:
+            pytest.skip(why)
+        yield server
+
+
+@pytest.fixture
+def pg_url(postgres_server):
+    """The URL of a new, empty database on the session's server."""
+    return postgres_server.fresh_database()

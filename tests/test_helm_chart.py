@@ -98,6 +98,15 @@ def test_secrets_are_referenced_by_name_and_mounted_as_files_never_rendered():
         manifests({"secrets": {"existingSecret": ""}})
 
 
+def test_replicas_get_the_database_url_as_a_secret_file():
+    docs = manifests({"replicaCount": 3, "secrets": {"keys": {"databaseUrl": "DATABASE_URL"}}})
+    deployment = one(docs, "Deployment")
+    env = {e["name"]: e.get("value") for e in deployment["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert deployment["spec"]["replicas"] == 3
+    assert env["SECOPS_DATABASE_URL_FILE"] == "/run/secrets/secops-bot/DATABASE_URL"
+    assert "SECOPS_DATABASE_URL_FILE" not in str(manifests())  # one replica: SQLite, no database URL
+
+
 def test_pod_is_hardened_and_has_no_cluster_access():
     docs = manifests()
     assert not {"Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding"} & {d["kind"] for d in docs}

@@ -330,7 +330,7 @@ class ModelGate:
         self.inside: list[bool] = []
 
     def check(self, proposal: Proposal) -> Proposal:
-        self.inside.append(self.state._depth > 0)
+        self.inside.append(self.state.in_transaction)
         return proposal
 
 

@@ -12,7 +12,6 @@ import logging
 import re
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import Executor
 from typing import Any
@@ -105,22 +104,21 @@ class DisplayNames:
         return name
 
 
-class _SeenEvents:
-    """Event ids already handled (Slack retries deliver the same event again)."""
+def delivery_key(body: dict[str, Any]) -> str | None:
+    """The key that makes a Slack delivery idempotent across replicas (kept in the state database).
 
-    def __init__(self, size: int = 2048) -> None:
-        self._ids: OrderedDict[str, None] = OrderedDict()
-        self._size = size
-        self._lock = threading.Lock()
-
-    def first_time(self, event_id: str) -> bool:
-        with self._lock:
-            if event_id in self._ids:
-                return False
-            self._ids[event_id] = None
-            if len(self._ids) > self._size:
-                self._ids.popitem(last=False)
-            return True
+    An event retried by Slack carries the same ``event_id``; a click delivered twice the same user, action
+    and ``action_ts``. Other requests (slash commands, modal submissions) are not retried by Slack.
+    """
+    if body.get("event_id"):
+        return f"event:{body['event_id']}"
+    actions = body.get("actions")
+    if body.get("type") == "block_actions" and isinstance(actions, list) and actions:
+        action = actions[0] if isinstance(actions[0], dict) else {}
+        user = body["user"] if isinstance(body.get("user"), dict) else {}
+        if action.get("action_ts"):
+            return f"action:{user.get('id', '')}:{action.get('action_id', '')}:{action['action_ts']}"
+    return None
 
 
 def _channel_of(body: dict[str, Any]) -> str | None:
@@ -168,7 +166,6 @@ def build_app(
         raise_error_for_unhandled_request=False,
         listener_executor=listener_executor,  # the runtime waits for it on shutdown
     )
-    seen = _SeenEvents()
 
     @app.middleware
     def only_configured_channel(body: dict[str, Any], next: Callable[[], Any]) -> Any:
@@ -177,9 +174,9 @@ def build_app(
             if body.get("command"):
                 return _ephemeral_response(messages.wrong_channel(channel))
             return BoltResponse(status=200, body="")
-        event_id = body.get("event_id")
-        if event_id and not seen.first_time(str(event_id)):
-            return BoltResponse(status=200, body="")  # a retry of an event already handled
+        key = delivery_key(body)
+        if key and not service.state.first_delivery(key, service.clock.now()):
+            return BoltResponse(status=200, body="")  # a retry (to any replica) of a delivery already handled
         return next()
 
     # --- /secops-scan ------------------------------------------------------------------------------

@@ -26,31 +26,13 @@ from bot.state import StateStore, StoredProposal
 
 COLLAPSE_AT = 2  # blocked proposals sharing one inventory problem that become one escalation
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS held_clusters (
-    proposal_id TEXT PRIMARY KEY,
-    cluster TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS held_clusters_cluster ON held_clusters(cluster);
-CREATE TABLE IF NOT EXISTS inventory_problems (
-    cluster TEXT PRIMARY KEY,
-    server TEXT NOT NULL,
-    path TEXT NOT NULL,
-    reason TEXT NOT NULL,
-    severity INTEGER NOT NULL,
-    channel TEXT,
-    ts TEXT,
-    posted_count INTEGER NOT NULL DEFAULT 0
-);
-"""
-
 _HELD = (
     "FROM proposals p WHERE p.status IN ('pending', 'blocked', 'escalated') "
     "AND json_extract(p.payload, '$.folded_into') IS NULL "
     "AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.proposal_id = p.id) "
     "AND NOT EXISTS (SELECT 1 FROM held_clusters h WHERE h.proposal_id = p.id)"
 )
-_ORDER = "ORDER BY json_extract(p.payload, '$.group.max_level') DESC, p.created_at, p.id"
+_ORDER = "ORDER BY CAST(json_extract(p.payload, '$.group.max_level') AS INTEGER) DESC, p.created_at, p.id"
 
 META_POSTS = "slack_posts"  # when the bot posted on its own in the last hour (the hourly budget)
 META_DIGEST = "slack_digest"  # the one digest message: {"channel", "ts", "text"}
@@ -108,11 +90,7 @@ class HeldQueue:
     """Held-back proposals and inventory problems, in the state store's SQLite file."""
 
     def __init__(self, state: StateStore) -> None:
-        self.state = state
-        with state.transaction() as db:
-            for statement in SCHEMA.split(";"):
-                if statement.strip():
-                    db.execute(statement)
+        self.state = state  # the tables are the state store's (bot/migrations.py)
 
     # --- the queue ---------------------------------------------------------------------------------------
 
@@ -160,7 +138,7 @@ class HeldQueue:
                     continue  # one blocked proposal is shown as its own card
                 db.execute(
                     "INSERT INTO inventory_problems(cluster, server, path, reason, severity) VALUES (?,?,?,?,?) "
-                    "ON CONFLICT(cluster) DO UPDATE SET severity = max(severity, excluded.severity)",
+                    "ON CONFLICT(cluster) DO UPDATE SET severity = max(inventory_problems.severity, excluded.severity)",
                     (key, *problem, level),
                 )
                 db.executemany(

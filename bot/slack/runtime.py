@@ -31,6 +31,7 @@ from bot.clock import Clock
 from bot.core.errors import ConfigError
 from bot.disk import Disk
 from bot.http_app import HttpServer, Routes, make_app
+from bot.leader import LeaderLease, LeaderLoop
 from bot.metrics import Metrics
 from bot.pipeline import Scanner
 from bot.publishing import Publisher
@@ -41,6 +42,7 @@ from bot.slack.app import Approvers, build_app
 from bot.slack.poster import Poster
 from bot.slack.server import Health, Poller, WebhookHandler, slack_events
 from bot.state import StateStore
+from bot.storage import open_audit, open_state, replica_name
 from tools.sources.wazuh_indexer import reader_from_settings
 
 log = logging.getLogger(__name__)
@@ -67,6 +69,7 @@ class SlackRuntime:
     listeners: ThreadPoolExecutor | None = None  # Bolt's listener threads (clicks publish there)
     health_state: Health = field(default_factory=Health)
     stopping: threading.Event = field(default_factory=threading.Event)
+    lease: LeaderLease | None = None  # only the leader runs the poller and the sync loop
     metrics: Metrics = field(default_factory=Metrics)
     readiness: Readiness = field(default_factory=Readiness)
     _events: Any = None  # the /slack/events handler (its ack threads are closed on stop)
@@ -103,7 +106,19 @@ class SlackRuntime:
         return handler
 
     def start_loops(self, syncer: Any = None, sync_interval: float = 300.0) -> None:
-        """Start the poller (which resumes interrupted publications first) and, with GitHub, the sync loop."""
+        """Start the poller (which resumes interrupted publications first) and, with GitHub, the sync loop.
+
+        With a lease, they work only while this replica leads; the lease is taken (or found held) first, so
+        a single replica polls at once.
+        """
+        if self.lease is not None:
+            try:
+                self.lease.tick()
+            except Exception as exc:  # the database is down: the leader loop retries
+                log.warning("leader lease check failed: %s", exc.__class__.__name__)
+            leader_loop = LeaderLoop(self.lease)
+            leader_loop.start()
+            self.loops.append(leader_loop)
         self.poller.start()
         self.loops.append(self.poller)
         if syncer is not None:
@@ -114,7 +129,12 @@ class SlackRuntime:
 
             self.loops.append(
                 start_sync_loop(
-                    syncer, sync_interval, self.stopping, after=after_sync, health=self.health_state
+                    syncer,
+                    sync_interval,
+                    self.stopping,
+                    after=after_sync,
+                    health=self.health_state,
+                    leader=self.lease,
                 )
             )
 
@@ -140,6 +160,9 @@ class SlackRuntime:
         """
         self.stopping.set()
         self.poller.stop()
+        for loop in self.loops:
+            if isinstance(loop, LeaderLoop):
+                loop.stop()
         clean = True
         if self.http is not None:
             clean &= self.http.stop()  # graceful: requests in flight finish first
@@ -152,6 +175,11 @@ class SlackRuntime:
             clean &= not loop.is_alive()
         clean &= _within(timeout, self.poster.close)  # `/secops-scan queue next` posting in flight
         clean &= self.service.drain(timeout)
+        if self.lease is not None and clean:
+            try:
+                self.lease.release()  # another replica takes over now, not at the expiry
+            except Exception as exc:
+                log.warning("releasing the leader lease failed: %s", exc.__class__.__name__)
         if clean:
             self.state.close()
         else:
@@ -300,10 +328,12 @@ def build_runtime(
     assert settings.slack_bot_token is not None and settings.slack_channel
     metrics = Metrics()
     client = web_client(settings, metrics)
-    state = StateStore(settings.state_path, disk=disk)
-    audit = AuditLog(settings.audit_path, clock, disk=disk)
+    state = open_state(settings, disk=disk, now=clock.now())
+    audit = open_audit(settings, state, clock, disk=disk)
     audit.observe(metrics.observe)
     approvals = ApprovalStore(state)
+    replica = replica_name(settings)
+    lease = LeaderLease(state, replica, clock, ttl=settings.leader_lease)
     service = ProposalService(
         settings=settings,
         scanner=scanner_factory(state, audit),
@@ -315,6 +345,7 @@ def build_runtime(
         alerts_path=settings.alerts,
         report_paths=settings.trivy_reports,
         before_scan=before_scan,
+        replica=replica,
         indexer=reader_from_settings(settings),
     )
     poster = Poster(
@@ -339,7 +370,7 @@ def build_runtime(
         listener_executor=listeners,
     )
     health = Health()
-    poller = Poller(service, poster, settings.poll_interval, health=health)
+    poller = Poller(service, poster, settings.poll_interval, health=health, lease=lease)
     _watch(metrics, service, poster, state)
     readiness = base_checks(settings, state, clock.now, ttl=readiness_ttl)
     readiness.add("slack_auth", slack_auth_ok(client), remote=True)
@@ -354,6 +385,7 @@ def build_runtime(
         poller,
         listeners=listeners,
         health_state=health,
+        lease=lease,
         metrics=metrics,
         readiness=readiness,
     )

@@ -12,12 +12,14 @@ import logging
 import threading
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
 
 from slack_bolt import App, BoltRequest, BoltResponse
 from slack_bolt.adapter.asgi import SlackRequestHandler
 from slack_bolt.adapter.asgi.http_request import AsgiHttpRequest
 
 from bot.core.redact import redact
+from bot.leader import LeaderLease, LeaseLost
 from bot.service import ProposalService
 from bot.slack.poster import Poster
 
@@ -57,8 +59,10 @@ class Poller(threading.Thread):
         interval: float,
         extra: Callable[[], None] | None = None,
         health: Health | None = None,
+        lease: LeaderLease | None = None,
     ) -> None:
         super().__init__(name="secops-poller", daemon=True)
+        self.lease = lease  # several replicas: only the leader polls, fenced by its epoch
         self.service = service
         self.poster = poster
         self.interval = interval
@@ -87,8 +91,15 @@ class Poller(threading.Thread):
 
     def run(self) -> None:
         while not self.stopped.is_set():
+            if self.lease is not None and not self.lease.is_leader:
+                self.health.passed("poll")  # a standby replica is healthy: it serves Slack
+                self.stopped.wait(min(self.interval, self.lease.ttl / 3))
+                continue
             try:
-                self.run_once()
+                with self.lease.leading() if self.lease is not None else nullcontext():
+                    self.run_once()
+            except LeaseLost as exc:
+                log.warning("poll round refused: %s", exc)
             except Exception as exc:  # keep polling (a full disk included); the next round retries
                 log.warning("poll round failed: %s: %s", exc.__class__.__name__, redact(str(exc))[:300])
                 self.health.failed("poll", f"{exc.__class__.__name__}: {exc}")

@@ -1,0 +1,167 @@
+"""Exactly one leader among the replicas: a lease row with an expiry and a fencing epoch.
+
+The leader runs the pollers (alerts, reports), the sync loop and the expiry jobs; every replica serves Slack.
+The lease is a row of the state database (``leases``), not a session advisory lock, so it also works behind a
+connection pooler in transaction mode. Taking over an expired lease increments the **epoch**; the leader's
+work runs inside :meth:`StateStore.fenced`, so each of its transactions first checks, under the database's
+writer lock, that the row still names this holder and epoch, and is refused (:class:`LeaseLost`, nothing
+written) once another replica took over. A paused leader that wakes after its lease expired therefore
+cannot write what it decided while it was paused.
+
+Times come from the injected clock: replicas' clocks must agree to well under the lease time (NTP).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from bot.clock import Clock
+from bot.core.errors import StateError
+from bot.state import StateStore
+
+log = logging.getLogger(__name__)
+
+LEADER = "leader"
+
+
+class LeaseLost(StateError):
+    """A leader-only write was refused: the lease expired and another replica holds it (a newer epoch)."""
+
+
+@dataclass(frozen=True)
+class LeaseState:
+    holder: str
+    epoch: int
+    expires_at: float
+
+
+class LeaderLease:
+    """This replica's view of the lease: :meth:`tick` acquires or renews it; :attr:`epoch` while held."""
+
+    def __init__(
+        self, state: StateStore, holder: str, clock: Clock, *, ttl: float, name: str = LEADER
+    ) -> None:
+        self.state = state
+        self.holder = holder
+        self.clock = clock
+        self.ttl = ttl
+        self.name = name
+        self.epoch: int | None = None
+
+    def tick(self) -> bool:
+        """Acquire the lease if it is free or expired, renew it if held; True while this replica leads."""
+        now = self.clock.now()
+        with self.state.transaction() as db:
+            row = db.execute(
+                "SELECT holder, epoch, expires_at FROM leases WHERE name = ?", (self.name,)
+            ).fetchone()
+            if row is None:
+                db.execute(
+                    "INSERT INTO leases(name, holder, epoch, expires_at) VALUES (?,?,1,?)",
+                    (self.name, self.holder, now + self.ttl),
+                )
+                epoch = 1
+            elif row[0] == self.holder and int(row[1]) == self.epoch and float(row[2]) > now:
+                db.execute(
+                    "UPDATE leases SET expires_at = ? WHERE name = ? AND epoch = ?",
+                    (now + self.ttl, self.name, self.epoch),
+                )
+                epoch = self.epoch
+            elif float(row[2]) <= now or row[0] == self.holder:
+                # expired, or this replica's own lease from before a restart (same name: the old process is gone)
+                epoch = int(row[1]) + 1
+                db.execute(
+                    "UPDATE leases SET holder = ?, epoch = ?, expires_at = ? WHERE name = ?",
+                    (self.holder, epoch, now + self.ttl, self.name),
+                )
+            else:
+                if self.epoch is not None:
+                    log.warning("lost the leader lease (epoch %s) to %s", self.epoch, row[0])
+                self.epoch = None
+                return False
+        if epoch != self.epoch:
+            log.warning("leader lease taken by %s, epoch %s", self.holder, epoch)
+        self.epoch = epoch
+        return True
+
+    @property
+    def is_leader(self) -> bool:
+        return self.epoch is not None
+
+    def release(self) -> None:
+        """Give the lease up at shutdown (another replica takes over at once, not after the expiry)."""
+        if self.epoch is None:
+            return
+        with self.state.transaction() as db:
+            db.execute(
+                "UPDATE leases SET expires_at = 0 WHERE name = ? AND holder = ? AND epoch = ?",
+                (self.name, self.holder, self.epoch),
+            )
+        self.epoch = None
+
+    def check(self, db: Any) -> None:
+        """Refuse the transaction unless this replica still holds the lease at its epoch (see the module doc)."""
+        row = db.execute(
+            "SELECT holder, epoch, expires_at FROM leases WHERE name = ?", (self.name,)
+        ).fetchone()
+        held = (
+            self.epoch is not None
+            and row is not None
+            and row[0] == self.holder
+            and int(row[1]) == self.epoch
+            and float(row[2]) > self.clock.now()
+        )
+        if not held:
+            found = f"epoch {row[1]} held by {row[0]}" if row else "no lease"
+            raise LeaseLost(
+                f"leader-only write refused: this replica's epoch {self.epoch} is stale ({found})"
+            )
+
+    @contextmanager
+    def leading(self) -> Iterator[None]:
+        """Run the block's transactions fenced by this replica's epoch."""
+        with self.state.fenced(self.check):
+            yield
+
+    def current(self) -> LeaseState | None:
+        with self.state.transaction() as db:
+            row = db.execute(
+                "SELECT holder, epoch, expires_at FROM leases WHERE name = ?", (self.name,)
+            ).fetchone()
+        return LeaseState(row[0], int(row[1]), float(row[2])) if row else None
+
+
+class LeaderLoop(threading.Thread):
+    """Renews (or waits for) the lease every ``ttl / 3`` s; runs ``on_lead`` while it holds it."""
+
+    def __init__(self, lease: LeaderLease, *, interval: float | None = None) -> None:
+        super().__init__(name="secops-leader", daemon=True)
+        self.lease = lease
+        self.interval = interval or lease.ttl / 3
+        self.stopped = threading.Event()
+        self.changed = threading.Event()
+        self.listeners: list[Callable[[bool], None]] = []
+
+    def run(self) -> None:
+        leading = False
+        while not self.stopped.is_set():
+            try:
+                now_leading = self.lease.tick()
+            except Exception as exc:  # the database is unreachable: not leading until it answers again
+                log.warning("leader lease check failed: %s", exc.__class__.__name__)
+                self.lease.epoch = None
+                now_leading = False
+            if now_leading != leading:
+                leading = now_leading
+                self.changed.set()
+                for listener in self.listeners:
+                    listener(leading)
+            self.stopped.wait(self.interval)
+
+    def stop(self) -> None:
+        self.stopped.set()
