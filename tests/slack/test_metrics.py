@@ -47,6 +47,13 @@ def test_metrics_count_a_scan_an_approval_a_pull_request_and_its_merge(flow):
     slack.click("approve", value, ALICE, ts)
     pid = json.loads(value)["p"]
     slack.published_branch(pid)
+    # the publish worker's thread note comes after the status: wait for it, so the failure injected below
+    # cannot hit it (that made this test count two Slack errors now and then)
+    slack.recorder.wait_for(
+        "chat.postMessage",
+        lambda b: b.get("thread_ts") == ts and "Approved by" in b.get("text", ""),
+        timeout=60,
+    )
     (number,) = gh.repo.pulls
     gh.merge(number, "octocat")
     runtime = slack.runtime
