@@ -21,7 +21,7 @@ from urllib.parse import unquote, urlsplit
 
 import yaml
 
-CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus" / "argocd"
+CORPUS = Path(__file__).resolve().parents[1] / "fixtures" / "argocd"  # copied from ../shared/corpus/argocd
 
 
 def _plain(value: Any) -> Any:

@@ -10,7 +10,9 @@ from bot.core.grouping import group_alerts
 from tests.conftest import FIXTURES, ROOT, make_alert
 from tools.sources.wazuh import alert_from_document
 
-V5 = ROOT.parent / "shared" / "corpus" / "wazuh" / "v5" / "docs"
+V5 = (
+    ROOT / "fixtures" / "wazuh-corpus" / "v5" / "docs"
+)  # copied from ../shared/corpus (see its PROVENANCE.md)
 V4 = FIXTURES / "wazuh-corpus" / "docs"
 
 

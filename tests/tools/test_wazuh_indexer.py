@@ -1,6 +1,6 @@
 """The Wazuh indexer reader: the real opensearch-py client against the loopback OpenSearch.
 
-Documents are the corpus's own (fixtures/wazuh-corpus/docs for 4.x, ../shared/corpus/wazuh/v5/docs for
+Documents are the corpus's own (fixtures/wazuh-corpus/docs for 4.x, fixtures/wazuh-corpus/v5/docs for
 5.x) with their time, id and attacker set per test, as a manager would write many of them.
 """
 
@@ -20,7 +20,9 @@ from tests.tools.opensearch_fake import FakeOpenSearch
 from tools.sources.wazuh_indexer import IndexerConfig, IndexerReader, PullNotes, Watermark
 
 DOCS = FIXTURES / "wazuh-corpus" / "docs"
-V5 = ROOT.parent / "shared" / "corpus" / "wazuh" / "v5" / "docs"
+V5 = (
+    ROOT / "fixtures" / "wazuh-corpus" / "v5" / "docs"
+)  # copied from ../shared/corpus (see its PROVENANCE.md)
 T0 = 1_781_000_000.0  # 2026-06-09
 
 
