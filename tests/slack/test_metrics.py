@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 import urllib.request
 
 import pytest
@@ -54,6 +55,9 @@ def test_metrics_count_a_scan_an_approval_a_pull_request_and_its_merge(flow):
         lambda b: b.get("thread_ts") == ts and "Approved by" in b.get("text", ""),
         timeout=60,
     )
+    deadline = time.monotonic() + 60  # the pull request is opened by the publish worker
+    while not gh.repo.pulls and time.monotonic() < deadline:
+        time.sleep(0.05)
     (number,) = gh.repo.pulls
     gh.merge(number, "octocat")
     runtime = slack.runtime
