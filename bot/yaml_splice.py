@@ -94,6 +94,48 @@ class _Node:
         self.children = children or []
 
 
+class EventLimits:
+    """The alias, expansion and depth limits, checked one parser event at a time (nothing is built).
+
+    :meth:`check` returns why the stream is refused ("more than 100 aliases", "its aliases expand to more than
+    10000 values", "nested more than 64 levels deep") or None. Used by the editor and by the report readers.
+    """
+
+    def __init__(self) -> None:
+        self.sizes: dict[str, int] = {}
+        self.stack: list[list[Any]] = []  # [anchor, node count] of each open collection
+        self.aliases = self.expanded = 0
+
+    def check(self, ev: Any) -> str | None:
+        stack = self.stack
+        if isinstance(ev, AliasEvent):
+            self.aliases += 1
+            if self.aliases > MAX_ALIASES:
+                return f"more than {MAX_ALIASES} aliases"
+            n = self.sizes.get(ev.anchor or "", 1)
+            self.expanded += n
+            if self.expanded > MAX_EXPANDED:
+                return f"its aliases expand to more than {MAX_EXPANDED} values"
+            if stack:
+                stack[-1][1] += n
+        elif isinstance(ev, ScalarEvent):
+            if ev.anchor:
+                self.sizes[ev.anchor] = 1
+            if stack:
+                stack[-1][1] += 1
+        elif isinstance(ev, CollectionStartEvent):
+            stack.append([ev.anchor, 1])
+            if len(stack) > MAX_DEPTH:
+                return f"nested more than {MAX_DEPTH} levels deep"
+        elif isinstance(ev, CollectionEndEvent):
+            anchor, n = stack.pop()
+            if anchor:
+                self.sizes[anchor] = n
+            if stack:
+                stack[-1][1] += n
+        return None
+
+
 def _scan(path: str, text: str) -> list[Any]:
     """All parser events, refusing oversized, alias-heavy or too deeply nested files on the way."""
     size = len(text.encode("utf-8", "surrogatepass"))
@@ -102,42 +144,14 @@ def _scan(path: str, text: str) -> list[Any]:
     if any(b in text for b in _ODD_BREAKS):
         raise DocumentError(f"{path}: contains Unicode line separators; the bot does not edit such files")
     events: list[Any] = []
-    sizes: dict[str, int] = {}
-    stack: list[list[Any]] = []  # [anchor, node count] of each open collection
-    aliases = expanded = 0
+    limits = EventLimits()
     try:
         for ev in yaml.parse(text, Loader=_Parser):
             events.append(ev)
-            if isinstance(ev, AliasEvent):
-                aliases += 1
-                if aliases > MAX_ALIASES:
-                    raise DocumentError(
-                        f"{path}: more than {MAX_ALIASES} aliases; the bot does not edit such files"
-                    )
-                n = sizes.get(ev.anchor or "", 1)
-                expanded += n
-                if expanded > MAX_EXPANDED:
-                    raise DocumentError(
-                        f"{path}: its aliases expand to more than {MAX_EXPANDED} values; "
-                        "the bot does not edit such files"
-                    )
-                if stack:
-                    stack[-1][1] += n
-            elif isinstance(ev, ScalarEvent):
-                if ev.anchor:
-                    sizes[ev.anchor] = 1
-                if stack:
-                    stack[-1][1] += 1
-            elif isinstance(ev, CollectionStartEvent):
-                stack.append([ev.anchor, 1])
-                if len(stack) > MAX_DEPTH:
-                    raise DocumentError(f"{path}: nested more than {MAX_DEPTH} levels deep")
-            elif isinstance(ev, CollectionEndEvent):
-                anchor, n = stack.pop()
-                if anchor:
-                    sizes[anchor] = n
-                if stack:
-                    stack[-1][1] += n
+            why = limits.check(ev)
+            if why is not None:
+                suffix = "" if why.startswith("nested") else "; the bot does not edit such files"
+                raise DocumentError(f"{path}: {why}{suffix}")
     except yaml.YAMLError as exc:
         raise DocumentError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
     return events

@@ -25,9 +25,9 @@ from typing import Any
 
 import orjson
 import yaml
-from yaml.events import AliasEvent, CollectionEndEvent, CollectionStartEvent, ScalarEvent
 
 from bot.core.findings import Finding
+from bot.yaml_splice import EventLimits
 from tools.sources import k8sgpt, npm_audit, osv_scanner, pip_audit, trivy, trivy_operator
 
 MAX_PROBLEMS = 20
@@ -35,10 +35,6 @@ MAX_PROBLEMS = 20
 MAX_JSON_BYTES = 1024 * 1024 * 1024
 #: YAML is parsed about 20 times slower than JSON: ``kubectl get -o yaml`` of a cluster's reports fits.
 MAX_YAML_BYTES = 128 * 1024 * 1024
-# The alias limits of bot/yaml_splice.py (the YAML editor), applied to report files too.
-MAX_ALIASES = 100
-MAX_EXPANDED = 10_000
-MAX_DEPTH = 64
 
 _SafeLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _Parser: Any = _SafeLoader
@@ -252,35 +248,11 @@ def _load_yaml(raw: bytes, read: FindingsRead) -> list[Any] | None:
 
 def _alias_problem(text: str) -> str | None:
     """The limits of ``bot/yaml_splice.py`` on one streaming pass of parser events (nothing is built)."""
-    sizes: dict[str, int] = {}
-    stack: list[list[Any]] = []
-    aliases = expanded = 0
+    limits = EventLimits()
     for ev in yaml.parse(text, Loader=_Parser):
-        if isinstance(ev, AliasEvent):
-            aliases += 1
-            if aliases > MAX_ALIASES:
-                return f"more than {MAX_ALIASES} YAML aliases; not read"
-            n = sizes.get(ev.anchor or "", 1)
-            expanded += n
-            if expanded > MAX_EXPANDED:
-                return f"its YAML aliases expand to more than {MAX_EXPANDED} values; not read"
-            if stack:
-                stack[-1][1] += n
-        elif isinstance(ev, ScalarEvent):
-            if ev.anchor:
-                sizes[ev.anchor] = 1
-            if stack:
-                stack[-1][1] += 1
-        elif isinstance(ev, CollectionStartEvent):
-            stack.append([ev.anchor, 1])
-            if len(stack) > MAX_DEPTH:
-                return f"YAML nested more than {MAX_DEPTH} levels deep; not read"
-        elif isinstance(ev, CollectionEndEvent):
-            anchor, n = stack.pop()
-            if anchor:
-                sizes[anchor] = n
-            if stack:
-                stack[-1][1] += n
+        why = limits.check(ev)
+        if why is not None:
+            return f"{why} (YAML); not read"
     return None
 
 

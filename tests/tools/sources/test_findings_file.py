@@ -75,7 +75,7 @@ def test_deep_nesting_is_refused_not_a_crash(tmp_path):
 
 def test_yaml_alias_bomb_is_refused_before_it_expands(tmp_path):
     assert _problems(tmp_path, BOMB.encode(), "r.yaml") == [
-        "r.yaml: its YAML aliases expand to more than 10000 values; not read"
+        "r.yaml: its aliases expand to more than 10000 values (YAML); not read"
     ]
 
 
