@@ -123,7 +123,8 @@ def _measure(world: World, serves: list[Serve], github: SlowGitHub) -> Samples:
 
 
 def _sqlite(tmp: Path) -> Samples:
-    with SlowGitHub(delay=lambda: 0.0) as github:
+    github = SlowGitHub(delay=lambda: 0.0)  # no delay: only its count of PRs per branch is used
+    with github:
         world = World(tmp, github=github)
         _setting(world)
         serve = Serve(world)
@@ -135,7 +136,8 @@ def _sqlite(tmp: Path) -> Samples:
 
 
 def _postgres(tmp: Path, url: str) -> Samples:
-    with SlowGitHub(delay=lambda: 0.0) as github:
+    github = SlowGitHub(delay=lambda: 0.0)
+    with github:
         world = PgWorld(tmp, github=github)
         world.url = url
         _setting(world)
