@@ -8,7 +8,8 @@ attacker in its own network so that neither grouping nor campaigns merge them) a
 ``SECOPS_BENCH_APPROVE_GAP`` seconds (default 0.5), round-robin over the replicas; the time from sending the
 click to the thread reply with the PR URL is "approve → PR URL". Then ``SECOPS_BENCH_ACKS`` signed requests
 (default 200) per kind, ``ACK_CONCURRENCY`` at a time, spread over the replicas: time to the HTTP response
-(Slack's 3 s ack budget). Prints p50/p95/p99/max per setup and the PostgreSQL/SQLite ratios; asserts nothing
+(Slack's 3 s ack budget); each kind starts once the background work of the one before is done (no Web API
+call for a second). Prints p50/p95/p99/max per setup and the PostgreSQL/SQLite ratios; asserts nothing
 about timings.
 """
 
@@ -64,6 +65,15 @@ def _pr_reply(ts: str) -> Callable[[dict[str, object]], bool]:
     return lambda b: b.get("thread_ts") == ts and "PR opened:" in str(b.get("text", ""))
 
 
+def _settle(world: World) -> None:
+    """Wait until the replicas' background work is done: no Slack Web API call for a second (at most 120 s)."""
+    deadline = time.monotonic() + 120
+    seen = -1
+    while time.monotonic() < deadline and len(world.slack.requests) != seen:
+        seen = len(world.slack.requests)
+        time.sleep(1.0)
+
+
 def _measure(world: World, serves: list[Serve], github: SlowGitHub) -> Samples:
     wait_until(lambda: len(approve_buttons(world)) == N_APPROVALS, 300, f"{N_APPROVALS} proposals posted")
     buttons = approve_buttons(world)
@@ -100,6 +110,7 @@ def _measure(world: World, serves: list[Serve], github: SlowGitHub) -> Samples:
         for s in serves:
             print(s.stderr[-2000:])
         raise RuntimeError(f"publishing went wrong: {failures[:3]} PRs {github.prs_by_branch()}")
+    _settle(world)
 
     value, ts = next(iter(buttons.values()))
     count = iter(range(10**9))
