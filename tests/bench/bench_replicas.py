@@ -77,12 +77,13 @@ def _settle(world: World) -> None:
 def _measure(world: World, serves: list[Serve], github: SlowGitHub) -> Samples:
     wait_until(lambda: len(approve_buttons(world)) == N_APPROVALS, 300, f"{N_APPROVALS} proposals posted")
     buttons = approve_buttons(world)
-    publish: list[float] = []
-    approve_ack: list[float] = []
+    _settle(world)  # the cards' evidence and diff replies are out
+    publish = [0.0] * len(buttons)  # in click order
+    approve_ack = [0.0] * len(buttons)
     failures: list[str] = []
     lock = threading.Lock()
 
-    def approve(serve: Serve, value: str, ts: str) -> None:
+    def approve(i: int, serve: Serve, value: str, ts: str) -> None:
         t0 = time.perf_counter()
         status = serve.click_approve(value, ts)
         acked = time.perf_counter()
@@ -93,14 +94,14 @@ def _measure(world: World, serves: list[Serve], github: SlowGitHub) -> Samples:
                 failures.append(str(exc)[:200])
             return
         with lock:
-            approve_ack.append((acked - t0) * 1000)
-            publish.append((time.perf_counter() - t0) * 1000)
+            approve_ack[i] = (acked - t0) * 1000
+            publish[i] = (time.perf_counter() - t0) * 1000
             if status != 200:
                 failures.append(f"approve answered {status}")
 
     threads = []
     for i, pid in enumerate(sorted(buttons)):
-        t = threading.Thread(target=approve, args=(serves[i % len(serves)], *buttons[pid]))
+        t = threading.Thread(target=approve, args=(i, serves[i % len(serves)], *buttons[pid]))
         t.start()
         threads.append(t)
         time.sleep(APPROVE_GAP)
@@ -130,6 +131,7 @@ def _measure(world: World, serves: list[Serve], github: SlowGitHub) -> Samples:
     with ThreadPoolExecutor(ACK_CONCURRENCY) as pool:
         for name, fn in kinds.items():
             samples[name] = list(pool.map(lambda i, fn=fn: timed(fn, serves[i % len(serves)]), range(N_ACKS)))
+            _settle(world)  # the home views and ephemerals sent after these acks: not the next kind's wait
     return samples
 
 
@@ -169,6 +171,17 @@ def _row(name: str, values: list[float]) -> str:
     return f"  {name:48s} n={len(values):3d} p50={p50:6.0f} p95={p95:6.0f} p99={p99:6.0f} max={max(values):6.0f} ms"
 
 
+def _print(title: str, samples: Samples) -> None:
+    print(title)
+    for name, values in samples.items():
+        print(_row(name, values))
+    publish = samples["approve → PR URL"]
+    slowest = sorted(range(len(publish)), key=lambda i: -publish[i])[:3]
+    print(
+        "  slowest approvals (click number: ms): " + ", ".join(f"{i + 1}: {publish[i]:.0f}" for i in slowest)
+    )
+
+
 def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
@@ -176,18 +189,14 @@ def main() -> None:
         (root / "pg").mkdir()
         t0 = time.perf_counter()
         lite = _sqlite(root / "sqlite")
-        print(f"one replica on SQLite ({time.perf_counter() - t0:.0f} s):")
-        for name, values in lite.items():
-            print(_row(name, values))
+        _print(f"one replica on SQLite ({time.perf_counter() - t0:.0f} s):", lite)
         with running_server() as (server, why):
             if server is None:
                 print(f"three replicas on PostgreSQL: not run ({why})")
                 return
             t0 = time.perf_counter()
             pg = _postgres(root / "pg", server.fresh_database())
-        print(f"three replicas on one PostgreSQL ({time.perf_counter() - t0:.0f} s):")
-        for name, values in pg.items():
-            print(_row(name, values))
+        _print(f"three replicas on one PostgreSQL ({time.perf_counter() - t0:.0f} s):", pg)
     print("ratio three replicas on PostgreSQL / one on SQLite:")
     for name in lite:
         ratios = "  ".join(
