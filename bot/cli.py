@@ -567,7 +567,14 @@ def build_webhook(settings: Settings, runtime: Any, clock: Clock) -> Any:
     """The GitHub webhook handler for ``serve --http`` (None without a webhook secret: the path is 404)."""
     from bot.webhook import from_settings
 
-    return from_settings(settings, runtime.state, clock, notifier=runtime.poster, audit=runtime.service.audit)
+    return from_settings(
+        settings,
+        runtime.state,
+        clock,
+        notifier=runtime.poster,
+        audit=runtime.service.audit,
+        lease=runtime.lease,  # several replicas: keeping open PRs fresh is the leader's (bot/webhook.py)
+    )
 
 
 def build_scanner(settings: Settings, state: Any, audit: Any, clock: Clock) -> Any:

@@ -136,6 +136,54 @@ class LeaderLease:
         return LeaseState(row[0], int(row[1]), float(row[2])) if row else None
 
 
+class EffectClaims:
+    """Fence first, side effect after: a Slack post the bot makes on its own is claimed in the database first.
+
+    :meth:`claim` is a transaction of its own. In the leader's fenced work (the poller) that transaction
+    first checks the epoch, so a leader paused past its lease (SIGSTOP, a long GC, a frozen VM) is refused
+    with :class:`LeaseLost` *before* the Slack call, and posts nothing; the new leader posts the card. The
+    claim also keeps two replicas from making the same post at once (the leader's poller and
+    ``/secops-scan queue next`` answered by another replica). A claim is released once the post is recorded
+    (or failed); one left by a replica that died mid-post is taken over after ``ttl`` seconds.
+
+    What stays: a replica paused *between* its claim and the Slack call still makes that one post when it
+    wakes (Slack calls carry no fencing token), and no other replica makes it meanwhile, so it is still
+    posted once. Claims live among the delivery keys (``deliveries``), as ``effect:<what>``.
+    """
+
+    def __init__(self, state: StateStore, clock: Clock, *, ttl: float = 300.0) -> None:
+        self.state = state
+        self.clock = clock
+        self.ttl = ttl
+
+    def claim(self, what: str) -> bool:
+        """Claim ``what`` (e.g. ``card:<proposal id>``); False while another replica holds a fresh claim.
+
+        Raises :class:`LeaseLost` inside :meth:`LeaderLease.leading` once the lease is stale.
+        """
+        key, now = f"effect:{what}", self.clock.now()
+        with self.state.transaction() as db:
+            cur = db.execute("INSERT OR IGNORE INTO deliveries(key, at) VALUES (?, ?)", (key, now))
+            if cur.rowcount == 1:
+                return True
+            cur = db.execute(
+                "UPDATE deliveries SET at = ? WHERE key = ? AND at < ?", (now, key, now - self.ttl)
+            )
+            return cur.rowcount == 1
+
+    def release(self, what: str) -> None:
+        """Drop the claim (after the post was recorded, or failed); not fenced: it only frees the key."""
+        with self.recording(), self.state.transaction() as db:
+            db.execute("DELETE FROM deliveries WHERE key = ?", (f"effect:{what}",))
+
+    @contextmanager
+    def recording(self) -> Iterator[None]:
+        """Writes that record a post already made (its message ts): kept even if the lease was lost since
+        the claim, or the next leader would post the card again."""
+        with self.state.fenced(None):
+            yield
+
+
 class LeaderLoop(threading.Thread):
     """Renews (or waits for) the lease every ``ttl / 3`` s; runs ``on_lead`` while it holds it."""
 

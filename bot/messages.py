@@ -1708,3 +1708,11 @@ def cli_audit_exported(lines: int, path: str) -> str:
 
 def cli_audit_empty(where: str) -> str:
     return f"the audit chain in {where} is empty (nothing has been recorded)."
+
+
+# --- Scale-out gaps: webhook deliveries on several replicas (issue 17) -------------------------------------
+
+
+def webhook_redelivered() -> str:
+    """A GitHub delivery (same ``X-GitHub-Delivery``) that this or another replica already handled."""
+    return "delivery already handled (by this or another replica); nothing done"

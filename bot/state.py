@@ -149,13 +149,17 @@ class StateStore:
                 self._fence.depth -= 1
 
     @contextmanager
-    def fenced(self, check: Callable[[Any], None]) -> Iterator[None]:
-        """Every transaction of this thread inside the block runs ``check(db)`` first (the leader's epoch)."""
+    def fenced(self, check: Callable[[Any], None] | None) -> Iterator[None]:
+        """Every transaction of this thread inside the block runs ``check(db)`` first (the leader's epoch).
+
+        ``None`` lifts an outer fence for the block (recording a side effect that already happened).
+        """
+        outer = getattr(self._fence, "check", None)
         self._fence.check = check
         try:
             yield
         finally:
-            self._fence.check = None
+            self._fence.check = outer
 
     @property
     def in_transaction(self) -> bool:
@@ -348,6 +352,11 @@ class StateStore:
             cur = db.execute("INSERT OR IGNORE INTO deliveries(key, at) VALUES (?, ?)", (key, now))
             return cur.rowcount == 1
 
+    def forget_delivery(self, key: str) -> None:
+        """Forget a delivery key whose handling failed, so that a redelivery is handled again."""
+        with self.transaction() as db:
+            db.execute("DELETE FROM deliveries WHERE key = ?", (key,))
+
     # --- outcomes and effects (memory of past fixes) ----------------------------------------------------
 
     def record_outcome(
@@ -513,6 +522,34 @@ class StateStore:
                 "status=excluded.status, updated_at=excluded.updated_at",
                 (proposal_id, revision, branch, commit or "", pr_number, pr_url, status, now),
             )
+
+    def finish_publication(
+        self,
+        proposal_id: str,
+        revision: int,
+        status: str,
+        now: float,
+        *,
+        pr_url: str | None = None,
+        reason: str = "",
+        by: str = "",
+    ) -> bool:
+        """Move an ``open`` publication to ``merged``/``rejected``/``obsolete``, with the proposal's status
+        and (merged, rejected) its outcome, in one transaction; False, nothing changed, when it was no longer
+        open. Whoever gets True makes the side effects (audit, thread note): one effect across replicas, the
+        sync pass and retried webhooks."""
+        with self.transaction() as db:
+            cur = db.execute(
+                "UPDATE publications SET status = ?, updated_at = ? "
+                "WHERE proposal_id = ? AND revision = ? AND status = 'open'",
+                (status, now, proposal_id, revision),
+            )
+            if cur.rowcount != 1:
+                return False
+            if status in ("merged", "rejected"):
+                self.record_outcome(proposal_id, status, at=now, pr_url=pr_url, reason=reason, by=by)
+            self.set_status(proposal_id, status, now)
+        return True
 
     def get_publication(self, proposal_id: str, revision: int) -> Publication | None:
         with self._read() as db:

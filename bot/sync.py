@@ -19,7 +19,7 @@ import threading
 from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot import expiry, messages
 from bot.audit_log import AuditLog
@@ -35,6 +35,9 @@ from bot.state import Publication, StateStore
 from bot.verification import Verifier
 from tools.github import PullRequestInfo, PullRequests
 
+if TYPE_CHECKING:
+    from bot.leader import LeaderLease
+
 log = logging.getLogger(__name__)
 
 
@@ -49,6 +52,7 @@ class SyncReport:
     closed: int = 0
     expired: int = 0  # removal proposals made for expired blocks
     verified: int = 0  # post-merge verifications that moved a step (bot/verification.py)
+    deferred: int = 0  # open pull requests a standby replica left to the leader's sync pass
     errors: list[str] = field(default_factory=list)
 
 
@@ -100,34 +104,63 @@ class Syncer:
             report.verified = self.verifier.run()
         return report
 
-    def on_pull_request(self, number: int) -> SyncReport:
-        """One pull request (a webhook said it changed); unknown numbers are ignored."""
+    def on_pull_request(self, number: int, lease: LeaderLease | None = None) -> SyncReport:
+        """One pull request (a webhook said it changed); unknown numbers are ignored.
+
+        A merge or close is recorded by whichever replica gets the delivery: the step is claimed in the
+        database, so it has one effect however many replicas (or passes) see it. Keeping an open pull
+        request fresh (rebase, close when obsolete) writes to GitHub from this replica's checkout: with a
+        ``lease`` (several replicas) only the leader does it, fenced by its epoch; a standby replica leaves
+        it to the leader's next sync pass.
+        """
         report = SyncReport()
         for pub in self.state.publications(("open",)):
-            if pub.pr_number == number:
-                report.checked += 1
-                self._one(pub, self.pulls.get(number), report)
+            if pub.pr_number != number:
+                continue
+            report.checked += 1
+            pr = self.pulls.get(number)
+            if pr.merged or pr.state == "closed" or lease is None:
+                self._one(pub, pr, report)
+            elif lease.is_leader:
+                with lease.leading():
+                    self._one(pub, pr, report)
+            else:
+                report.deferred += 1
         return report
+
+    def on_push(self, lease: LeaderLease | None = None) -> SyncReport | None:
+        """A push to the repository (a webhook): a whole pass, which is the leader's work (fenced by its
+        epoch); None on a standby replica (the leader's sync loop runs it)."""
+        if lease is None:
+            return self.sync()
+        if not lease.is_leader:
+            return None
+        with lease.leading():
+            return self.sync()
 
     # --- one pull request ----------------------------------------------------------------------------
 
     def _one(self, pub: Publication, pr: PullRequestInfo, report: SyncReport) -> None:
         if pr.merged:
-            self._merged(pub, pr)
-            report.merged += 1
+            report.merged += self._merged(pub, pr)
         elif pr.state == "closed":
-            self._rejected(pub, pr)
-            report.rejected += 1
+            report.rejected += self._rejected(pub, pr)
         else:
             outcome = self._keep_fresh(pub, pr)
             report.rebased += outcome == "rebased"
             report.closed += outcome == "closed"
 
-    def _merged(self, pub: Publication, pr: PullRequestInfo) -> None:
+    # Merged, closed and obsolete are claimed in the database first (finish_publication: open → done in one
+    # transaction) and only the claimer makes the side effects: a webhook delivered to two replicas, GitHub's
+    # redelivery and the leader's sync pass seeing the same merge give one audit event and one thread note.
+
+    def _merged(self, pub: Publication, pr: PullRequestInfo) -> bool:
         now = self.clock.now()
         by = plain(pr.merged_by or "someone", 60)
-        self.state.record_outcome(pub.proposal_id, "merged", at=now, pr_url=pr.url, by=by)
-        self._set(pub, "merged", now)
+        if not self.state.finish_publication(
+            pub.proposal_id, pub.revision, "merged", now, pr_url=pr.url, by=by
+        ):
+            return False  # another replica (or pass) recorded this merge
         stored = self.state.get(pub.proposal_id)
         if stored is not None:  # what it blocked is now the bot's to lift when its ban time passes
             p = stored.proposal
@@ -142,16 +175,20 @@ class Syncer:
         self.notifier.thread_note(pub.proposal_id, messages.pr_merged(by, pr.url))
         if self.verifier is not None:
             self.verifier.start(pub.proposal_id, pr.merge_commit)
+        return True
 
-    def _rejected(self, pub: Publication, pr: PullRequestInfo) -> None:
+    def _rejected(self, pub: Publication, pr: PullRequestInfo) -> bool:
         now = self.clock.now()
         who, comment = self.pulls.closed_by(pr.number)
         who, reason = plain(who, 60), plain(comment, 500)
-        self.state.record_outcome(pub.proposal_id, "rejected", at=now, pr_url=pr.url, reason=reason, by=who)
-        self._set(pub, "rejected", now)
+        if not self.state.finish_publication(
+            pub.proposal_id, pub.revision, "rejected", now, pr_url=pr.url, reason=reason, by=who
+        ):
+            return False
         self.state.release_removal(pub.proposal_id)  # a lift people refused: those entries stay blocked
         self.audit.append("pr_closed", self._fields(pub, pr, by=who, reason=reason))
         self.notifier.thread_note(pub.proposal_id, messages.pr_rejected(who, reason, pr.url))
+        return True
 
     def _keep_fresh(self, pub: Publication, pr: PullRequestInfo) -> str:
         """Rebase the bot's branch when the default branch touched its files; close it when obsolete."""
@@ -203,7 +240,7 @@ class Syncer:
             note = messages.pr_obsolete(why)
             self.pulls.comment(pr.number, note)
             self.pulls.close(pr.number)
-            self._set(pub, "obsolete", now)
+            self.state.finish_publication(pub.proposal_id, pub.revision, "obsolete", now)
             self.audit.append("pr_closed_obsolete", self._fields(pub, pr, reason=why))
             self.notifier.thread_note(pub.proposal_id, note + f" {pr.url}")
             return "closed"
@@ -213,13 +250,6 @@ class Syncer:
                 "PR #%s: branch %s has commits the bot did not make; left alone", pr.number, pub.branch
             )
         return outcome.status
-
-    def _set(self, pub: Publication, status: str, now: float) -> None:
-        self.state.record_publication(
-            pub.proposal_id, pub.revision, branch=pub.branch, status=status, now=now
-        )
-        proposal_status = {"merged": "merged", "rejected": "rejected", "obsolete": "obsolete"}[status]
-        self.state.set_status(pub.proposal_id, proposal_status, now)
 
     @staticmethod
     def _fields(pub: Publication, pr: PullRequestInfo, **extra: object) -> dict[str, object]:

