@@ -78,7 +78,7 @@ class PolicyEnv:
         basis = "policy-reports" if any(r.policy == name for r in self.reports) else "engine"
         refs = [m.ref for m in self.not_admitted(policy)] if basis == "policy-reports" else []
         if refs:
-            reason += " " + messages.promotion_engine_disagrees(len(refs), refs[:3])
+            reason = f"{reason}. {messages.promotion_engine_disagrees(len(refs), refs[:3])}"
         return {
             "findings": [],
             "resources": refs[:500],
