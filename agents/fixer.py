@@ -353,7 +353,9 @@ class LlmFixer:
                 if parsed.operations is not None
                 else (None, parsed.error or "")
             )
-            checks: tuple[str, ...] = ("answer_format",) if parsed.operations is None else ("policy_operation",)
+            checks: tuple[str, ...] = (
+                ("answer_format",) if parsed.operations is None else ("policy_operation",)
+            )
             if ops is not None:
                 attempt = workspace.attempt(ops)
                 if attempt.escalation is not None:
@@ -391,7 +393,9 @@ class LlmFixer:
                 if refusals > self.max_retries:
                     break
             else:
-                what = "an answer with no usable operations" if parsed.operations is None else "other operations"
+                what = (
+                    "an answer with no usable operations" if parsed.operations is None else "other operations"
+                )
                 tried.append(messages.llm_attempt(step, what, error))
                 self._step(group, step, prompt_text, reply, "unparsable", error, fmt, checks)
             retry = render("fixer", "retry", checks=", ".join(checks), error=field(error, 800))

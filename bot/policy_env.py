@@ -62,7 +62,10 @@ class PolicyEnv:
                         self.recheck(op, doc) if self.at_publish else (self.promotion(op.policy, doc), "")
                     )
                     out[op.file] = PolicyProof(
-                        file=op.file, policy_sha=policy_digest(doc), promotion=allowed, promotion_refused=refused
+                        file=op.file,
+                        policy_sha=policy_digest(doc),
+                        promotion=allowed,
+                        promotion_refused=refused,
                     )
         return out
 

@@ -60,7 +60,9 @@ POLICY = {
                 "match": {"any": [{"resources": {"kinds": ["Pod"]}}]},
                 "validate": {
                     "message": "The root file system must be read-only.",
-                    "pattern": {"spec": {"containers": [{"securityContext": {"readOnlyRootFilesystem": True}}]}},
+                    "pattern": {
+                        "spec": {"containers": [{"securityContext": {"readOnlyRootFilesystem": True}}]}
+                    },
                 },
             }
         ],
@@ -124,7 +126,11 @@ def _failed(p) -> set[str]:
 
 def _blocked_text(p) -> str:
     _text, blocks = proposal_blocks(p)
-    return next(b["text"]["text"] for b in blocks if b["type"] == "section" and "Blocked by the guard" in b["text"]["text"])
+    return next(
+        b["text"]["text"]
+        for b in blocks
+        if b["type"] == "section" and "Blocked by the guard" in b["text"]["text"]
+    )
 
 
 def test_fixer_policy_is_proposed_with_its_proof_table(decide):

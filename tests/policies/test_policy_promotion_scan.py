@@ -9,8 +9,8 @@ import json
 import yaml
 
 from bot.cli import main
-from bot.core.operations.policies import policy_digest
 from bot.clock import FixedClock
+from bot.core.operations.policies import policy_digest
 from tests.policies.remote import CAPABILITIES, CAPABILITIES_FILE, POLICY_REPO, policy_repo
 
 TRIVY = POLICY_REPO.parent / "trivy" / "trivy-golden-helm_testchart.json"

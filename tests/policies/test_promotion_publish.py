@@ -97,7 +97,10 @@ def test_report_promotion_refused_at_publish_when_the_policy_changed(tmp_path, g
     w = _world(tmp_path)
     p = w.scan(SUBJECT, policy_reports=[_passing_reports(tmp_path)])
     policy = _template("require-ingress-class").policy
-    changed = {**policy, "metadata": {**policy["metadata"], "annotations": {"policies.kyverno.io/title": "x"}}}
+    changed = {
+        **policy,
+        "metadata": {**policy["metadata"], "annotations": {"policies.kyverno.io/title": "x"}},
+    }
     _merge(w, FILE, render_policy(changed))
     result = w.publisher(gh).publish(p, approval(p))
     assert not result.ok

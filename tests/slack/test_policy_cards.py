@@ -63,7 +63,6 @@ def test_approving_a_policy_card_pushes_one_new_file_in_the_listed_directory(sla
     assert "validationFailureAction: Audit" in pushed and "name: disallow-privileged-containers" in pushed
 
 
-
 def test_policy_card_shows_the_proof_as_a_table(slack):
     scan(slack)
     message = card(slack, "disallow-privileged")
@@ -83,11 +82,15 @@ def test_proof_table_escapes_hostile_names_and_keeps_to_the_first_rows():
     hostile = ("must-fail", "default/Pod/<!channel>```@here", "fail", "pass")
     rows = [hostile] + [("must-pass", f"default/Pod/p{i}", "pass", "pass") for i in range(11)]
     text = proof_block(rows)["text"]["text"]
-    assert text.startswith("*Proof* (the Kyverno engine on this exact document) (first 8 of 12 rows; all of them")
+    assert text.startswith(
+        "*Proof* (the Kyverno engine on this exact document) (first 8 of 12 rows; all of them"
+    )
     assert "default/Pod/&lt;!channel&gt;`\u200b``@\u200bhere  fail      ✗ pass\n" in text
     assert text.count("```") == 2 and "p6" in text and "p7" not in text and len(text) < MAX_SECTION
 
 
 def test_proof_table_cuts_a_long_resource_to_the_column():
-    text = proof_block([("repository", "apps/" + "x" * 80 + ".yaml: ns/Pod/a", "fail", "fail")])["text"]["text"]
+    text = proof_block([("repository", "apps/" + "x" * 80 + ".yaml: ns/Pod/a", "fail", "fail")])["text"][
+        "text"
+    ]
     assert "repository  apps/" + "x" * 46 + "…  fail      ✓ fail```" in text

@@ -117,7 +117,8 @@ class PolicyProof(BaseModel):
                 name="policy_proven",
                 passed=bool(fixtures) and not wrong,
                 detail="; ".join(
-                    f"{r.source} {r.resource}: expected {r.expected}, engine says {r.actual}" for r in wrong[:4]
+                    f"{r.source} {r.resource}: expected {r.expected}, engine says {r.actual}"
+                    for r in wrong[:4]
                 )
                 or ("no fixture to prove the policy on" if not fixtures else "")
                 or (f"{len(self.rows)} resources{every}" if self.passed else "the evaluated fixtures behave"),
