@@ -24,7 +24,7 @@ import yaml
 from pydantic import BaseModel
 
 from agents.workspace import Workspace
-from bot.core.edits import AddCidr, Escalate, SetKey, answer_schema, operations_schema
+from bot.core.edits import AddCidr, AddPolicy, Escalate, SetKey, answer_schema, operations_schema
 from bot.core.inventory import ConfigRef
 from bot.core.operations.data_keys import GRAMMARS, grammar_for
 
@@ -75,6 +75,43 @@ def fixer_schema(workspace: Workspace) -> dict[str, Any]:
     return schema
 
 
+#: The operations the fixer of a misconfiguration without a vetted template may use (docs/policies.md).
+POLICY_OPERATIONS: tuple[type[BaseModel], ...] = (AddPolicy, Escalate)
+#: Fixtures a fixer's policy may carry of each kind (AddPolicy allows 20; a reviewable proposal needs fewer).
+MAX_FIXTURES = 6
+
+
+def policy_schema(directories: list[str]) -> dict[str, Any]:
+    """The answer schema for a misconfiguration no template answers: one ``add_policy`` (a new file in a listed
+    policy directory, no template, a kyverno.io ClusterPolicy, one to six must-pass and must-fail fixtures) or
+    one escalation. The evidence is not the model's to write (the bot fills in the group's findings), so it is
+    left out. The guard still judges every answer (docs/policies.md)."""
+    schema = operations_schema(POLICY_OPERATIONS, max_items=1)
+    choices = schema["properties"]["operations"]["anyOf"]
+    choices[1]["items"]["properties"]["reason"]["maxLength"] = MAX_REASON_CHARS
+    item = choices[0]["items"]
+    props = item["properties"]
+    del props["evidence"]
+    item["required"] = list(props)
+    folders = "|".join(re.escape(d.rstrip("/")) for d in directories) or "(?!)"
+    props["file"] = {"type": "string", "pattern": f"^({folders})/[a-z0-9][-a-z0-9]{{0,62}}\\.yaml$"}
+    props["template"] = {"type": "string", "const": ""}
+    props["policy"] = {
+        "type": "object",
+        "properties": {
+            "apiVersion": {"type": "string", "const": "kyverno.io/v1"},
+            "kind": {"type": "string", "const": "ClusterPolicy"},
+            "metadata": {"type": "object"},
+            "spec": {"type": "object"},
+        },
+        "required": ["apiVersion", "kind", "metadata", "spec"],
+        "additionalProperties": False,
+    }
+    for key in ("must_pass", "must_fail"):
+        props[key] = {**props[key], "minItems": 1, "maxItems": MAX_FIXTURES}
+    return schema
+
+
 def _pinned(variant: dict[str, Any], *, file: str, key: dict[str, Any]) -> dict[str, Any]:
     out = copy.deepcopy(variant)
     out["properties"]["file"] = {"type": "string", "const": file}
@@ -98,7 +135,8 @@ def parse_answer(text: str) -> Parsed:
 
 def _from_json(data: Any) -> tuple[list[Any] | None, str | None]:
     if isinstance(data, dict) and isinstance(data.get("operations"), list) and data["operations"]:
-        # JSON keeps true/false and numbers typed; ConfigMap data values are strings.
+        # JSON keeps true/false and numbers typed; ConfigMap data values are strings (a policy's are typed, and
+        # _strings only touches an operation's own top-level fields, none of which is a policy's).
         return [_strings(o) for o in data["operations"]], None
     return None, 'expected {"operations": [...]}, a non-empty list of operations'
 
@@ -130,6 +168,20 @@ def _fenced(text: str) -> tuple[list[Any] | None, str | None]:
             continue
         if isinstance(data, dict) and "operations" in data:
             data = data["operations"]
+        if _has_policy(data):
+            # A policy is typed YAML (``privileged: false`` is a boolean the engine compares), unlike ConfigMap
+            # data: read again with the safe loader (plain types only), and without aliases (no expansion bomb
+            # reaches the engine or the digest).
+            if any(isinstance(ev, yaml.AliasEvent) for ev in yaml.parse(body, Loader=yaml.SafeLoader)):
+                results.append((None, "the block uses YAML aliases (*name); write the policy out in full"))
+                continue
+            try:
+                data = yaml.safe_load(body)
+            except yaml.YAMLError as exc:
+                results.append((None, f"the block is not valid YAML ({str(exc).splitlines()[0]})"))
+                continue
+            if isinstance(data, dict) and "operations" in data:
+                data = data["operations"]
         results.append(_as_operation_list(data))
     usable = [r for r in results if r[1] is None]
     if len(results) == 1 or len(usable) == 1:
@@ -137,6 +189,11 @@ def _fenced(text: str) -> tuple[list[Any] | None, str | None]:
     if not usable:
         return results[0]
     return None, f"found {len(usable)} blocks of operations; answer with exactly one"
+
+
+def _has_policy(data: Any) -> bool:
+    items = data if isinstance(data, list) else [data]
+    return any(isinstance(o, dict) and o.get("op") == "add_policy" for o in items)
 
 
 def _as_operation_list(data: Any) -> tuple[Any, str | None]:

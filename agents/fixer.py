@@ -26,7 +26,7 @@ from typing import Any
 
 import yaml
 
-from agents.answer import WAZUH_OPERATIONS, fixer_schema, parse_answer, settable_keys
+from agents.answer import WAZUH_OPERATIONS, fixer_schema, parse_answer, policy_schema, settable_keys
 from agents.model import ChatModel, ChatReply, Message, ModelUnavailable, estimate_tokens
 from agents.prompts import render
 from agents.router import RouteDecision
@@ -39,6 +39,7 @@ from bot.core.inventory import ConfigRef, Inventory, Server
 from bot.core.network import split_cidr_list
 from bot.core.operations.data_keys import grammar_for
 from bot.core.proposal import AnswerFormat
+from bot.core.sanitize import plain
 
 #: Where step records go (``AuditLog.append`` in production).
 Recorder = Callable[[str, Mapping[str, Any]], object]
@@ -291,6 +292,123 @@ class LlmFixer:
                 "fixer", "retry", checks=", ".join(checks) or "answer_format", error=field(error, 800)
             )
             conversation = [*first, ("assistant", reply.text[:4000]), ("user", retry)]
+        return self._decision(calls, tokens, messages.esc_llm_gave_up(None, tried), used)
+
+    # --- policies: a misconfiguration no vetted template answers (agents/policy_fixer.py) ------------------
+
+    def fix_policy(self, group: AlertGroup, inventory: Inventory, workspace: Workspace) -> RouteDecision:
+        """One ``add_policy`` for a misconfiguration group, proven and guarded like a template's.
+
+        The same bounded loop as :meth:`fix`: a refused answer is retried with the failing checks by name.
+        When the retries run out, the last refused policy is returned as the decision's operation, so that the
+        scanner shows it ``blocked`` with the guard's named checks and the proof table; an answer that never
+        parsed, or the model's own escalation, escalates. A policy whose effect an existing policy of the
+        repository already has is suppressed, naming that file.
+        """
+        from agents.policy_fixer import (
+            MAX_POLICY_REPLY_TOKENS,
+            describe_policy,
+            policy_operations,
+            policy_prompt,
+        )
+        from bot.policy_proof import same_effect
+
+        env = workspace.policy_env
+        if env is None or not inventory.policy_directories:
+            return RouteDecision(fixer=self.fixer_name, escalation=messages.esc_fixer_policy_no_repository())
+        if self._down is not None:
+            until, reason = self._down
+            if self.monotonic() < until:
+                return RouteDecision(
+                    fixer=self.fixer_name, escalation=messages.esc_llm_unavailable(reason, [])
+                )
+            self._down = None
+        nonce = self.nonce()
+        first = policy_prompt(group, workspace, nonce, iso(self.clock.now()))
+        schema = policy_schema([d.path for d in inventory.policy_directories])
+        conversation = list(first)
+        tried: list[str] = []
+        calls = tokens = refusals = 0
+        used: AnswerFormat = ""
+        refused: list[dict[str, Any]] | None = None
+        for step in range(1, self.max_steps + 1):
+            prompt_text = "\n".join(text for _role, text in conversation)
+            room = self.token_budget - tokens - estimate_tokens(prompt_text)
+            if room < 64:
+                self._step(group, step, prompt_text, None, "budget_exhausted", "")
+                break
+            try:
+                reply = self.model.chat(conversation, min(MAX_POLICY_REPLY_TOKENS, room), schema=schema)
+            except ModelUnavailable as exc:
+                self._down = (self.monotonic() + COOL_DOWN_S, str(exc))
+                self._step(group, step, prompt_text, None, "unavailable", str(exc))
+                return self._decision(calls, tokens, messages.esc_llm_unavailable(str(exc), tried), used)
+            calls += 1
+            tokens += reply.tokens
+            parsed = parse_answer(reply.text)
+            fmt: AnswerFormat = "schema" if reply.constrained and parsed.format == "schema" else "fenced"
+            used = fmt
+            ops, error = (
+                policy_operations(parsed.operations, group, self.model.name)
+                if parsed.operations is not None
+                else (None, parsed.error or "")
+            )
+            checks: tuple[str, ...] = (
+                ("answer_format",) if parsed.operations is None else ("policy_operation",)
+            )
+            if ops is not None:
+                attempt = workspace.attempt(ops)
+                if attempt.escalation is not None:
+                    self._step(group, step, prompt_text, reply, "escalated", "", fmt)
+                    reason = messages.esc_llm_escalated(self.model.name, field(attempt.escalation, 400))
+                    return self._decision(calls, tokens, reason, used)
+                if attempt.accepted:
+                    self._step(group, step, prompt_text, reply, "accepted", "", fmt)
+                    policy = ops[0]["policy"]
+                    fixtures = [*ops[0].get("must_pass", ()), *ops[0].get("must_fail", ())]
+                    existing = same_effect(policy, fixtures, env.repo)
+                    if existing is not None:
+                        name = str((policy.get("metadata") or {}).get("name", "?"))
+                        return RouteDecision(
+                            fixer=self.fixer_name,
+                            suppressed=messages.suppressed_same_policy(plain(name, 80), existing.path),
+                            llm_calls=calls,
+                            llm_tokens=tokens,
+                            llm_format=used,
+                        )
+                    return RouteDecision(
+                        fixer=self.fixer_name,
+                        operations=ops,
+                        notes=[messages.note_llm_tries(tried)] if tried else [],
+                        llm_calls=calls,
+                        llm_tokens=tokens,
+                        llm_format=used,
+                    )
+                error = attempt.error
+                checks = attempt.failed_checks
+                refused = ops if attempt.guard is not None else refused
+                refusals += 1
+                tried.append(messages.llm_attempt(step, describe_policy(ops[0]), field(error, 600)))
+                self._step(group, step, prompt_text, reply, "refused", error, fmt, checks)
+                if refusals > self.max_retries:
+                    break
+            else:
+                what = (
+                    "an answer with no usable operations" if parsed.operations is None else "other operations"
+                )
+                tried.append(messages.llm_attempt(step, what, error))
+                self._step(group, step, prompt_text, reply, "unparsable", error, fmt, checks)
+            retry = render("fixer", "retry", checks=", ".join(checks), error=field(error, 800))
+            conversation = [*first, ("assistant", reply.text[:8000]), ("user", retry)]
+        if refused is not None:  # shown blocked, with the guard's named checks and the proof table
+            return RouteDecision(
+                fixer=self.fixer_name,
+                operations=refused,
+                notes=[messages.note_llm_tries(tried[:-1])] if len(tried) > 1 else [],
+                llm_calls=calls,
+                llm_tokens=tokens,
+                llm_format=used,
+            )
         return self._decision(calls, tokens, messages.esc_llm_gave_up(None, tried), used)
 
     def _decision(self, calls: int, tokens: int, escalation: str, fmt: AnswerFormat) -> RouteDecision:

@@ -69,8 +69,14 @@ def route_add_policy(group: AlertGroup, inventory: Inventory, env: PolicyEnv | N
     return RouteDecision(fixer="playbook:policy", operations=[op])
 
 
-def route_set_policy_mode(group: AlertGroup) -> RouteDecision:
-    """One ``set_policy_mode`` for a promotion group (subject ``promote:<file>#<policy>``)."""
+def route_set_policy_mode(group: AlertGroup, env: PolicyEnv | None = None) -> RouteDecision:
+    """One ``set_policy_mode`` for a promotion group (subject ``promote:<file>#<policy>``), recording the kind
+    of evidence it rests on (re-checked at publish, :mod:`bot.policy_env`)."""
     file, _, name = group.subject.removeprefix("promote:").partition("#")
-    op = {"op": "set_policy_mode", "file": file, "policy": name, "expect": "Audit", "value": "Enforce"}
+    op: dict[str, Any] = {
+        "op": "set_policy_mode", "file": file, "policy": name, "expect": "Audit", "value": "Enforce"
+    }  # fmt: skip
+    doc = next((m.doc for m in env.repo.policies if m.path == file), None) if env is not None else None
+    if env is not None and doc is not None:
+        op["evidence"] = env.evidence(name, doc)
     return RouteDecision(fixer="playbook:policy", operations=[op])

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from agents.playbooks import Playbook
 from bot import messages
@@ -66,6 +66,15 @@ class FindingContext:
     read_app_file: Callable[[str, str], str] | None = None
 
 
+@runtime_checkable
+class PolicyFixer(Protocol):
+    """A long-tail fixer that can also write a Kyverno policy for a misconfiguration no template answers."""
+
+    def fix_policy(self, group: AlertGroup, inventory: Inventory, workspace: Workspace) -> RouteDecision:
+        """One ``add_policy`` the guard accepts (or the last one it refused, to show blocked), or an escalation."""
+        ...
+
+
 class LongTailFixer(Protocol):
     """What the router calls when no playbook applies (the LLM fixer implements this)."""
 
@@ -109,7 +118,7 @@ def route(
     itself when one entry each would exceed ``policy``'s entry budget or diff size (the reason says so).
     """
     if group.is_findings:
-        return route_findings(group, inventory, findings)
+        return route_findings(group, inventory, findings, long_tail, workspace)
     if not group.targets:
         return RouteDecision(fixer="router", escalation=messages.esc_no_targets())
     known = [t for t in group.targets if inventory.server(t) is not None]
@@ -149,22 +158,36 @@ def route(
     return _playbook_fix(inventory, known, applicable, cidrs, notes, unfixed)
 
 
-def route_findings(group: AlertGroup, inventory: Inventory, context: FindingContext | None) -> RouteDecision:
+def route_findings(
+    group: AlertGroup,
+    inventory: Inventory,
+    context: FindingContext | None,
+    long_tail: LongTailFixer | None = None,
+    workspace: Workspace | None = None,
+) -> RouteDecision:
     """The router by finding type, a data table (``agents/routes.yaml``, docs/policies.md): image CVEs → image
-    bump; a misconfiguration a vetted template answers → ``add_policy``; an Audit policy with evidence →
+    bump; a misconfiguration a vetted template answers → ``add_policy``; one no template answers → the LLM
+    fixer's ``add_policy`` when one is configured (proven like any other); an Audit policy with evidence →
     ``set_policy_mode``; runtime failures, RBAC escalation and anything unknown → escalate."""
     from agents.policy_catalog import route_for
 
     chosen = route_for(group.family or "", group.rule_ids)
-    no_directory = chosen.action == "add_policy" and not inventory.policy_directories
+    no_directory = chosen.action in ("add_policy", "fixer_policy") and not inventory.policy_directories
     if chosen.action == "add_policy" and not no_directory:
         from agents.policy_proposals import route_add_policy
 
         return route_add_policy(group, inventory, context.policy_env if context else None)
+    if (
+        chosen.action == "fixer_policy"
+        and not no_directory
+        and isinstance(long_tail, PolicyFixer)
+        and workspace is not None
+    ):
+        return long_tail.fix_policy(group, inventory, workspace)
     if chosen.action == "set_policy_mode":
         from agents.policy_proposals import route_set_policy_mode
 
-        return route_set_policy_mode(group)
+        return route_set_policy_mode(group, context.policy_env if context else None)
     if group.family == "misconfiguration":
         worst = group.findings[0] if group.findings else None
         check = group.rule_ids[0] if group.rule_ids else "?"
@@ -180,7 +203,7 @@ def route_findings(group: AlertGroup, inventory: Inventory, context: FindingCont
             plain(worst.resolution, 500) if worst else "",
             group.alert_count,
         )
-        if no_directory:
+        if no_directory and chosen.action == "add_policy":
             text += " " + messages.esc_no_policy_directory(group.subject.removeprefix("policy:"))
         return RouteDecision(fixer="router", escalation=text)
     if group.family == "image" and context is not None:

@@ -55,6 +55,8 @@ class Workspace:
     policy: GuardPolicy
     attacker: str | None
     list_styles: dict[str, str] = field(default_factory=dict)
+    #: bot.policy_env.PolicyEnv of a scan of scanner reports: a policy answer is proven with it (None: not proven)
+    policy_env: Any = None
 
     def configs(self) -> list[tuple[Server, ConfigRef]]:
         """The configs the inventory lists for the known targets, in inventory order."""
@@ -76,6 +78,7 @@ class Workspace:
             targets=self.targets,
             policy=self.policy,
             list_styles=self.list_styles,
+            policy_env=self.policy_env,
         )
         if not tried.ops:
             return Attempt(accepted=False, error=tried.error or "")

@@ -111,10 +111,10 @@ class BranchBuilder:
 def _policy_changes(ops: Sequence[AnyOp], root: Path) -> tuple[list[FileChange], Mapping[str, PolicyProof]]:
     """Policy operations applied to the checkout, and their proofs re-run on it (the guard needs them).
 
-    No PolicyReports here: a promotion is proven again by the engine across the checkout's manifests."""
+    No PolicyReports here: a promotion's evidence is re-checked by its kind (bot.policy_env, docs/policies.md)."""
     from bot.policy_edit import apply_policy_operations
     from bot.policy_env import PolicyEnv
 
     policy_ops = [o for o in ops if isinstance(o, AddPolicy | SetPolicyMode)]
     changes = apply_policy_operations(policy_ops, repo_reader(root))
-    return changes, PolicyEnv(root=root, now=0.0).proofs(policy_ops, changes)
+    return changes, PolicyEnv(root=root, now=0.0, at_publish=True).proofs(policy_ops, changes)

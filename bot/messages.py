@@ -1513,6 +1513,71 @@ def cli_policy_preview(path: str, preview: str) -> str:
     return f"{path}: {preview}"
 
 
+# --- policies: the LLM fixer's policies, the proof table on the card, promotion at publish (issue 14 gaps) ----
+
+
+def promotion_engine_disagrees(count: int, shown: Sequence[str]) -> str:
+    more = ", ..." if count > len(shown) else ""
+    return (
+        f"The engine flags {count} repository manifest{'s' if count != 1 else ''} the reports pass "
+        f"({', '.join(shown)}{more}): check them before Enforce."
+    )
+
+
+def promotion_rechecked(evidence: str, known: int) -> str:
+    beyond = f"beyond the {known} known at the scan" if known else "at all"
+    return (
+        f"{evidence.rstrip('.')}. Re-checked on the latest default branch: the same policy document, and no "
+        f"repository manifest the engine flags {beyond}"
+    )
+
+
+def promotion_policy_changed(file: str) -> str:
+    return (
+        f"{file} changed since its evidence was gathered: the evidence is about another version of the policy. "
+        "Scan again (with fresh PolicyReports) to promote this one"
+    )
+
+
+def promotion_engine_violations(file: str) -> str:
+    return (
+        f"the engine no longer finds zero violations of {file} across the repository's manifests on the latest "
+        "default branch (or cannot evaluate some): fix them, then scan again"
+    )
+
+
+def promotion_new_violations(count: int, shown: Sequence[str]) -> str:
+    more = ", ..." if count > len(shown) else ""
+    return (
+        f"since the scan, {count} repository manifest{'s' if count != 1 else ''} the policy flags (or the engine "
+        f"cannot evaluate) appeared that the PolicyReports never saw: {', '.join(shown)}{more}. In Enforce "
+        "they would be rejected on their next sync: fix them, or scan again with fresh PolicyReports"
+    )
+
+
+def esc_fixer_policy_operation() -> str:
+    return (
+        "a misconfiguration is answered with exactly one add_policy operation (a new policy file with its "
+        "must_pass and must_fail fixtures), or one escalate"
+    )
+
+
+def fixer_policy_reason(model: str, ids: Sequence[str], count: int) -> str:
+    return f"written by the LLM fixer {model} for {', '.join(ids[:5])}: {count} finding(s)"
+
+
+def esc_fixer_policy_no_repository() -> str:
+    return (
+        "No vetted policy template answers this misconfiguration, and the repository is not available to prove "
+        "a policy the LLM fixer would write: a person decides."
+    )
+
+
+def slack_proof_heading(rows: int, shown: int) -> str:
+    more = f" (first {shown} of {rows} rows; all of them in the pull request)" if rows > shown else ""
+    return f"*Proof* (the Kyverno engine on this exact document){more}"
+
+
 # --- policies: pull request text and the memory of past policies (issue 14 follow-up) -----------------------
 
 

@@ -408,6 +408,7 @@ class Scanner:
             policy=self.policy,
             attacker=None if group.attackers else group.attacker,  # a campaign's attacker is a network
             list_styles=list_styles(self.inventory, group.targets),
+            policy_env=self._findings.policy_env if self._findings is not None else None,
         )
 
     # --- a batch -----------------------------------------------------------------------------------
@@ -876,17 +877,15 @@ def _newer(new: dict[str, Any], old: dict[str, Any]) -> bool | None:
 
 
 def with_policy_notes(proposal: Proposal, tried: TriedChange) -> Proposal:
-    """A policy proposal's card notes: the impact preview and the proof table."""
+    """A policy proposal's card: the impact preview (a note) and the proof table's rows."""
     proof = next(iter(tried.proofs.values()), None) if tried.proofs else None
     if proof is None or not proof.rows:
         return proposal
     preview = messages.impact_preview(
         proof.flagged_count, proof.namespaces, list(proof.flagged), proof.manifests, proof.unsupported
     )
-    table = messages.proof_table(
-        [(r.source, plain(r.resource, 120), r.expected, r.actual) for r in proof.rows]
-    )
-    return proposal.model_copy(update={"notes": (*proposal.notes, preview, table)})
+    rows = tuple((r.source, plain(r.resource, 200), r.expected, r.actual) for r in proof.rows)
+    return proposal.model_copy(update={"notes": (*proposal.notes, preview), "proof": rows})
 
 
 def promotion_groups(env: Any, inventory: Inventory) -> list[AlertGroup]:

@@ -275,7 +275,7 @@ def _policy_intro(proposal: Proposal, op: Mapping[str, Any], proof: PolicyProof 
             "",
             f"`{md(str(op.get('file', '')), 200)}`: only the failure action changes.",
             "",
-            messages.pr_promotion_evidence(md(proof.promotion, 300) if proof is not None else ""),
+            messages.pr_promotion_evidence(md(proof.promotion, 700) if proof is not None else ""),
             "",
         ]
     ids = [md(str(i), 40) for i in ((evidence or {}).get("findings") or g.rule_ids)[:20]]

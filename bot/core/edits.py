@@ -209,6 +209,11 @@ class PolicyEvidence(BaseModel):
     findings: tuple[str, ...] = Field(default=(), max_length=500)
     resources: tuple[str, ...] = Field(default=(), max_length=500)
     reason: str = Field(default="", max_length=1000)
+    #: set_policy_mode only: which evidence the proposal carried ("policy-reports" or "engine"), and the digest
+    #: of the Audit document it was gathered for; publishing re-checks the same kind (docs/policies.md).
+    #: For "policy-reports", ``resources`` are the repository manifests the engine did not admit at the scan.
+    basis: Literal["", "policy-reports", "engine"] = ""
+    policy_sha: str = Field(default="", max_length=64)
 
 
 class AddPolicy(BaseModel):

@@ -73,6 +73,9 @@ class Proposal(BaseModel):
     # What this revision changed and who asked for it (thread revisions); shown on the card. Not hashed.
     revision_note: str = ""
     revised_by: str = ""
+    # A policy proposal's proof, one row per resource: (fixture, resource, expected, engine). Shown on the card;
+    # derived from the operations, so not hashed.
+    proof: tuple[tuple[str, str, str, str], ...] = ()
 
     @property
     def revision_hash(self) -> str:

@@ -307,6 +307,8 @@ def proposal_blocks(
         if truncated:
             blocks.append(context(messages.slack_diff_truncated()))
     blocks.append(context(guard_line(p)))
+    if p.proof:  # a policy's proof: what the engine answered on each fixture and the finding's resources
+        blocks.append(proof_block(p.proof))
     if p.unfixed:  # targets this change leaves open, with the reason
         lines = [f"{code(u.target, 60)} {esc(u.reason, 300)}" for u in p.unfixed]
         blocks.append(section(messages.slack_unfixed(lines)))
@@ -322,6 +324,32 @@ def proposal_blocks(
         text += f" · {p.group.attacker}"
     text = slack_escape(plain(f"{text} ({p.action}, r{p.revision})", 600))  # the fallback is mrkdwn too
     return text, blocks[:MAX_BLOCKS]
+
+
+# --- policies: the proof table on the card (issue 14) -------------------------------------------------------
+
+PROOF_ROWS_ON_CARD = 8
+PROOF_RESOURCE_WIDTH = 52
+
+
+def _cell(text: str, width: int) -> str:
+    text = plain(text, 200)
+    return (text if len(text) <= width else text[: width - 1] + "…").ljust(width)
+
+
+def proof_block(rows: Sequence[tuple[str, str, str, str]]) -> Block:
+    """The proof as a readable table: a monospace block of fixture, resource, expected and the engine's answer
+    (✓ when it is the expected one), the first rows only; every cell is hostile text, escaped."""
+    shown = rows[:PROOF_ROWS_ON_CARD]
+    width = min(PROOF_RESOURCE_WIDTH, max(len("resource"), *(len(plain(r[1], 200)) for r in shown)))
+    lines = [f"{'fixture':<10}  {'resource':<{width}}  {'expected':<8}  engine"]
+    for source, resource, expected, actual in shown:
+        mark = "✓" if actual == expected else "✗"
+        lines.append(
+            f"{_cell(source, 10)}  {_cell(resource, width)}  {_cell(expected, 8)}  {mark} {plain(actual, 20)}"
+        )
+    body = slack_escape(code_safe("\n".join(lines)))
+    return section(f"{messages.slack_proof_heading(len(rows), len(shown))}\n```{body}```")
 
 
 def _buttons(p: Proposal) -> Block:

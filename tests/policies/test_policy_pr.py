@@ -135,6 +135,7 @@ def test_set_policy_mode_pr_shows_title_and_evidence(tmp_path, gh):
     assert pr["body"].startswith(
         "## Promote Kyverno policy disallow-capabilities: Audit → Enforce\n\n"
         f"`{CAPABILITIES_FILE}`: only the failure action changes.\n\n"
-        "**Evidence of zero violations:** the engine: 0 violations across 14 repository manifests "
-        "(no PolicyReport results).\n"
+        "**Evidence of zero violations:** PolicyReports: 1 results, 0 failures over the last 14 days. "
+        "Re-checked on the latest default branch: the same policy document, and no repository manifest the "
+        "engine flags at all.\n"
     )

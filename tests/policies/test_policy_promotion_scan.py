@@ -6,8 +6,11 @@ from __future__ import annotations
 import io
 import json
 
+import yaml
+
 from bot.cli import main
 from bot.clock import FixedClock
+from bot.core.operations.policies import policy_digest
 from tests.policies.remote import CAPABILITIES, CAPABILITIES_FILE, POLICY_REPO, policy_repo
 
 TRIVY = POLICY_REPO.parent / "trivy" / "trivy-golden-helm_testchart.json"
@@ -38,7 +41,11 @@ def test_scan_with_passing_policy_reports_proposes_enforce(tmp_path):
         {
             "op": "set_policy_mode", "file": CAPABILITIES_FILE, "policy": "disallow-capabilities",
             "expect": "Audit", "value": "Enforce",
-            "evidence": {"findings": [], "resources": [], "reason": ""},
+            "evidence": {
+                "findings": [], "resources": [],
+                "reason": "PolicyReports: 1 results, 0 failures over the last 14 days",
+                "basis": "policy-reports", "policy_sha": policy_digest(yaml.safe_load(CAPABILITIES.read_text())),
+            },
         }
     ]  # fmt: skip
 

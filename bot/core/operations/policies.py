@@ -61,8 +61,9 @@ class PolicyProof(BaseModel):
     flagged_count: int = 0
     namespaces: int = 0
     unsupported: int = 0  # repository manifests the engine could not evaluate
-    #: set_policy_mode only: why the promotion is allowed ("" when it is not)
+    #: set_policy_mode only: why the promotion is allowed ("" when it is not), or why not
     promotion: str = ""
+    promotion_refused: str = ""
 
     @property
     def passed(self) -> bool:
@@ -83,6 +84,60 @@ class PolicyProof(BaseModel):
             missing = ", ".join(self.missing[:3]) or "none named"
             out.append(f"the finding's resource is not in the repository ({missing})")
         return out
+
+    def proof_checks(self) -> list[Check]:
+        """The proof as four named checks, so a refusal names what is wrong: fixtures of both kinds exist, the
+        engine could evaluate every resource, the fixtures behave, and the finding's own resources fail."""
+        fixtures = [r for r in self.rows if r.source != "repository"]
+        own = [r for r in self.rows if r.source == "repository"]
+        absent = [s for s in ("must-pass", "must-fail") if not any(r.source == s for r in fixtures)]
+        opaque = [r for r in self.rows if r.actual in NOT_EVALUATED]
+        wrong = [r for r in fixtures if not r.ok and r.actual not in NOT_EVALUATED]
+        own_wrong = [r for r in own if not r.ok and r.actual not in NOT_EVALUATED]
+        every = ": every must-fail fails, every must-pass passes, the finding's resource fails"
+        return [
+            Check(
+                name="policy_fixtures",
+                passed=not absent,
+                detail=f"no {' and no '.join(absent)} fixture: a policy comes with resources the engine must "
+                "admit (must_pass) and resources it must flag (must_fail)"
+                if absent
+                else f"{len(fixtures)} fixtures: must-pass and must-fail",
+            ),
+            Check(
+                name="policy_evaluable",
+                passed=not opaque,
+                detail="the engine cannot evaluate "
+                + "; ".join(f"{r.source} {r.resource} ({r.actual})" for r in opaque[:3])
+                + ": a policy the engine cannot evaluate is never proposed"
+                if opaque
+                else f"the engine evaluated all {len(self.rows)} resources",
+            ),
+            Check(
+                name="policy_proven",
+                passed=bool(fixtures) and not wrong,
+                detail="; ".join(
+                    f"{r.source} {r.resource}: expected {r.expected}, engine says {r.actual}"
+                    for r in wrong[:4]
+                )
+                or ("no fixture to prove the policy on" if not fixtures else "")
+                or (f"{len(self.rows)} resources{every}" if self.passed else "the evaluated fixtures behave"),
+            ),
+            Check(
+                name="finding_resource_flagged",
+                passed=bool(own) and not own_wrong and all(r.ok for r in own),
+                detail="the policy does not flag the finding's own resource: "
+                + "; ".join(f"{r.resource} (engine says {r.actual})" for r in own_wrong[:3])
+                if own_wrong
+                else f"the finding's resource is not in the repository ({', '.join(self.missing[:3]) or 'none named'})"
+                if not own
+                else f"flags the finding's {len(own)} resource(s) in the repository",
+            ),
+        ]
+
+
+#: Verdicts that say the engine did not decide.
+NOT_EVALUATED = ("unsupported", "error")
 
 
 def policy_digest(policy: Any) -> str:
@@ -287,15 +342,7 @@ def _add_policy_checks(
     elif proof.policy_sha != policy_digest(op.policy):
         checks.append(Check(name="policy_proven", passed=False, detail="the proof is about another document"))
     else:
-        fails = proof.failures()
-        checks.append(
-            Check(
-                name="policy_proven",
-                passed=proof.passed,
-                detail="; ".join(fails[:4])
-                or f"{len(proof.rows)} resources: every must-fail fails, every must-pass passes, the finding's resource fails",
-            )
-        )
+        checks.extend(proof.proof_checks())
     return checks
 
 
@@ -332,7 +379,8 @@ def _set_mode_checks(op: Any, change: FileChange | None, proof: PolicyProof | No
             passed=ok,
             detail=proof.promotion
             if ok and proof is not None
-            else "no evidence of zero violations (reports or engine)",
+            else (proof.promotion_refused if proof is not None else "")
+            or "no evidence of zero violations (reports or engine)",
         )
     )
     return checks
