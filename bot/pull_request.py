@@ -480,6 +480,11 @@ def dependency_body(
             md(str(evidence.get("tests", "")), 600), str(evidence.get("base", "")), base
         ),
         *(["", messages.pr_dependency_new_failures(failures)] if failures else []),
+        *(
+            ["", f"**{messages.dep_tests_regressed(True)}**"]
+            if evidence.get("tests_regressed") is True
+            else []
+        ),
         "",
         messages.pr_dependency_tool(md(tool, 40), md(str(op.get("ecosystem", "")), 20)),
         "",
