@@ -1394,8 +1394,10 @@ def card_action_findings(subject: str, family: str, targets: str) -> str:
 
 
 def card_finding_count(count: int, family: str) -> str:
-    noun = "CVE" if family == "image" else "finding"
-    return f"1 {noun}" if count == 1 else f"{count} {noun}s"
+    noun = {"image": "CVE", "dependency": "advisory"}.get(family, "finding")
+    if count == 1:
+        return f"1 {noun}"
+    return f"{count} advisories" if noun == "advisory" else f"{count} {noun}s"
 
 
 def thread_findings_header(proposal_id: str, count: int, subject: str) -> str:

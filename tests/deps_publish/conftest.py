@@ -21,7 +21,8 @@ from bot.pipeline import Scanner
 from bot.publishing import Approval
 from bot.state import StateStore
 from tests.conftest import git
-from tests.dependency_fixtures import PIP_AUDIT, app_repo, bumper, inventory_with, py_app, scanner
+from tests.dependency_fixtures import PIP_AUDIT, app_repo, bumper, inventory_with, npm_app, py_app, scanner
+from tests.slack.conftest import bare_remote  # noqa: F401  # a fixture the Slack tests here use
 from tests.tools.github_server import GitHubServer
 from tests.tools.osv_server import OsvServer, corpus_records
 from tools.git_repo import Author
@@ -89,6 +90,7 @@ class DepWorld:
     osv_url: str
     gh: GitHubServer | None
     app: dict[str, Any] = field(default_factory=dict)
+    npm: bool = False  # the npm fixture application (orders-web) instead of the Python one (billing)
     clock: FixedClock = field(default_factory=lambda: FixedClock(1_795_000_000))
 
     def __post_init__(self) -> None:
@@ -98,8 +100,12 @@ class DepWorld:
     def inventory(self, **fields: Any) -> Inventory:
         repo: dict[str, Any] = {"repository": str(self.bare), **self.app, **fields}
         if self.gh is not None:
-            repo.setdefault("github_repository", "acme/billing")
-        return inventory_with(py_app(self.bare, **repo))
+            repo.setdefault("github_repository", f"{self.gh.repo.owner}/{self.gh.repo.name}")
+        return inventory_with((npm_app if self.npm else py_app)(self.bare, **repo))
+
+    @property
+    def name(self) -> str:
+        return "orders-web" if self.npm else "billing"
 
     def proposals(self, report: Path, **app_fields: Any) -> dict[str, Proposal]:
         """The real dependency scan of ``report`` (its proposals stored), by package."""
@@ -107,7 +113,7 @@ class DepWorld:
         sc: Scanner = scanner(inv, self.tmp)
         sc.state, sc.audit = self.state, self.audit
         result = scan_dependency_reports(
-            sc, bumper(inv, self.tmp, osv_url=self.osv_url), [(report, "billing")]
+            sc, bumper(inv, self.tmp, osv_url=self.osv_url), [(report, self.name)]
         )
         return {p.operations[0]["package"]: p for p in result.proposals if p.operations}
 
