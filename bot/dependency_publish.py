@@ -98,7 +98,7 @@ def bump_of(proposal: Proposal) -> dict[str, Any] | None:
     return pull_request.dependency_op(proposal)
 
 
-def tests_from_evidence(evidence: Mapping[str, Any]) -> Comparison | None:
+def recorded_tests(evidence: Mapping[str, Any]) -> Comparison | None:
     """The baseline-against-bump comparison the approval is bound to (None: the tests did not run).
 
     A proposal whose evidence does not say whether tests regressed counts as regressed (deny by default)."""
@@ -166,7 +166,7 @@ class DependencyPublisher:
         app = self.inventory.app_repo(op.app_repo)
         if app is None:
             return self._fail(proposal, approval, messages.dep_publish_no_app_repo(op.app_repo), "refused")
-        tests = tests_from_evidence(op.evidence)
+        tests = recorded_tests(op.evidence)
         if tests is not None and tests.regressed and not app.approve_failing_tests:
             # Enforced here too, not only on the card: the inventory may have changed since the proposal.
             return self._fail(
