@@ -541,9 +541,10 @@ class RoutingPublisher:
 
     def __getattr__(self, name: str) -> Any:
         # what callers read of the GitOps publisher (its branch builder: expiry, sync) stays reachable
-        if self.gitops is None:
+        gitops = self.__dict__.get("gitops")
+        if gitops is None:
             raise AttributeError(name)
-        return getattr(self.gitops, name)
+        return getattr(gitops, name)
 
 
 def app_pulls_factory(settings: Settings) -> PullsFor:
