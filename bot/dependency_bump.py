@@ -178,6 +178,7 @@ class DependencyBumper:
             "tests_before": baseline.run.summary(),
             "tests_after": bumped.run.summary() if bumped else "",
             "new_failures": list(tests.new_failures[:20]) if tests else [],
+            "tests_regressed": tests.regressed if tests else True,  # re-checked at publish
             "audit": (
                 messages.dep_reaudited()
                 if reaudit is not None and reaudit.audited

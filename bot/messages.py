@@ -1394,8 +1394,10 @@ def card_action_findings(subject: str, family: str, targets: str) -> str:
 
 
 def card_finding_count(count: int, family: str) -> str:
-    noun = "CVE" if family == "image" else "finding"
-    return f"1 {noun}" if count == 1 else f"{count} {noun}s"
+    noun = {"image": "CVE", "dependency": "advisory"}.get(family, "finding")
+    if count == 1:
+        return f"1 {noun}"
+    return f"{count} advisories" if noun == "advisory" else f"{count} {noun}s"
 
 
 def thread_findings_header(proposal_id: str, count: int, subject: str) -> str:
@@ -1781,3 +1783,101 @@ def cli_audit_empty(where: str) -> str:
 def webhook_redelivered() -> str:
     """A GitHub delivery (same ``X-GitHub-Delivery``) that this or another replica already handled."""
     return "delivery already handled (by this or another replica); nothing done"
+
+
+# --- dependency publishing: an approved bump to its application repository (issue 18) ----------------------
+
+
+def card_action_dependency(package: str, old: str, new: str, app: str, ids: Sequence[str]) -> str:
+    """The card's action for a dependency bump: "Bump urllib3 1.26.5 → 1.26.18 in shop-api (fixes GHSA-…, …)"."""
+    shown = ", ".join(ids[:3]) + (f" and {len(ids) - 3} more" if len(ids) > 3 else "")
+    return f"Bump {package} {old} → {new} in {app}" + (f" (fixes {shown})" if shown else "")
+
+
+def pr_title_dependency(package: str, old: str, new: str, app: str, proposal_id: str, revision: int) -> str:
+    return f"secops: bump {package} {old} → {new} in {app} ({proposal_id} r{revision})"
+
+
+def pr_heading_dependency(package: str, old: str, new: str, app: str) -> str:
+    return f"Bump {package} {old} → {new} in {app}"
+
+
+def pr_dependency_advisories(count: int) -> str:
+    return f"### Advisories this bump removes ({count})"
+
+
+def pr_dependency_transitive(changes: Sequence[str]) -> str:
+    if not changes:
+        return "**Transitive changes:** none (only the named package moved)."
+    return "**Transitive changes** (made by the tool): " + "; ".join(changes)
+
+
+def pr_dependency_audit(line: str) -> str:
+    return f"**Audit:** {line}"
+
+
+def pr_dependency_tests(line: str, base: str, now: str) -> str:
+    where = f" (run on `{base[:12]}`" + (
+        f"; the default branch is now at `{now[:12]}`)" if now != base else ")"
+    )
+    return f"**Tests:** {line}{where if base else ''}"
+
+
+def pr_dependency_new_failures(names: Sequence[str]) -> str:
+    return "**Newly failing tests:** " + ", ".join(names)
+
+
+def pr_dependency_tool(tool: str, ecosystem: str) -> str:
+    return f"Made by the ecosystem's tool ({tool}, {ecosystem}) on the latest default branch; no file was edited by hand."
+
+
+def dep_publish_failing_tests(app: str, line: str) -> str:
+    return (
+        f"tests newly fail after this bump ({line}) and {app} does not allow approving that "
+        "(approve_failing_tests: false in the inventory); nothing was pushed"
+    )
+
+
+def dep_publish_no_app_repo(app: str) -> str:
+    return f"{app} is no longer an application repository of the inventory (app_repos:); nothing was pushed"
+
+
+def dep_publish_bad_operation(error: str) -> str:
+    return f"the bump in this proposal is not a valid bump_dependency ({error}); nothing was pushed"
+
+
+def dep_publish_moved(package: str, expected: str, found: str, app: str) -> str:
+    return (
+        f"the default branch of {app} now resolves {package} to {found}, not {expected}: the approved bump no "
+        "longer applies; refresh the proposal"
+    )
+
+
+def dep_publish_already(package: str, version: str, app: str, branch: str) -> str:
+    return f"the default branch {branch} of {app} already resolves {package} to {version} (someone bumped it meanwhile)"
+
+
+def dep_publish_guard_refused(summary: str) -> str:
+    return (
+        "the bump, made again on the latest default branch, fails the guard "
+        f"({summary}); nothing was pushed; refresh the proposal"
+    )
+
+
+def dep_publish_deleted(paths: Sequence[str]) -> str:
+    return f"the tool deleted {', '.join(paths)}; the bot never deletes files; nothing was pushed"
+
+
+def dep_publish_git_error(app: str, error: str) -> str:
+    return f"{error}; check the repository of {app} (app_repos:), GITHUB_TOKEN and its github_repository"
+
+
+def dep_publish_no_gitops() -> str:
+    return "no GitOps publisher is configured (SECOPS_GIT_REMOTE_URL or SECOPS_REPO); nothing was pushed"
+
+
+def serve_unknown_app_repos(names: Sequence[str]) -> str:
+    return (
+        f"SECOPS_DEPS_REPORTS: {', '.join(names)} not an application repository of the inventory (app_repos:); "
+        "give each report as REPORT=APP with an app_repos name"
+    )

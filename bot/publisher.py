@@ -25,7 +25,7 @@ from bot.core.guard import GuardReport
 from bot.core.inventory import Inventory
 from bot.core.proposal import Proposal
 from bot.core.redact import redact
-from bot.publishing import Approval, PublishResult
+from bot.publishing import Approval, Publisher, PublishResult
 from bot.settings import Settings
 from bot.state import StateStore
 from tools.git_repo import Author, GitRepo, Remote
@@ -276,8 +276,31 @@ def build_publisher(
     audit: AuditLog,
     clock: Clock,
     pulls: PullRequests | None = None,
+) -> Publisher:
+    """The publisher the settings ask for: GitHub pull requests when GITHUB_REPOSITORY is set, else local; with
+    application repositories in the inventory, dependency bumps go to theirs (:mod:`bot.dependency_publish`)."""
+    if inventory.app_repos:  # dependency bumps publish to their application repositories (issue 18)
+        from bot.dependency_publish import RoutingPublisher, dependency_publisher
+
+        gitops = _gitops_publisher(
+            settings, inventory=inventory, state=state, audit=audit, clock=clock, pulls=pulls
+        )
+        deps = dependency_publisher(settings, inventory=inventory, state=state, audit=audit, clock=clock)
+        return RoutingPublisher(gitops, deps)
+    return _gitops_publisher(
+        settings, inventory=inventory, state=state, audit=audit, clock=clock, pulls=pulls
+    )
+
+
+def _gitops_publisher(
+    settings: Settings,
+    *,
+    inventory: Inventory,
+    state: StateStore,
+    audit: AuditLog,
+    clock: Clock,
+    pulls: PullRequests | None = None,
 ) -> LocalPublisher:
-    """The publisher the settings ask for: GitHub pull requests when GITHUB_REPOSITORY is set, else local."""
     from bot.expiry import removable_for
 
     builder = BranchBuilder(

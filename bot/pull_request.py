@@ -378,3 +378,134 @@ def _kinds(match: Any) -> list[str]:
     for key in ("any", "all"):
         out += _kinds(match.get(key))
     return out
+
+
+# --- dependency bumps (bump_dependency, issue 18): the application repository's pull request ------------------
+
+
+DEPENDENCY_LABEL = "dependencies"
+
+
+def dependency_op(proposal: Proposal) -> dict[str, Any] | None:
+    """The proposal's one ``bump_dependency`` operation, if it is a dependency bump."""
+    return next((o for o in proposal.operations if o.get("op") == "bump_dependency"), None)
+
+
+def _bump_words(op: Mapping[str, Any]) -> tuple[str, str, str, str]:
+    return (
+        plain(str(op.get("package", "")), 100),
+        plain(str(op.get("from", "")), 60),
+        plain(str(op.get("to", "")), 60),
+        plain(str(op.get("app_repo", "")), 100),
+    )
+
+
+def dependency_title(proposal: Proposal, op: Mapping[str, Any]) -> str:
+    package, old, new, app = _bump_words(op)
+    return messages.pr_title_dependency(package, old, new, app, proposal.id, proposal.revision)[:250]
+
+
+def dependency_labels(proposal: Proposal) -> list[str]:
+    return [BOT_LABEL, DEPENDENCY_LABEL, f"severity:{severity(proposal.group.max_level)}"]
+
+
+def dependency_commit_message(
+    proposal: Proposal, approval: Approval, op: Mapping[str, Any], audit_hash: str
+) -> str:
+    """Subject, the advisories, and the trailers that tie the commit to the proposal and the audit log."""
+    ids = [plain(str(i), 60) for i in op.get("advisories", ())[:20]]
+    lines = [
+        dependency_title(proposal, op),
+        "",
+        f"Fixes: {', '.join(ids)}",
+        plain(str((op.get("evidence") or {}).get("tests", "")), 300),
+        "",
+        f"Proposal: {proposal.id}",
+        f"Revision: {proposal.revision} ({proposal.revision_hash})",
+        f"Approved-by: {', '.join(plain(a, 40) for a in approval.approvers)}",
+        f"Audit-Hash: {audit_hash}",
+    ]
+    return redact("\n".join(lines)) + "\n"
+
+
+def dependency_body(
+    proposal: Proposal,
+    approval: Approval,
+    op: Mapping[str, Any],
+    *,
+    diff: str,
+    guard: GuardReport,
+    audit_line: str,
+    transitive: Sequence[str],
+    tool: str,
+    base: str,
+    audit_hash: str,
+    max_diff_chars: int = 30000,
+) -> str:
+    """The pull request body of a dependency bump: the advisories, from → to, the transitive changes, the audit
+    and test results, the diff, every guard check, who approved. Advisory text, test names and tool output are
+    hostile: inert Markdown only."""
+    package, old, new, app = _bump_words(op)
+    evidence = op.get("evidence") if isinstance(op.get("evidence"), dict) else {}
+    assert isinstance(evidence, dict)
+    wanted = {str(i) for i in op.get("advisories", ())}
+    rows = []
+    for f in proposal.group.findings[:50]:
+        if wanted and f.id not in wanted and not (set(f.aliases.split()) & wanted):
+            continue
+        rows.append(
+            f"| {md(f.id, 60)} | {md(' '.join(f.aliases.split()[:3]), 120)} | {md(f.severity, 12)} | "
+            f"{md(f.installed, 40)} | {md(f.fixed, 80)} | {md(f.title, 160)} |"
+        )
+    shown = diff if len(diff) <= max_diff_chars else diff[:max_diff_chars] + "\n… (diff truncated)\n"
+    fence = _fence(shown)
+    failures = [md(str(n), 200) for n in (evidence.get("new_failures") or ())[:20]]
+    thread = f"[Slack thread]({approval.thread_url})" if approval.thread_url else "no Slack thread"
+    parts = [
+        f"## {md(messages.pr_heading_dependency(package, old, new, app), 300)}",
+        "",
+        messages.pr_dependency_advisories(len(rows)),
+        "",
+        "| Advisory | Aliases | Severity | Installed | Fixed | Title |",
+        "| --- | --- | --- | --- | --- | --- |",
+        *rows,
+        "",
+        f"**Version:** `{md(old, 60)}` → `{md(new, 60)}`",
+        "",
+        messages.pr_dependency_transitive([md(c, 120) for c in transitive[:30]]),
+        "",
+        messages.pr_dependency_audit(md(audit_line, 400)),
+        "",
+        messages.pr_dependency_tests(
+            md(str(evidence.get("tests", "")), 600), str(evidence.get("base", "")), base
+        ),
+        *(["", messages.pr_dependency_new_failures(failures)] if failures else []),
+        *(
+            ["", f"**{messages.dep_tests_regressed(True)}**"]
+            if evidence.get("tests_regressed") is True
+            else []
+        ),
+        "",
+        messages.pr_dependency_tool(md(tool, 40), md(str(op.get("ecosystem", "")), 20)),
+        "",
+        "### Change",
+        "",
+        f"{fence}diff",
+        shown.rstrip("\n"),
+        fence,
+        "",
+        "### Guard checks (re-run on the latest default branch)",
+        "",
+        *_checks(guard),
+        "",
+        f"**Approved by:** {approvers(approval)} at {iso(approval.approved_at)} · {thread}",
+        "",
+        f"Proposal `{proposal.id}` revision {proposal.revision} (`{proposal.revision_hash}`), "
+        f"audit hash `{audit_hash}`.",
+        "",
+        "_Opened by secops-bot. The bot never merges, never approves and never enables auto-merge: a human "
+        "reviews and merges._",
+        "",
+        marker(proposal.id, proposal.revision),
+    ]
+    return redact("\n".join(parts)) + "\n"

@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot import messages
 from bot.approvals import ApprovalStore, OutboxEntry
@@ -33,6 +34,9 @@ from bot.publishing import Approval, Publisher, PublishResult
 from bot.settings import Settings
 from bot.state import StateStore, StoredProposal
 from tools.sources.wazuh_indexer import IndexerReader
+
+if TYPE_CHECKING:
+    from bot.dependency_serve import DependencyReports
 
 log = logging.getLogger(__name__)
 
@@ -103,6 +107,7 @@ class ProposalService:
         report_paths: Sequence[Path] = (),
         indexer: IndexerReader | None = None,
         replica: str = "local",
+        deps: DependencyReports | None = None,
     ) -> None:
         self.settings = settings
         self.replica = replica  # this replica's name on the outbox's publishing claims
@@ -116,6 +121,7 @@ class ProposalService:
         self.report_paths = tuple(report_paths)
         self.before_scan = before_scan
         self.indexer = indexer  # the Wazuh indexer instead of the alerts file (issue 15)
+        self.deps = deps  # dependency reports of application repositories (issue 18)
         self._scan_lock = threading.Lock()
         # (proposal id, revision hash) being voted on or published in this process: one publisher per revision
         self._inflight: set[tuple[str, str]] = set()
@@ -177,7 +183,20 @@ class ProposalService:
             report.groups += found.groups
             report.reports, report.unchanged, report.findings = found.reports, found.unchanged, found.findings
             report.revised.extend(found.revised)
-        assert report is not None, "serve needs SECOPS_ALERTS, SECOPS_INDEXER_URL or SECOPS_TRIVY_REPORTS"
+        if self.deps is not None:
+            deps = self.deps.scan(self.scanner, Since("offset"))
+            if report is None:
+                return deps
+            report.proposals.extend(deps.proposals)
+            report.new_ids |= deps.new_ids
+            report.groups += deps.groups
+            report.reports = [*report.reports, *deps.reports]
+            report.unchanged = [*report.unchanged, *deps.unchanged]
+            report.findings += deps.findings
+            report.revised.extend(deps.revised)
+        assert report is not None, (
+            "serve needs SECOPS_ALERTS, SECOPS_INDEXER_URL, SECOPS_TRIVY_REPORTS or SECOPS_DEPS_REPORTS"
+        )
         return report
 
     def last_poll(self) -> float | None:

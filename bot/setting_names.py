@@ -26,6 +26,9 @@ ENV_NAMES: dict[str, str] = {
     "repo": "SECOPS_REPO",
     "cmdb": "SECOPS_CMDB",
     "trivy_reports": "SECOPS_TRIVY_REPORTS",
+    # Dependency bumps (issue 18): REPORT=APP pairs serve reads when they change; the re-audit's OSV service
+    "deps_reports": "SECOPS_DEPS_REPORTS",
+    "osv_url": "SECOPS_OSV_URL",
     "window": "SECOPS_WINDOW",
     "min_level": "SECOPS_MIN_LEVEL",
     "max_changed_lines": "SECOPS_MAX_CHANGED_LINES",

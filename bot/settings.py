@@ -53,6 +53,11 @@ class Settings(BaseSettings):
     #: Trivy / trivy-operator reports to read (serve re-reads them when they change); in the environment,
     #: paths separated by ``:`` or ``,``.
     trivy_reports: tuple[Path, ...] = ()
+    #: Dependency reports (pip-audit, osv-scanner, npm audit, trivy fs) and the application repository
+    #: (inventory ``app_repos:``) each belongs to, as ``REPORT=APP`` pairs separated by ``,`` (issue 18).
+    deps_reports: tuple[tuple[Path, str], ...] = ()
+    #: The OSV query API the dependency re-audit's pip-audit uses (default: pip-audit's, api.osv.dev).
+    osv_url: str | None = None
     window: float = 15 * 60
     min_level: int = 7
     max_changed_lines: int = 20
@@ -187,6 +192,22 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             value = tuple(p.strip() for p in re.split(r"[:,]", value) if p.strip())
         return tuple(Path(str(v)).expanduser() for v in value)
+
+    @field_validator("deps_reports", mode="before")
+    @classmethod
+    def _report_app_pairs(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = [p.strip() for p in value.split(",") if p.strip()]
+        pairs = []
+        for item in value:
+            if isinstance(item, str):
+                path, sep, app = item.rpartition("=")
+                if not sep or not path.strip() or not app.strip():
+                    raise ValueError(f"{item!r} is not REPORT=APP (a report path, '=', an app_repos name)")
+                item = (path.strip(), app.strip())
+            path, app = item
+            pairs.append((Path(str(path)).expanduser(), str(app)))
+        return tuple(pairs)
 
     @field_validator("window", mode="before")
     @classmethod

@@ -121,6 +121,9 @@ def action_words(p: Proposal) -> str:
     bumps = [o for o in p.operations if o.get("op") == "set_image"]
     if bumps:
         return image_action_words(p, bumps)
+    dependency = _dependency_op(p)
+    if dependency is not None:
+        return dependency_action_words(dependency)
     policies = [o for o in p.operations if o.get("op") in ("add_policy", "set_policy_mode")]
     if policies:
         return policy_action_words(policies[0])
@@ -157,6 +160,39 @@ def image_action_words(p: Proposal, bumps: Sequence[Mapping[str, Any]]) -> str:
     severities = {f.id: f.severity for f in p.group.findings}
     top = min(fixed, key=lambda i: (severity_rank(severities.get(i, "UNKNOWN")), i)) if fixed else ""
     return messages.card_action_bump(where, old, new, top, severities.get(top, ""), max(0, len(fixed) - 1))
+
+
+# --- dependency bumps (bump_dependency, issue 18) --------------------------------------------------------------
+
+
+def _dependency_op(p: Proposal) -> Mapping[str, Any] | None:
+    return next((o for o in p.operations if o.get("op") == "bump_dependency"), None)
+
+
+def dependency_action_words(op: Mapping[str, Any]) -> str:
+    """ "Bump urllib3 1.26.5 → 1.26.18 in shop-api (fixes GHSA-…, PYSEC-…)" (plain, not escaped)."""
+    ids = [str(i) for i in op.get("advisories", ())]
+    return messages.card_action_dependency(
+        str(op.get("package", "?")),
+        str(op.get("from", "?")),
+        str(op.get("to", "?")),
+        str(op.get("app_repo", "?")),
+        ids,
+    )
+
+
+def dependency_lines(p: Proposal) -> list[str]:
+    """The bump's evidence on the card: the tests line and the audit line (escaped: test names are hostile)."""
+    op = _dependency_op(p)
+    evidence = op.get("evidence") if op is not None and isinstance(op.get("evidence"), Mapping) else None
+    if not evidence:
+        return []
+    lines = []
+    if evidence.get("tests"):
+        lines.append(f":test_tube: {esc(str(evidence['tests']), 600)}")
+    if evidence.get("audit"):
+        lines.append(f":mag: {esc(str(evidence['audit']), 400)}")
+    return lines
 
 
 def policy_action_words(op: Mapping[str, Any]) -> str:
@@ -306,6 +342,9 @@ def proposal_blocks(
         blocks.append(section(diff))
         if truncated:
             blocks.append(context(messages.slack_diff_truncated()))
+    evidence_lines = dependency_lines(p)
+    if evidence_lines:
+        blocks.append(section("\n".join(evidence_lines)))
     blocks.append(context(guard_line(p)))
     if p.proof:  # a policy's proof: what the engine answered on each fixture and the finding's resources
         blocks.append(proof_block(p.proof))
@@ -316,7 +355,12 @@ def proposal_blocks(
         blocks.append(section(messages.slack_blocked(esc(p.reason, 1500))))
     if p.action == "propose" and status == "pending":
         blocks.append(_buttons(p))
-    notes = [f":card_index_dividers: {esc(n, 200)}" for n in p.notes[:3]]
+    shown = {
+        str(v) for o in p.operations if isinstance(o.get("evidence"), Mapping) for v in o["evidence"].values()
+    }
+    notes = [
+        f":card_index_dividers: {esc(n, 200)}" for n in p.notes[:3] if not (evidence_lines and n in shown)
+    ]
     blocks.append(context("\n".join([_facts(p), *notes])))
     risk = f"{severity(p.group.max_level)[1]} · {messages.card_alert_count(p.group.alert_count)}"
     text = f"{action_words(p)} · {risk}"

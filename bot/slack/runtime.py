@@ -29,6 +29,7 @@ from bot.approvals import ApprovalStore
 from bot.audit_log import AuditLog
 from bot.clock import Clock
 from bot.core.errors import ConfigError
+from bot.dependency_serve import dependency_reports as dependency_reports_from_settings
 from bot.disk import Disk
 from bot.http_app import HttpServer, Routes, make_app
 from bot.leader import LeaderLease, LeaderLoop
@@ -297,8 +298,13 @@ def require_slack(settings: Settings, *, http: bool) -> None:
         missing.append("SECOPS_SLACK_CHANNEL")
     if not settings.approvers:
         missing.append("SECOPS_APPROVERS")
-    if settings.alerts is None and not settings.trivy_reports and not settings.indexer:
-        missing.append("SECOPS_ALERTS or SECOPS_TRIVY_REPORTS or SECOPS_INDEXER_URL")
+    if (
+        settings.alerts is None
+        and not settings.trivy_reports
+        and not settings.indexer
+        and not settings.deps_reports
+    ):
+        missing.append("SECOPS_ALERTS or SECOPS_TRIVY_REPORTS or SECOPS_INDEXER_URL or SECOPS_DEPS_REPORTS")
     if settings.cmdb is None:
         missing.append("SECOPS_CMDB")
     if settings.repo is None and not settings.git_remote_url:
@@ -334,9 +340,10 @@ def build_runtime(
     approvals = ApprovalStore(state)
     replica = replica_name(settings)
     lease = LeaderLease(state, replica, clock, ttl=settings.leader_lease)
+    scanner = scanner_factory(state, audit)
     service = ProposalService(
         settings=settings,
-        scanner=scanner_factory(state, audit),
+        scanner=scanner,
         state=state,
         approvals=approvals,
         audit=audit,
@@ -347,6 +354,7 @@ def build_runtime(
         before_scan=before_scan,
         replica=replica,
         indexer=reader_from_settings(settings),
+        deps=dependency_reports_from_settings(settings, scanner),
     )
     poster = Poster(
         client,

@@ -33,7 +33,8 @@ def test_serve_refuses_to_start_without_its_settings(tmp_path):
     assert code == 2
     assert err.getvalue().strip() == (
         "error: serve needs: SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET, SECOPS_SLACK_CHANNEL, SECOPS_APPROVERS, "
-        "SECOPS_ALERTS or SECOPS_TRIVY_REPORTS or SECOPS_INDEXER_URL, SECOPS_CMDB, SECOPS_REPO or SECOPS_GIT_REMOTE_URL"
+        "SECOPS_ALERTS or SECOPS_TRIVY_REPORTS or SECOPS_INDEXER_URL or SECOPS_DEPS_REPORTS, SECOPS_CMDB, "
+        "SECOPS_REPO or SECOPS_GIT_REMOTE_URL"
     )
     code = main(["serve"], out=io.StringIO(), err=err, env={"SECOPS_APPROVERS": "alice"})
     assert (
