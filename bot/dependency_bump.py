@@ -39,6 +39,7 @@ from bot.core.redact import redact
 from bot.core.sanitize import plain
 from bot.core.suite_results import compare
 from tools import app_repos
+from tools.lock_tools import LockTools, missing_tool
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +75,7 @@ class DependencyBumper:
         osv_url: str | None = None,
         pulls: OpenPulls | None = None,
         reaudit: bool = True,
+        lock_tools: LockTools | None = None,
     ) -> None:
         self.inventory = inventory
         self.base_dir = base_dir
@@ -81,6 +83,7 @@ class DependencyBumper:
         self.osv_url = osv_url
         self.pulls = pulls
         self.reaudit = reaudit
+        self.lock_tools = lock_tools or LockTools()
         self._heads: dict[str, tuple[Path, str]] = {}
 
     # --- reading the repository's head -----------------------------------------------------------------
@@ -116,6 +119,9 @@ class DependencyBumper:
         other = self._other_bot_pull(app, op)
         if other is not None:
             return make("suppressed", operations=(op.model_dump(mode="json"),), reason=other)
+        missing = missing_tool(app, self.lock_tools)
+        if missing:
+            return make("escalate", reason=missing)
         try:
             return self._bump(group, app, op, notes, make)
         except app_repos.AppRepoError as exc:
@@ -160,7 +166,7 @@ class DependencyBumper:
             bumped = None
             with app_repos.worktree(repo, base) as tree:
                 error = app_repos.apply_bump(
-                    app, tree, op.package, op.from_version, op.to_version, home / "tool"
+                    app, tree, op.package, op.from_version, op.to_version, home / "tool", self.lock_tools
                 )
                 result = app_repos.bump_result(app, tree, before, error)
                 if not error:

@@ -1680,6 +1680,16 @@ def card_action_enforce_policy(name: str, before: str, after: str) -> str:
     return f"Enforce policy {name} ({before} → {after})"
 
 
+# --- dependency bumps: lock tools, open Dependabot/Renovate pull requests (issue 18) --------------------------
+
+
+def dep_tool_missing(tool: str, installed_by: str, app: str) -> str:
+    return (
+        f"{tool} is not installed where the bot runs ({installed_by} provides it): {app}'s lockfile is made by "
+        f"{tool}, so the bump cannot be made. Install it beside the bot, or bump the package by hand."
+    )
+
+
 # --- structured LLM answers (issue 19) ---------------------------------------------------------------------
 
 
