@@ -427,6 +427,7 @@ def _scan_deps(args: argparse.Namespace, settings: Settings, scanner: Any) -> An
     from bot.dependency_bump import DependencyBumper
     from bot.dependency_cli import report_pairs
     from bot.dependency_scan import scan_dependency_reports
+    from tools.github_pulls import open_pulls_from_settings
 
     assert settings.cmdb is not None
     pairs = report_pairs(args.deps, args.app_repo, scanner.inventory)
@@ -435,6 +436,7 @@ def _scan_deps(args: argparse.Namespace, settings: Settings, scanner: Any) -> An
         base_dir=settings.cmdb.resolve().parent,
         work_dir=settings.data_dir / "deps",
         osv_url=args.osv_url,
+        pulls=open_pulls_from_settings(settings),  # None without GITHUB_TOKEN: no Dependabot/Renovate lookup
     )
     return scan_dependency_reports(scanner, bumper, pairs)
 

@@ -31,6 +31,7 @@ from agents.dependency_bumps import advisories_from
 from agents.router import RouteDecision
 from bot import messages
 from bot.core.edits import BumpDependency
+from bot.core.errors import SecopsError
 from bot.core.grouping import AlertGroup
 from bot.core.inventory import AppRepo, Inventory
 from bot.core.operations.dependencies import ReAudit, check_bump, other_bot_bump, package_changes
@@ -39,6 +40,7 @@ from bot.core.redact import redact
 from bot.core.sanitize import plain
 from bot.core.suite_results import compare
 from tools import app_repos
+from tools.lock_tools import LockTools, missing_tool
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +76,7 @@ class DependencyBumper:
         osv_url: str | None = None,
         pulls: OpenPulls | None = None,
         reaudit: bool = True,
+        lock_tools: LockTools | None = None,
     ) -> None:
         self.inventory = inventory
         self.base_dir = base_dir
@@ -81,6 +84,7 @@ class DependencyBumper:
         self.osv_url = osv_url
         self.pulls = pulls
         self.reaudit = reaudit
+        self.lock_tools = lock_tools or LockTools()
         self._heads: dict[str, tuple[Path, str]] = {}
 
     # --- reading the repository's head -----------------------------------------------------------------
@@ -113,33 +117,47 @@ class DependencyBumper:
         app = self.inventory.app_repo(op.app_repo)
         if app is None:
             return make("escalate", reason=messages.dep_esc_no_app_repo(op.app_repo))
-        other = self._other_bot_pull(app, op)
+        other, unchecked = self._other_bot_pull(app, op)
         if other is not None:
             return make("suppressed", operations=(op.model_dump(mode="json"),), reason=other)
+        missing = missing_tool(app, self.lock_tools)
+        if missing:
+            return make("escalate", reason=missing)
         try:
-            return self._bump(group, app, op, notes, make)
+            return self._bump(group, app, op, notes, make, unchecked)
         except app_repos.AppRepoError as exc:
             return make("escalate", reason=messages.dep_esc_git(app.name, plain(redact(str(exc)), 300)))
 
-    def _other_bot_pull(self, app: AppRepo, op: BumpDependency) -> str | None:
+    def _other_bot_pull(self, app: AppRepo, op: BumpDependency) -> tuple[str | None, str]:
+        """The suppression reason when an open Dependabot/Renovate pull request already bumps the package,
+        and the note for the card when the lookup could not be done (a bump is then proposed anyway)."""
         if self.pulls is None:
-            return None
+            return None, ""
         try:
             pulls = self.pulls.open_pulls(app)
+        except SecopsError as exc:  # GitHub down, slow or refusing: say so on the card, never stop the bump
+            log.warning("app repo %s: open pull requests not read (%s)", app.name, exc.__class__.__name__)
+            return None, messages.dep_pulls_not_checked(plain(redact(str(exc)), 300))
         except Exception as exc:  # a lookup that fails never stops the bump; the reason is logged by class
             log.warning("app repo %s: open pull requests not read (%s)", app.name, exc.__class__.__name__)
-            return None
+            return None, messages.dep_pulls_not_checked(exc.__class__.__name__)
         for pr in pulls:
             version = other_bot_bump(pr.title, pr.branch, op.ecosystem, op.package, op.to_version)
             if version is not None:
                 bot = "Dependabot" if pr.branch.startswith("dependabot/") else "Renovate"
                 return messages.dep_suppressed_bot_pull(
                     bot, pr.number, plain(pr.url, 300), op.package, version
-                )
-        return None
+                ), ""
+        return None, ""
 
     def _bump(
-        self, group: AlertGroup, app: AppRepo, op: BumpDependency, notes: list[str], make: Make
+        self,
+        group: AlertGroup,
+        app: AppRepo,
+        op: BumpDependency,
+        notes: list[str],
+        make: Make,
+        unchecked: str = "",
     ) -> Proposal:
         repo, base = self._head(app)
         before = {}
@@ -160,7 +178,7 @@ class DependencyBumper:
             bumped = None
             with app_repos.worktree(repo, base) as tree:
                 error = app_repos.apply_bump(
-                    app, tree, op.package, op.from_version, op.to_version, home / "tool"
+                    app, tree, op.package, op.from_version, op.to_version, home / "tool", self.lock_tools
                 )
                 result = app_repos.bump_result(app, tree, before, error)
                 if not error:
@@ -188,7 +206,7 @@ class DependencyBumper:
             "logs": str(logs),
         }
         op_dict = {**op.model_dump(mode="json"), "evidence": evidence}
-        lines = [evidence["tests"], evidence["audit"]]
+        lines = [evidence["tests"], evidence["audit"], *([unchecked] if unchecked else [])]
         if tests is not None and tests.regressed:
             lines.insert(0, messages.dep_tests_regressed(app.approve_failing_tests))
         reason = messages.dep_reason(op.package, op.from_version, op.to_version, app.name, len(advisories))

@@ -1747,6 +1747,32 @@ def card_action_enforce_policy(name: str, before: str, after: str) -> str:
     return f"Enforce policy {name} ({before} → {after})"
 
 
+# --- dependency bumps: lock tools, open Dependabot/Renovate pull requests (issue 18) --------------------------
+
+
+def dep_tool_missing(tool: str, installed_by: str, app: str) -> str:
+    return (
+        f"{tool} is not installed where the bot runs ({installed_by} provides it): {app}'s lockfile is made by "
+        f"{tool}, so the bump cannot be made. Install it beside the bot, or bump the package by hand."
+    )
+
+
+def dep_pulls_refused(repository: str, status: int, detail: str) -> str:
+    why = f" {detail}" if detail else ""
+    return (
+        f"GitHub refused to list the open pull requests of {repository}: HTTP {status}{why} (check "
+        "GITHUB_TOKEN's access to that repository and its github_repository in the inventory)"
+    )
+
+
+def dep_pulls_unreachable(repository: str, error: str) -> str:
+    return f"GitHub did not answer the list of open pull requests of {repository} ({error}: down or too slow)"
+
+
+def dep_pulls_not_checked(detail: str) -> str:
+    return f"open Dependabot/Renovate pull requests: not checked ({detail}); this bump may duplicate one"
+
+
 # --- structured LLM answers (issue 19) ---------------------------------------------------------------------
 
 

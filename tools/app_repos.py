@@ -8,8 +8,9 @@ guard and the proposal.
 - pip, ``lock_tool: pinned``: the ``name==version`` line of the package is rewritten in the requirements file
   (the ecosystem's own notation; its name, extras, markers and comment kept). A line with ``--hash`` is refused:
   new hashes need a lock tool, never a hand edit;
-- pip, ``pip-compile`` / ``uv``: ``pip-compile --upgrade-package name==version`` or ``uv pip compile
-  --upgrade-package name==version`` of the manifest into the lockfile;
+- pip, ``pip-compile`` / ``uv``: ``pip-compile --upgrade-package=name==version`` or ``uv pip compile
+  --upgrade-package=name==version`` of the manifest into the lockfile, with the options its header records
+  (:mod:`tools.lock_tools`);
 - npm: ``npm install --package-lock-only --ignore-scripts --no-audit --no-fund name@version`` (``--save-exact``
   when the manifest pins exactly), which updates ``package.json`` and ``package-lock.json`` and runs no scripts.
 """
@@ -31,6 +32,7 @@ from bot.core.lockfiles import logical_lines, npm_manifest_spec
 from bot.core.operations.dependencies import BumpResult, ReAudit
 from bot.core.suite_results import SuiteRun, parse_output
 from bot.core.versions import normalise_name
+from tools.lock_tools import LockTools, missing_tool, pip_compile_bump
 from tools.runner import DEFAULT_ENV_ALLOW, CommandResult, run_command
 
 GIT_TIMEOUT = 60.0
@@ -145,7 +147,7 @@ def run_tests(app: AppRepo, tree: Path, home: Path) -> TestRun:
 # --- the ecosystem's tool -----------------------------------------------------------------------------------
 
 
-def _edit_pin(text: str, package: str, old: str, new: str) -> str | None:
+def edit_pin(text: str, package: str, old: str, new: str) -> str | None:
     """``text`` with the package's ``==old`` pin as ``==new``; None when the line is not a plain pin."""
     want = normalise_name("pip", package)
     lines = text.splitlines(keepends=True)
@@ -165,44 +167,37 @@ def _edit_pin(text: str, package: str, old: str, new: str) -> str | None:
     return None
 
 
-def apply_bump(app: AppRepo, tree: Path, package: str, old: str, new: str, home: Path) -> str:
+def apply_bump(
+    app: AppRepo,
+    tree: Path,
+    package: str,
+    old: str,
+    new: str,
+    home: Path,
+    tools: LockTools | None = None,
+) -> str:
     """Make the bump with the ecosystem's tool in ``tree``; "" on success, else why not."""
+    tools = tools or LockTools()
     env = {"HOME": str(home), "npm_config_update_notifier": "false"}
     if app.ecosystem == "pip" and app.lock_tool == "pinned":
         target = tree / (app.lockfiles[0] if app.lockfiles else app.manifest)
-        edited = _edit_pin(target.read_text(), package, old, new)
+        edited = edit_pin(target.read_text(), package, old, new)
         if edited is None:
             return f"{package}=={old} is not a plain pinned line of {target.name} (hashed or absent)"
         target.write_text(edited)
         return ""
     if app.ecosystem == "pip":
-        out = app.lockfiles[0]
-        if app.lock_tool == "uv":
-            argv = [
-                "uv",
-                "pip",
-                "compile",
-                "--quiet",
-                app.manifest,
-                "-o",
-                out,
-                "--upgrade-package",
-                f"{package}=={new}",
-            ]
-        else:
-            argv = [
-                "pip-compile",
-                "--quiet",
-                app.manifest,
-                "-o",
-                out,
-                "--upgrade-package",
-                f"{package}=={new}",
-            ]
-        result = run_command(argv, timeout=TOOL_TIMEOUT, cwd=tree, env_extra=env)
-        return "" if result.ok else result.error
+        manifest = tree / app.manifest
+        if manifest.is_file():  # the tool cannot upgrade past the manifest's own exact pin: move it first
+            moved = edit_pin(manifest.read_text(), package, old, new)
+            if moved is not None:
+                manifest.write_text(moved)
+        return pip_compile_bump(app, tree, package, old, new, home, tools)
+    npm = tools.find("npm")
+    if npm is None:
+        return missing_tool(app, tools)
     spec = npm_manifest_spec((tree / app.manifest).read_text(), package) or ""
-    argv = ["npm", "install", "--package-lock-only", "--ignore-scripts", "--no-audit", "--no-fund"]
+    argv = [npm, "install", "--package-lock-only", "--ignore-scripts", "--no-audit", "--no-fund"]
     if re.match(r"^[0-9]", spec):
         argv.append("--save-exact")
     argv.append(f"{package}@{new}")

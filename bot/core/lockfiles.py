@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from bot.core.versions import normalise_name
@@ -30,7 +30,7 @@ class Package:
     name: str  # as the ecosystem compares it
     version: str
     source: str  # "index:<url>" | "url:<url>" | "registry:<origin>" | "git:<url>" | "file:<path>" | ""
-    requires: tuple[str, ...] = ()  # names of what it depends on (npm lockfiles say)
+    requires: tuple[str, ...] = ()  # names of what it depends on (npm lockfiles, pip-compile's ``# via``)
     written: str = ""  # the name as the file writes it
 
 
@@ -107,7 +107,44 @@ def pip_requirements(text: str) -> Resolution:
             res.problems.append(f"line {n}: not an exact pin ({line[:60]})")
     if not has_index:
         res.sources.add(DEFAULT_PIP_SOURCE)
+    for name, needed in _via(text).items():
+        for parent in needed:
+            pkg = res.packages.get(parent)
+            if pkg is not None and name not in pkg.requires:
+                res.packages[parent] = replace(pkg, requires=tuple(sorted({*pkg.requires, name})))
     return res
+
+
+_VIA = re.compile(r"#\s*via\b(?P<rest>.*)$")
+
+
+def _via(text: str) -> dict[str, set[str]]:
+    """pip-compile's and uv's annotations: each package and the packages it is there for (``# via jinja2``,
+    a ``# via`` block of ``#   name`` lines, or ``name==1.0  # via a, b``); ``-r``/``-c`` files are left out."""
+    out: dict[str, set[str]] = {}
+    current: str | None = None
+    block = False
+    for raw in text.splitlines():
+        line = raw.strip()
+        if raw[:1].isalnum():
+            m = _PIN.match(raw) or _DIRECT.match(raw)
+            current = normalise_name("pip", m.group("name")) if m else None
+            block = False
+        via = _VIA.search(line)
+        if via is not None and current is not None:
+            block = not via.group("rest").strip()
+            names = via.group("rest").split(",")
+        elif block and line.startswith("#") and raw[:1].isspace() and current is not None:
+            names = [line.lstrip("#").strip()]
+        else:
+            if not line.startswith(("#", "--hash")) and not raw[:1].isalnum():
+                block = False
+            continue
+        for name in names:
+            word = (name.split() or [""])[0]
+            if re.fullmatch(r"[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?", word):
+                out.setdefault(current, set()).add(normalise_name("pip", word))
+    return out
 
 
 #: npm's own registry; a lockfile entry without ``resolved`` comes from the configured default (npm omits it with

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -40,7 +41,9 @@ class GitHubServer:
         self.token = token
         self.requests: list[Recorded] = []
         self.fail_next: dict[str, int] = {}  # "POST /pulls" → HTTP status to answer once
+        self.slow: dict[str, float] = {}  # "GET /pulls" → seconds to wait before answering (a slow GitHub)
         self.lock = threading.Lock()
+        self.link = ""  # the Link header of the answer being built (under ``lock``)
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
@@ -66,6 +69,24 @@ class GitHubServer:
         if comment:
             self._add_comment(number, comment, by)
         self.repo.pulls[number].update(state="closed", merged=False, closed_by=self._user(by))
+
+    def open_by(
+        self, login: str, title: str, head_ref: str, *, fork_owner: str | None = None, body: str = ""
+    ) -> int:
+        """A pull request opened by ``login`` (``…[bot]`` logins are GitHub Apps, ``type: Bot``) from a branch
+        of this repository, or of ``fork_owner``'s fork; returns its number."""
+        n = self.repo.next_number
+        self.repo.next_number += 1
+        user = self._user(login)
+        if login.endswith("[bot]"):
+            user["type"] = "Bot"
+        self.repo.pulls[n] = {
+            "number": n, "id": 100 + n, "title": title, "body": body, "state": "open", "draft": False,
+            "merged": False, "merged_by": None, "mergeable_state": "clean", "head_ref": head_ref,
+            "head_sha": "2" * 40, "base_ref": "main", "labels": [], "reviewers": [], "teams": [], "user": user,
+            "head_owner": fork_owner,
+        }  # fmt: skip
+        return n
 
     def set_mergeable_state(self, number: int, state: str) -> None:
         self.repo.pulls[number]["mergeable_state"] = state
@@ -114,7 +135,8 @@ class GitHubServer:
             head={
                 "ref": pr["head_ref"],
                 "sha": pr["head_sha"],
-                "label": f"{self.repo.owner}:{pr['head_ref']}",
+                "label": f"{pr.get('head_owner') or self.repo.owner}:{pr['head_ref']}",
+                "repo": self._head_repo_json(pr.get("head_owner")),
             },
             base={"ref": pr["base_ref"], "sha": "0" * 40, "label": f"{self.repo.owner}:{pr['base_ref']}"},
             labels=[{"name": name, "url": f"{self.base}/labels/{name}"} for name in pr["labels"]],
@@ -123,7 +145,34 @@ class GitHubServer:
         )
         for k in ("head_ref", "head_sha", "base_ref", "reviewers", "teams"):
             out.pop(k)
+        out.pop("head_owner", None)
         return out
+
+    def _head_repo_json(self, fork_owner: str | None) -> dict[str, Any]:
+        if not fork_owner:
+            return self._repo_json()
+        fork = self._repo_json()
+        fork.update(
+            id=2,
+            full_name=f"{fork_owner}/{self.repo.name}",
+            owner=self._user(fork_owner),
+            url=f"{self.url}/repos/{fork_owner}/{self.repo.name}",
+            html_url=f"{self.url}/{fork_owner}/{self.repo.name}",
+            fork=True,
+        )
+        return fork
+
+    def _page(self, items: list[Any], query: dict[str, str], path: str) -> tuple[list[Any], str]:
+        """GitHub's pagination: ``per_page`` (default 30, at most 100) and ``page``, with a ``Link`` header."""
+        per_page = min(100, max(1, int(query.get("per_page", "30"))))
+        page = max(1, int(query.get("page", "1")))
+        last = max(1, -(-len(items) // per_page))
+        links = []
+        for rel, n in (("next", page + 1), ("last", last)):
+            if page < last:
+                args = "&".join(f"{k}={v}" for k, v in {**query, "per_page": per_page, "page": n}.items())
+                links.append(f'<{self.url}{path}?{args}>; rel="{rel}"')
+        return items[(page - 1) * per_page : page * per_page], ", ".join(links)
 
     def _issue_json(self, pr: dict[str, Any]) -> dict[str, Any]:
         n = pr["number"]
@@ -175,6 +224,9 @@ class GitHubServer:
                 if (query.get("state", "open") in ("all", p["state"]))
                 and (not head or f"{self.repo.owner}:{p['head_ref']}" == head)
             ]
+            if query.get("direction", "desc" if query.get("sort") == "created" else "asc") == "desc":
+                found.reverse()
+            found, self.link = self._page(found, query, path)
             return 200, found
         if rest == "/pulls" and method == "POST":
             if any(p["head_ref"] == body["head"] and p["state"] == "open" for p in self.repo.pulls.values()):
@@ -245,15 +297,22 @@ class GitHubServer:
                 raw = self.rfile.read(length) if length else b""
                 body = json.loads(raw) if raw else None
                 auth = self.headers.get("Authorization", "")
+                wait = server.slow.get(f"{self.command} {re.sub(r'^/repos/[^/]+/[^/]+', '', path)}", 0.0)
+                if wait:
+                    time.sleep(wait)
                 with server.lock:
                     server.requests.append(
                         Recorded(self.command, self.path, body, bool(server.token) and server.token in auth)
                     )
+                    server.link = ""
                     status, payload = server.route(self.command, path, query, body)
+                    link = server.link
                 data = json.dumps(payload).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json; charset=utf-8")
                 self.send_header("Content-Length", str(len(data)))
+                if link:
+                    self.send_header("Link", link)
                 self.end_headers()
                 self.wfile.write(data)
 

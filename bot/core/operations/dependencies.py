@@ -363,6 +363,8 @@ def advisories_of(
 
 _DEPENDABOT_TITLE = re.compile(r"\b[Bb]ump (?P<name>\S+) from \S+ to v?(?P<version>\S+?)(?: in \S+)?$")
 _RENOVATE_TITLE = re.compile(r"\b[Uu]pdate dependency (?P<name>\S+) to v?(?P<version>[^\s)]+)")
+#: ``dependabot/<ecosystem>/[<directory>/]<name>-<version>`` (Renovate's ``renovate/<name>-<major>.x`` names none).
+_DEPENDABOT_BRANCH = re.compile(r"^dependabot/[^/]+/(?:[^/]+/)*(?P<name>[^/]+?)-(?P<version>v?[0-9][^/-]*)$")
 
 
 def other_bot_bump(title: str, branch: str, ecosystem: str, package: str, version: str) -> str | None:
@@ -370,8 +372,8 @@ def other_bot_bump(title: str, branch: str, ecosystem: str, package: str, versio
     ``version`` (that pull request already does this bump), else None."""
     if not branch.startswith(("dependabot/", "renovate/")):
         return None
-    for pattern in (_DEPENDABOT_TITLE, _RENOVATE_TITLE):
-        m = pattern.search(title.strip())
+    for pattern, text in ((_DEPENDABOT_TITLE, title), (_RENOVATE_TITLE, title), (_DEPENDABOT_BRANCH, branch)):
+        m = pattern.search(text.strip()[:500])
         if m is None or normalise_name(ecosystem, m.group("name")) != normalise_name(ecosystem, package):
             continue
         theirs, ours = parse_version(ecosystem, m.group("version")), parse_version(ecosystem, version)
