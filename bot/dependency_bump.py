@@ -22,10 +22,9 @@ from __future__ import annotations
 import logging
 import shutil
 import tempfile
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from agents.dependency_bumps import advisories_from
 from agents.router import RouteDecision
@@ -34,7 +33,13 @@ from bot.core.edits import BumpDependency
 from bot.core.errors import SecopsError
 from bot.core.grouping import AlertGroup
 from bot.core.inventory import AppRepo, Inventory
-from bot.core.operations.dependencies import ReAudit, check_bump, other_bot_bump, package_changes
+from bot.core.operations.dependencies import (
+    OpenPulls,
+    ReAudit,
+    check_bump,
+    other_bot_bump,
+    package_changes,
+)
 from bot.core.proposal import Proposal
 from bot.core.redact import redact
 from bot.core.sanitize import plain
@@ -43,22 +48,6 @@ from tools import app_repos
 from tools.lock_tools import LockTools, missing_tool
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class OpenPull:
-    """An open pull request of an application repository (for Dependabot/Renovate dedup)."""
-
-    number: int
-    title: str
-    branch: str
-    url: str = ""
-
-
-class OpenPulls(Protocol):
-    def open_pulls(self, app: AppRepo) -> Sequence[OpenPull]:
-        """The repository's open pull requests (empty when it cannot tell: dedup then proposes anyway)."""
-        ...
 
 
 Make = Callable[..., Proposal]

@@ -15,10 +15,12 @@ from pathlib import Path
 
 from bot import messages
 from bot.core.errors import ConfigError
-from bot.dependency_bump import DependencyBumper, OpenPulls
+from bot.core.operations.dependencies import OpenPulls
+from bot.dependency_bump import DependencyBumper
 from bot.pipeline import Scanner, ScanReport, Since
 from bot.settings import Settings
 from bot.state import Offset
+from tools.github_pulls import open_pulls_from_settings
 from tools.sources.wazuh import ReadResult
 
 
@@ -80,7 +82,7 @@ def dependency_reports(
         base_dir=settings.cmdb.resolve().parent,
         work_dir=settings.data_dir / "deps",
         osv_url=settings.osv_url,
-        pulls=pulls,
+        pulls=pulls if pulls is not None else open_pulls_from_settings(settings),
     )
     return DependencyReports(tuple(settings.deps_reports), bumper)
 

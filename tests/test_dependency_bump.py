@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.dependency_bump import OpenPull
+from bot.core.operations.dependencies import OpenPull
 from bot.dependency_scan import scan_dependency_reports
 from tests.dependency_fixtures import PIP_AUDIT, app_repo, bumper, inventory_with, py_app, scanner
 from tests.tools.osv_server import OsvServer, corpus_records

@@ -24,8 +24,8 @@ from github import Github, GithubException
 from bot import messages
 from bot.core.errors import SourceError
 from bot.core.inventory import AppRepo
+from bot.core.operations.dependencies import OpenPull, OpenPulls
 from bot.core.redact import redact
-from bot.dependency_bump import OpenPull, OpenPulls
 from bot.settings import Settings
 
 #: The dependency bots GitHub shows as these logins, and the branch prefix each one pushes.

@@ -12,8 +12,7 @@ import yaml
 from bot.cli import main
 from bot.core.errors import SourceError
 from bot.core.inventory import AppRepo
-from bot.core.operations.dependencies import other_bot_bump
-from bot.dependency_bump import OpenPull
+from bot.core.operations.dependencies import OpenPull, other_bot_bump
 from bot.dependency_scan import scan_dependency_reports
 from bot.settings import load_settings
 from tests.dependency_fixtures import app_repo, bumper, inventory_with, py_app, scanner

@@ -22,6 +22,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from bot.core.checks import Check, GuardReport
 from bot.core.edits import BumpDependency, FileChange, changed_line_count, unified_diff
@@ -380,3 +381,19 @@ def other_bot_bump(title: str, branch: str, ecosystem: str, package: str, versio
         if theirs is not None and ours is not None and theirs >= ours:
             return str(theirs)
     return None
+
+
+@dataclass(frozen=True)
+class OpenPull:
+    """An open pull request of an application repository (for Dependabot/Renovate dedup)."""
+
+    number: int
+    title: str
+    branch: str
+    url: str = ""
+
+
+class OpenPulls(Protocol):
+    def open_pulls(self, app: AppRepo) -> Sequence[OpenPull]:
+        """The repository's open pull requests (empty when it cannot tell: dedup then proposes anyway)."""
+        ...
