@@ -290,6 +290,8 @@ def cmd_scan(args: argparse.Namespace, out: TextIO, err: TextIO, env: dict[str, 
             shown = [(m.line, m.reason) for m in read.malformed]
             err.write(messages.cli_malformed(str(settings.alerts), read.malformed_count, shown) + "\n")
     if findings is not None:
+        if findings.policy_report_problems:
+            err.write(messages.cli_policy_report_problems(findings.policy_report_problems) + "\n")
         for r in findings.reports:
             if r.malformed or r.problems:
                 err.write(

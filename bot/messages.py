@@ -1232,6 +1232,18 @@ def cli_findings_problems(path: str, count: int, shown: Sequence[str]) -> str:
     return "\n".join(lines)
 
 
+# --- input sweep (issues 14 and 18): what could not be read of an input file ---
+
+
+def cli_policy_report_problems(shown: Sequence[str]) -> str:
+    """The problems of the ``--policy-reports`` files (each names its file); what was read is still evidence."""
+    lines = [f"policy reports: {len(shown)} problem(s); those parts are no evidence:"]
+    lines.extend(f"  {text}" for text in shown[:10])
+    if len(shown) > 10:
+        lines.append(f"  … and {len(shown) - 10} more")
+    return "\n".join(lines)
+
+
 def cli_report_unchanged(path: str) -> str:
     return f"{path}: unchanged since the last scan (use --since all to decide it again)"
 
