@@ -300,6 +300,11 @@ def cmd_scan(args: argparse.Namespace, out: TextIO, err: TextIO, env: dict[str, 
                 )
     if deps is not None:
         for r in deps.reports:
+            if r.malformed or r.problems:
+                err.write(
+                    messages.cli_findings_problems(r.source, max(r.malformed, len(r.problems)), r.problems)
+                    + "\n"
+                )
             if r.not_audited:
                 err.write(messages.cli_not_audited(r.source, r.not_audited) + "\n")
     proposals = (report.proposals if report else []) + (findings.proposals if findings else [])

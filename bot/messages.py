@@ -1244,6 +1244,15 @@ def cli_policy_report_problems(shown: Sequence[str]) -> str:
     return "\n".join(lines)
 
 
+def deps_findings_not_of_app(report: str, count: int, kinds: Sequence[str], app: str, ecosystem: str) -> str:
+    """A ``--deps`` report's findings that are not advisories of the repository's ecosystem (skipped)."""
+    shown = ", ".join(kinds[:5]) or "other"
+    return (
+        f"{report}: {count} finding(s) skipped ({shown}): {app} is a {ecosystem} repository; "
+        f"is --app-repo {app} the repository this report is of?"
+    )
+
+
 def cli_report_unchanged(path: str) -> str:
     return f"{path}: unchanged since the last scan (use --since all to decide it again)"
 

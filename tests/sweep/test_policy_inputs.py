@@ -18,7 +18,13 @@ NOW = 1_800_000_000.0
 
 def _k8sgpt(tmp_path: Path, results: list[dict]) -> Path:
     path = tmp_path / "analyze.json"
-    doc = {"provider": "", "errors": None, "status": "ProblemDetected", "problems": len(results), "results": results}
+    doc = {
+        "provider": "",
+        "errors": None,
+        "status": "ProblemDetected",
+        "problems": len(results),
+        "results": results,
+    }
     path.write_text(json.dumps(doc))
     return path
 

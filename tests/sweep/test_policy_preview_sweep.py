@@ -42,7 +42,9 @@ def _file(tmp_path: Path, name: str, data: bytes | str) -> Path:
 
 
 def test_preview_policy_not_utf8_one_line_exit_2(tmp_path):
-    code, _out, err = preview(_file(tmp_path, "latin1.yaml", POLICY.replace("NAME", "caf\xe9").encode("latin-1")))
+    code, _out, err = preview(
+        _file(tmp_path, "latin1.yaml", POLICY.replace("NAME", "caf\xe9").encode("latin-1"))
+    )
     assert code == 2
     assert err.startswith("error: ") and "latin1.yaml is not UTF-8 text" in err
 

@@ -85,7 +85,9 @@ def test_reports_items_not_a_list_no_traceback(tmp_path):
 
 
 def test_reports_results_not_a_list_named_on_stderr(tmp_path):
-    bad = _write(tmp_path, "results.yaml", "apiVersion: wgpolicyk8s.io/v1alpha2\nkind: PolicyReport\nresults: oops\n")
+    bad = _write(
+        tmp_path, "results.yaml", "apiVersion: wgpolicyk8s.io/v1alpha2\nkind: PolicyReport\nresults: oops\n"
+    )
     code, _rows, err = _scan(tmp_path, bad)
     assert code == 0
     assert "results.yaml" in err and "results is not a list" in err
@@ -103,7 +105,11 @@ def test_reports_huge_timestamp_no_traceback(tmp_path):
 def test_reports_alias_bomb_refused_not_expanded(tmp_path):
     lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x]"]
     lines += [f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 9) + "]" for i in range(1, 9)]
-    bomb = _write(tmp_path, "bomb.yaml", "\n".join(lines) + "\nkind: PolicyReport\napiVersion: wgpolicyk8s.io/v1alpha2\nresults: *a8\n")
+    bomb = _write(
+        tmp_path,
+        "bomb.yaml",
+        "\n".join(lines) + "\nkind: PolicyReport\napiVersion: wgpolicyk8s.io/v1alpha2\nresults: *a8\n",
+    )
     code, _rows, err = _scan(tmp_path, bomb)
     assert code == 0
     assert "bomb.yaml" in err and "alias" in err
