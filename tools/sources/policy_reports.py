@@ -72,7 +72,9 @@ def read_policy_reports(paths: list[Path]) -> PolicyReports:
             for j, item in enumerate(items):
                 _report(item, f"{where}.items[{j}]", out)
         if out.reports == before:
-            out.problems.append(f"{path.name}: no PolicyReport or ClusterPolicyReport (wgpolicyk8s.io) objects")
+            out.problems.append(
+                f"{path.name}: no PolicyReport or ClusterPolicyReport (wgpolicyk8s.io) objects"
+            )
     return out
 
 
@@ -89,7 +91,9 @@ def _documents(path: Path, out: PolicyReports) -> list[Any] | None:
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        out.problems.append(f"{path.name}: not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset {exc.start})")
+        out.problems.append(
+            f"{path.name}: not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset {exc.start})"
+        )
         return None
     try:
         if "&" in text:  # no anchor, no alias: the check pass is needed only when one may exist
