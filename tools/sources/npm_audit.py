@@ -28,6 +28,10 @@ SOURCE = "npm-audit"
 _GHSA_URL = re.compile(r"/(GHSA(?:-[23456789cfghjmpqrvwx]{4}){3})/?$")
 
 
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
 def is_document(doc: Any) -> bool:
     if not isinstance(doc, dict):
         return False
@@ -101,7 +105,7 @@ def read_document(doc: dict[str, Any], read: FindingsRead) -> None:
                         title=cut(v.get("title")),
                         severity="MEDIUM" if v.get("severity") == "moderate" else v.get("severity"),
                         where=vwhere,
-                        target=", ".join(n for n in entry.get("nodes") or () if isinstance(n, str))[:300],
+                        target=", ".join(n for n in _list(entry.get("nodes")) if isinstance(n, str))[:300],
                     )
                 )
             except Refused as exc:
