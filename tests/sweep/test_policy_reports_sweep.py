@@ -72,7 +72,7 @@ def test_reports_file_truncated_yaml_named_on_stderr(tmp_path):
 
 
 def test_reports_file_without_any_policy_report_named_on_stderr_openreports_list(tmp_path):
-    code, rows, err = _scan(tmp_path, REPORTS / "reports-guide-openreports-report-list.yaml")
+    code, rows, err = _scan(tmp_path, REPORTS / "openreports" / "reports-guide-openreports-report-list.yaml")
     assert code == 0
     assert "reports-guide-openreports-report-list.yaml: no PolicyReport or ClusterPolicyReport" in err
 
