@@ -65,3 +65,33 @@ def test_two_unknown_failures_of_one_resource_both_kept_corpus_multiple_problems
     assert code == 0, err
     (row,) = rows
     assert sorted(f["title"] for f in row["findings"]) == ["another-test-problem", "test-problem"]
+
+
+def test_k8sgpt_traversal_resource_name_refused_named_with_file(tmp_path):
+    bad = {"kind": "Pod", "name": "../../../etc/passwd", "parentObject": "",
+           "error": [{"Text": "Back-off pulling image", "KubernetesDoc": "", "Sensitive": []}], "details": ""}  # fmt: skip
+    report = _k8sgpt(tmp_path, [bad, _privileged("shop/checkout-6d4cf56db6-x7k2p", "Deployment/checkout")])
+    code, rows, err = scan(tmp_path, "--k8sgpt", str(report))
+    assert code == 0
+    assert (
+        "analyze.json: results[0]: '../../../etc/passwd' of kind 'Pod' is not a Kubernetes object name" in err
+    )
+    assert [r["subject"] for r in rows] == ["policy:disallow-privileged"]
+
+
+def test_k8sgpt_traversal_parent_object_is_no_owner(tmp_path):
+    entry = _privileged("shop/checkout-6d4cf56db6-x7k2p", "Deployment/../../x")
+    code, rows, err = scan(tmp_path, "--k8sgpt", str(_k8sgpt(tmp_path, [entry])))
+    assert code == 0, err
+    (row,) = rows
+    assert row["findings"][0]["workload"] == "shop/checkout-6d4cf56db6-x7k2p"  # the Pod, not "../../x"
+
+
+def test_k8sgpt_operator_result_problem_names_the_file(tmp_path):
+    report = tmp_path / "results.yaml"
+    report.write_text(
+        "apiVersion: core.k8sgpt.ai/v1alpha1\nkind: Result\nmetadata: {name: x}\nspec: {kind: Pod}\n"
+    )
+    code, rows, err = scan(tmp_path, "--k8sgpt", str(report))
+    assert code == 0 and rows == []
+    assert "results.yaml: Result.spec: kind or name missing" in err
