@@ -160,3 +160,28 @@ def test_deps_findings_not_of_app_message_exact_text():
         "a.json: 2 finding(s) skipped (npm): billing is a pip repository; "
         "is --app-repo billing the repository this report is of?"
     )
+
+
+@pytest.mark.parametrize("hostile_range", ["<4.17.12 || garbage", "*", ">=99.0.0 <1.0.0", "<4.17.10"])
+def test_deps_npm_hostile_range_never_proposes_a_wrong_bump(world, hostile_range):
+    doc = json.loads(NPM_AUDIT.read_text())
+    doc["vulnerabilities"]["lodash"]["via"][0]["range"] = hostile_range
+    del doc["vulnerabilities"]["minimist"]
+    code, rows, err = deps(world, _file(world, "range.json", json.dumps(doc)), "orders-web")
+    assert code == 0, err
+    for row in rows:  # whatever the range says, a proposal is a real upgrade the range itself calls fixed
+        for op in row["operations"]:
+            assert op["from"] == "4.17.11" and op["to"] not in ("", "4.17.11")
+    if hostile_range == "<4.17.10":  # the installed 4.17.11 is outside the range: nothing to bump
+        assert all(r["action"] != "propose" for r in rows)
+
+
+def test_deps_npm_unreadable_range_named_on_stderr(world):
+    doc = json.loads(NPM_AUDIT.read_text())
+    doc["vulnerabilities"]["lodash"]["via"][0]["range"] = "<4.17.12 || garbage"
+    code, _rows, err = deps(world, _file(world, "garbage.json", json.dumps(doc)), "orders-web")
+    assert code == 0
+    assert (
+        "garbage.json: vulnerabilities['lodash'].via[0]: range '<4.17.12 || garbage' is not a semver range"
+        in err
+    )

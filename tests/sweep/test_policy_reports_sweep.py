@@ -152,3 +152,14 @@ def test_policy_report_problems_message_exact_text():
     assert cli_policy_report_problems(["a.yaml: not valid YAML (x at line 2)"]) == (
         "policy reports: 1 problem(s); those parts are no evidence:\n  a.yaml: not valid YAML (x at line 2)"
     )
+
+
+def test_reports_for_a_policy_not_in_the_repository_promote_nothing(tmp_path):
+    def elsewhere(r):
+        r["policy"] = "require-everything-elsewhere"  # zero failures, but no such policy in the repository
+
+    code, rows, err = _scan(tmp_path, _passing_with(tmp_path, elsewhere))
+    assert code == 0, err
+    assert not [s for s in rows if "require-everything-elsewhere" in s]
+    # the repository's own Audit policy, which the reports no longer mention, rests on the engine alone
+    assert rows[SUBJECT]["operations"][0]["evidence"]["basis"] == "engine"

@@ -91,6 +91,11 @@ def read_document(doc: dict[str, Any], read: FindingsRead) -> None:
                 if not isinstance(v, dict):
                     raise Refused("is not an object or a package name")
                 ranges = npm_range_events(v["range"]) if isinstance(v.get("range"), str) else None
+                if ranges is None and "range" in v:
+                    shown = cut(v.get("range"), 80)
+                    read.problem(
+                        f"{vwhere}: range {shown!r} is not a semver range this reads; no fixed version"
+                    )
                 fixed = ", ".join(dict.fromkeys(f for r in ranges or () for f in r.fixed))
                 read.findings.append(
                     advisory_finding(
