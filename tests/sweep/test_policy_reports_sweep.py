@@ -163,3 +163,13 @@ def test_reports_for_a_policy_not_in_the_repository_promote_nothing(tmp_path):
     assert not [s for s in rows if "require-everything-elsewhere" in s]
     # the repository's own Audit policy, which the reports no longer mention, rests on the engine alone
     assert rows[SUBJECT]["operations"][0]["evidence"]["basis"] == "engine"
+
+
+def test_reports_duplicate_key_refused_no_promotion(tmp_path):
+    text = PASSING.read_text().replace(
+        "        result: pass\n", "        result: fail\n        result: pass\n", 2
+    )
+    code, rows, err = _scan(tmp_path, _write(tmp_path, "dup.yaml", text))
+    assert code == 0
+    assert "dup.yaml: not valid YAML (key 'result' given twice at line" in err
+    assert rows[SUBJECT]["operations"][0]["evidence"]["basis"] == "engine"  # the reports were no evidence
