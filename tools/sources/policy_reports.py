@@ -19,7 +19,7 @@ from bot.yaml_splice import EventLimits
 _BaseLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-class _Loader(_BaseLoader):  # type: ignore[misc,valid-type]
+class _Loader(_BaseLoader):  # type: ignore[misc]
     """The safe loader refusing a key given twice in one mapping (``kubectl`` refuses it too): a report
     saying ``result: fail`` and then ``result: pass`` is no evidence either way."""
 
