@@ -67,7 +67,8 @@ class SlackRuntime:
     http: HttpServer | None = None
     threads: list[threading.Thread] = field(default_factory=list)
     loops: list[threading.Thread] = field(default_factory=list)  # background loops stopped by ``stop_loops``
-    listeners: ThreadPoolExecutor | None = None  # Bolt's listener threads (clicks publish there)
+    listeners: ThreadPoolExecutor | None = None  # Bolt's listener threads (they call ack())
+    work: ThreadPoolExecutor | None = None  # Approve clicks vote and publish here, after their ack
     health_state: Health = field(default_factory=Health)
     stopping: threading.Event = field(default_factory=threading.Event)
     lease: LeaderLease | None = None  # only the leader runs the poller and the sync loop
@@ -171,6 +172,8 @@ class SlackRuntime:
             self._events.close()
         if self.listeners is not None:
             clean &= _within(timeout, lambda: self.listeners.shutdown(wait=True) if self.listeners else None)
+        if self.work is not None:  # after the listeners: they hand their clicks over to it
+            clean &= _within(timeout, lambda: self.work.shutdown(wait=True) if self.work else None)
         for loop in self.loops:
             loop.join(timeout)
             clean &= not loop.is_alive()
@@ -367,6 +370,7 @@ def build_runtime(
     )
     secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else ""
     listeners = ThreadPoolExecutor(max_workers=5, thread_name_prefix="secops-listener")
+    work = ThreadPoolExecutor(max_workers=5, thread_name_prefix="secops-approve")
     app = build_app(
         service=service,
         client=client,
@@ -376,6 +380,7 @@ def build_runtime(
         poster=poster,
         verify_requests=http,
         listener_executor=listeners,
+        work_executor=work,
     )
     health = Health()
     poller = Poller(service, poster, settings.poll_interval, health=health, lease=lease)
@@ -392,6 +397,7 @@ def build_runtime(
         app,
         poller,
         listeners=listeners,
+        work=work,
         health_state=health,
         lease=lease,
         metrics=metrics,
