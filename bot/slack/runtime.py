@@ -93,8 +93,12 @@ class SlackRuntime:
         return self.http.start()
 
     def ready(self) -> dict[str, Any]:
-        """``/readyz``: every readiness check, the failing ones named with what to do."""
-        return self.readiness.report()
+        """``/readyz``: every readiness check, the failing ones named with what to do; ``role`` with a lease
+        (a standby replica is ready: it serves Slack)."""
+        report = self.readiness.report()
+        if self.lease is not None:
+            report["role"] = self.lease.role
+        return report
 
     def connect_socket_mode(self) -> Any:
         """Connect over Socket Mode (no public endpoint); returns the handler to close on shutdown."""
@@ -151,7 +155,10 @@ class SlackRuntime:
         except Exception as exc:  # the store itself is failing: say so instead of a 500
             errors["state"] = f"{exc.__class__.__name__}"
             last_poll, pending = None, -1
-        return {"ok": not errors, "last_poll": last_poll, "pending": pending, "errors": errors}
+        out = {"ok": not errors, "last_poll": last_poll, "pending": pending, "errors": errors}
+        if self.lease is not None:
+            out["role"] = self.lease.role  # leader or standby (several replicas)
+        return out
 
     def stop(self, timeout: float = SHUTDOWN_WAIT_S) -> bool:
         """Stop taking requests, stop the loops, wait (bounded) for publications, then close the store.
@@ -385,6 +392,7 @@ def build_runtime(
     health = Health()
     poller = Poller(service, poster, settings.poll_interval, health=health, lease=lease)
     _watch(metrics, service, poster, state)
+    metrics.watch_leader(lambda: float(lease.is_leader))
     readiness = base_checks(settings, state, clock.now, ttl=readiness_ttl)
     readiness.add("slack_auth", slack_auth_ok(client), remote=True)
     readiness.add("slack_channel", slack_channel_member(client, settings.slack_channel), remote=True)
