@@ -155,7 +155,7 @@ class SlackRuntime:
         except Exception as exc:  # the store itself is failing: say so instead of a 500
             errors["state"] = f"{exc.__class__.__name__}"
             last_poll, pending = None, -1
-        out = {"ok": not errors, "last_poll": last_poll, "pending": pending, "errors": errors}
+        out: dict[str, Any] = {"ok": not errors, "last_poll": last_poll, "pending": pending, "errors": errors}
         if self.lease is not None:
             out["role"] = self.lease.role  # leader or standby (several replicas)
         return out
