@@ -228,7 +228,14 @@ class LeaderLoop(threading.Thread):
             try:
                 now_leading = self.lease.tick()
             except Exception as exc:  # the database is unreachable: not leading until it answers again
-                log.warning("leader lease check failed: %s", exc.__class__.__name__)
+                if self.lease.epoch is not None:
+                    log.warning(
+                        "lost the leader lease (epoch %s): the database did not answer (%s): standby",
+                        self.lease.epoch,
+                        exc.__class__.__name__,
+                    )
+                else:
+                    log.warning("leader lease check failed: %s", exc.__class__.__name__)
                 self.lease.epoch = None
                 now_leading = False
             if now_leading != leading:

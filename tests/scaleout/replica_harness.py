@@ -83,9 +83,14 @@ def buttons(world: World) -> dict[str, tuple[str, str]]:
 
 
 def append_alerts(path: Path, ip: str) -> None:
-    """Append a copy of the demo attacker's alerts from another source address (a new proposal)."""
-    lines = path.read_text().splitlines()
-    extra = [line.replace("91.240.118.172", ip) for line in lines if "91.240.118.172" in line]
+    """Append a copy of the demo attacker's alerts from another source address (a new proposal), each
+    with an alert id of its own."""
+    extra = []
+    for line in path.read_text().splitlines():
+        if "91.240.118.172" in line:
+            doc = json.loads(line.replace("91.240.118.172", ip))
+            doc["id"] = f"{doc['id']}-{ip}"
+            extra.append(json.dumps(doc))
     with path.open("a") as f:
         f.write("\n".join(extra) + "\n")
 
