@@ -89,8 +89,9 @@ def test_three_replicas_share_one_leader_one_pr_per_revision_and_one_chain(tmp_p
             clicks = [(live[i % len(live)], shown[pid]) for i, pid in enumerate(sorted(shown) * 13)][:50]
             assert _click_all(clicks) == [200] * 50  # each acked, however many wait for one publication
             try:
+                # the status says "published" from the claim on; the outbox entry is done once the PR is open
                 wait_until(
-                    lambda: len(world.rows("SELECT id FROM proposals WHERE status = 'published'")) == 4,
+                    lambda: len(world.rows("SELECT proposal_id FROM outbox WHERE state = 'done'")) == 4,
                     120,
                     "four revisions published",
                 )
@@ -100,7 +101,9 @@ def test_three_replicas_share_one_leader_one_pr_per_revision_and_one_chain(tmp_p
                 for s in live:
                     print(s.stderr[-3000:])
                 raise
-            assert sorted(github.prs_by_branch().values()) == [1, 1, 1, 1]  # one PR per revision
+            prs = github.prs_by_branch()
+            assert sorted(prs.values()) == [1, 1, 1, 1]  # one PR per revision
+            assert len(world.rows("SELECT id FROM proposals WHERE status = 'published'")) == 4
 
             before = len(world.slack.calls("views.publish"))
             assert _event(live[0], "Ev0RETRY") == 200
