@@ -311,7 +311,10 @@ class PostgresDatabase:
                 kwargs={
                     "autocommit": True,
                     "connect_timeout": max(1, int(connect_timeout)),
-                    "options": f"-c statement_timeout={int(statement_timeout * 1000)}",
+                    # a replica paused (SIGSTOP, a frozen VM) inside a write transaction would hold the
+                    # writer lock, and stall every replica, until it woke: the server ends that session
+                    "options": f"-c statement_timeout={int(statement_timeout * 1000)} "
+                    f"-c idle_in_transaction_session_timeout={int(statement_timeout * 1000)}",
                 },
                 open=False,
                 name="secops-state",

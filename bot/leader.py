@@ -52,6 +52,7 @@ class LeaderLease:
         self.ttl = ttl
         self.name = name
         self.epoch: int | None = None
+        self.expires_at = 0.0  # this replica's last renewal + ttl: past it, it no longer counts as leader
 
     def tick(self) -> bool:
         """Acquire the lease if it is free or expired, renew it if held; True while this replica leads."""
@@ -81,17 +82,29 @@ class LeaderLease:
                 )
             else:
                 if self.epoch is not None:
-                    log.warning("lost the leader lease (epoch %s) to %s", self.epoch, row[0])
+                    log.warning(
+                        "lost the leader lease (epoch %s) to %s, epoch %s: standby",
+                        self.epoch,
+                        row[0],
+                        row[1],
+                    )
                 self.epoch = None
                 return False
         if epoch != self.epoch:
             log.warning("leader lease taken by %s, epoch %s", self.holder, epoch)
-        self.epoch = epoch
+        self.epoch, self.expires_at = epoch, now + self.ttl
         return True
 
     @property
     def is_leader(self) -> bool:
-        return self.epoch is not None
+        """Held at the last renewal and not expired since: a replica that wakes from a pause longer than
+        the lease stops counting itself leader at once, before its next :meth:`tick` finds who took over."""
+        return self.epoch is not None and self.clock.now() < self.expires_at
+
+    @property
+    def role(self) -> str:
+        """``leader`` or ``standby`` (``/healthz``, ``/readyz``; the gauge ``secops_leader``)."""
+        return "leader" if self.is_leader else "standby"
 
     def release(self) -> None:
         """Give the lease up at shutdown (another replica takes over at once, not after the expiry)."""
@@ -146,9 +159,15 @@ class EffectClaims:
     ``/secops-scan queue next`` answered by another replica). A claim is released once the post is recorded
     (or failed); one left by a replica that died mid-post is taken over after ``ttl`` seconds.
 
-    What stays: a replica paused *between* its claim and the Slack call still makes that one post when it
-    wakes (Slack calls carry no fencing token), and no other replica makes it meanwhile, so it is still
-    posted once. Claims live among the delivery keys (``deliveries``), as ``effect:<what>``.
+    In-place updates and thread notes of the leader's work (a fold, a revision, a resumed publication, the
+    digest's counts) need no claim, only the fence: :meth:`fence` checks the epoch just before them.
+    One effect is fenced once, before its first Slack call: a card and its evidence replies, an update and
+    the thread note that goes with it. A leader paused in the middle of one finishes it when it wakes (no
+    other replica makes it), and is refused before the next.
+
+    What stays: a replica paused *between* its claim (or fence) and the Slack call still makes that one post
+    when it wakes (Slack calls carry no fencing token), and no other replica makes it meanwhile, so it is
+    still posted once. Claims live among the delivery keys (``deliveries``), as ``effect:<what>``.
     """
 
     def __init__(self, state: StateStore, clock: Clock, *, ttl: float = 300.0) -> None:
@@ -170,6 +189,14 @@ class EffectClaims:
                 "UPDATE deliveries SET at = ? WHERE key = ? AND at < ?", (now, key, now - self.ttl)
             )
             return cur.rowcount == 1
+
+    def fence(self) -> None:
+        """Before a Slack call of the leader's work that claims nothing (an in-place update, a thread note):
+        the epoch is checked in a transaction of its own, so a stale leader is refused (:class:`LeaseLost`)
+        before the call. Outside fenced work (a person's click, on any replica) it does nothing."""
+        if self.state.is_fenced and not self.state.in_transaction:
+            with self.state.transaction():
+                pass  # the fence's check runs first in every fenced transaction
 
     def release(self, what: str) -> None:
         """Drop the claim (after the post was recorded, or failed); not fenced: it only frees the key."""
@@ -201,7 +228,14 @@ class LeaderLoop(threading.Thread):
             try:
                 now_leading = self.lease.tick()
             except Exception as exc:  # the database is unreachable: not leading until it answers again
-                log.warning("leader lease check failed: %s", exc.__class__.__name__)
+                if self.lease.epoch is not None:
+                    log.warning(
+                        "lost the leader lease (epoch %s): the database did not answer (%s): standby",
+                        self.lease.epoch,
+                        exc.__class__.__name__,
+                    )
+                else:
+                    log.warning("leader lease check failed: %s", exc.__class__.__name__)
                 self.lease.epoch = None
                 now_leading = False
             if now_leading != leading:

@@ -94,6 +94,9 @@ class Metrics:
             "secops_queue_length", "Proposals held back by flood control (not yet posted)", registry=r
         )
         self.pending = Gauge("secops_proposals_pending", "Proposals waiting for a decision", registry=r)
+        self.leader = Gauge(
+            "secops_leader", "1 while this replica holds the leader lease, 0 on a standby", registry=r
+        )
 
     # --- sources of the gauges -----------------------------------------------------------------------
 
@@ -103,6 +106,10 @@ class Metrics:
 
     def watch_pending(self, count: Callable[[], float]) -> None:
         self.pending.set_function(_guarded(count))
+
+    def watch_leader(self, leading: Callable[[], float]) -> None:
+        """Whether this replica leads, read at each scrape (several replicas: exactly one shows 1)."""
+        self.leader.set_function(_guarded(leading))
 
     # --- audit records -------------------------------------------------------------------------------
 

@@ -162,6 +162,11 @@ class StateStore:
             self._fence.check = outer
 
     @property
+    def is_fenced(self) -> bool:
+        """Whether this thread's transactions are fenced now (inside :meth:`fenced` with a check)."""
+        return getattr(self._fence, "check", None) is not None
+
+    @property
     def in_transaction(self) -> bool:
         """Whether this thread has a transaction open (the scan keeps none open while a model runs)."""
         return bool(getattr(self._fence, "depth", 0))

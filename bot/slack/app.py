@@ -2,7 +2,10 @@
 
 Rules applied to every request as middleware: only the configured channel is used, and repeated deliveries
 of the same event (Slack retries) are handled once. Approve and Reject check the approver list. Slow work
-runs after ``ack()`` (Bolt runs listeners in its executor), so Slack always gets its answer within 3 s.
+runs after ``ack()`` (Bolt runs listeners in its executor), so Slack always gets its answer within 3 s. Bolt
+calls a listener's ``ack()`` from that executor too, so an Approve click, which may wait for another click's
+publication of the same revision, does its work in ``work_executor``: a burst of clicks never leaves the
+executor without a thread for the next click's ack.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot import messages
+from bot.core.redact import redact
 from bot.service import ActionResult, ProposalService
 from bot.slack import blocks as kit
 from bot.slack import digest
@@ -151,8 +155,11 @@ def build_app(
     poster: Poster,
     verify_requests: bool = True,
     listener_executor: Executor | None = None,
+    work_executor: Executor | None = None,
 ) -> App:
     """Wire the listeners. ``client`` points at Slack (or a loopback recorder in tests).
+
+    ``work_executor`` runs an Approve click's vote and publication after its ack (None: in the listener).
 
     ``verify_requests`` is only False in Socket Mode, where requests arrive over the app-token websocket
     and carry no signature; over HTTP every request must be signed.
@@ -232,14 +239,21 @@ def build_app(
         value = json.loads(action["value"])
         user = body["user"]["id"]
         ts = body.get("message", {}).get("ts") or body.get("container", {}).get("message_ts")
-        result = service.approve(
-            value["p"],
-            value["h"],
-            user,
-            authorized=is_approver(user),
-            thread_url=poster.permalink(channel, ts),
-        )
-        _after_decision(result, user, poster)
+
+        def vote() -> None:
+            result = service.approve(
+                value["p"],
+                value["h"],
+                user,
+                authorized=is_approver(user),
+                thread_url=poster.permalink(channel, ts),
+            )
+            _after_decision(result, user, poster)
+
+        if work_executor is None:
+            vote()
+        else:
+            work_executor.submit(_logged(vote, "approve"))
 
     @app.action("reject")
     def reject(ack: Any, body: dict[str, Any], action: dict[str, Any], client: WebClient) -> None:
@@ -381,6 +395,18 @@ def _queue_count(words: list[str]) -> int | None:
 def _queue_text(poster: Poster) -> str:
     """``/secops-scan queue``: held-back proposals by severity then age, and inventory problems."""
     return digest.queue_text(*poster.queue_view(digest.QUEUE_LINES))
+
+
+def _logged(fn: Callable[[], None], what: str) -> Callable[[], None]:
+    """``fn`` for an executor: an error is logged (redacted) instead of vanishing in a future."""
+
+    def run() -> None:
+        try:
+            fn()
+        except Exception as exc:
+            log.warning("%s failed: %s: %s", what, exc.__class__.__name__, redact(str(exc))[:300])
+
+    return run
 
 
 def _after_decision(result: ActionResult, user: str, poster: Poster) -> None:

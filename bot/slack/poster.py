@@ -2,6 +2,11 @@
 
 Slack errors are logged (with ids, never payloads) and never crash a listener or the poller; a proposal that
 could not be posted stays in the state store and is retried by the next poll.
+
+Several replicas: every side effect of the leader's work is fenced by its epoch before its first Slack call
+(:class:`bot.leader.EffectClaims`): a new post is claimed, an in-place update or a thread note is fenced, so
+a leader paused past its lease is refused (:class:`bot.leader.LeaseLost`) before it reaches Slack. Outside
+the leader's work (a person's click or command, on any replica) the fence does nothing.
 """
 
 from __future__ import annotations
@@ -178,6 +183,7 @@ class Poster:
                         self.claims.release(f"problem:{problem.cluster}")
                     posted += 1
                 elif problem.ts is not None and problem.channel and problem.count != problem.posted_count:
+                    self.claims.fence()
                     self.client.chat_update(channel=problem.channel, ts=problem.ts, text=text, blocks=blocks)
                     self.queue.problem_posted(problem.cluster, problem.channel, problem.ts, problem.count)
             except SlackApiError as exc:
@@ -202,6 +208,7 @@ class Poster:
                 finally:
                     self.claims.release("digest")
             elif current is not None and current.get("text") != text:
+                self.claims.fence()
                 self.client.chat_update(
                     channel=current["channel"], ts=current["ts"], text=text, blocks=blocks
                 )
@@ -271,6 +278,7 @@ class Poster:
         text, blocks = kit.proposal_blocks(p, status=status, decision=decision, publish=result.publish)
         if ref is None:
             return
+        self.claims.fence()  # a resumed publication's outcome is the leader's: the update and its note
         try:
             self.client.chat_update(channel=ref.channel, ts=ref.ts, text=text, blocks=blocks)
         except SlackApiError as exc:
@@ -305,6 +313,7 @@ class Poster:
                 text, blocks = self.escalation_card(p)
             else:
                 text, blocks = kit.proposal_blocks(p, status=stored.status)
+            self.claims.fence()  # the card's new count and the thread note are one effect
             try:
                 self.client.chat_update(channel=ref.channel, ts=ref.ts, text=text, blocks=blocks)
             except SlackApiError as exc:
@@ -322,6 +331,7 @@ class Poster:
             text, blocks = self.escalation_card(p)
         else:
             text, blocks = kit.proposal_blocks(p, status=status)
+        self.claims.fence()  # the card, the revision's note and its diff are one effect
         try:
             self.client.chat_update(channel=ref.channel, ts=ref.ts, text=text, blocks=blocks)
         except SlackApiError as exc:
@@ -348,6 +358,7 @@ class Poster:
         if ref is None:
             return
         note = kit.esc(text, 3000)
+        self.claims.fence()  # the sync loop's and the verifier's notes: the note and the updated message
         self.reply(ref.ts, note)
         stored = self.state.get(proposal_id)
         if stored is None or stored.proposal.action == "escalate":

@@ -67,7 +67,8 @@ class SlackRuntime:
     http: HttpServer | None = None
     threads: list[threading.Thread] = field(default_factory=list)
     loops: list[threading.Thread] = field(default_factory=list)  # background loops stopped by ``stop_loops``
-    listeners: ThreadPoolExecutor | None = None  # Bolt's listener threads (clicks publish there)
+    listeners: ThreadPoolExecutor | None = None  # Bolt's listener threads (they call ack())
+    work: ThreadPoolExecutor | None = None  # Approve clicks vote and publish here, after their ack
     health_state: Health = field(default_factory=Health)
     stopping: threading.Event = field(default_factory=threading.Event)
     lease: LeaderLease | None = None  # only the leader runs the poller and the sync loop
@@ -92,8 +93,12 @@ class SlackRuntime:
         return self.http.start()
 
     def ready(self) -> dict[str, Any]:
-        """``/readyz``: every readiness check, the failing ones named with what to do."""
-        return self.readiness.report()
+        """``/readyz``: every readiness check, the failing ones named with what to do; ``role`` with a lease
+        (a standby replica is ready: it serves Slack)."""
+        report = self.readiness.report()
+        if self.lease is not None:
+            report["role"] = self.lease.role
+        return report
 
     def connect_socket_mode(self) -> Any:
         """Connect over Socket Mode (no public endpoint); returns the handler to close on shutdown."""
@@ -150,7 +155,10 @@ class SlackRuntime:
         except Exception as exc:  # the store itself is failing: say so instead of a 500
             errors["state"] = f"{exc.__class__.__name__}"
             last_poll, pending = None, -1
-        return {"ok": not errors, "last_poll": last_poll, "pending": pending, "errors": errors}
+        out: dict[str, Any] = {"ok": not errors, "last_poll": last_poll, "pending": pending, "errors": errors}
+        if self.lease is not None:
+            out["role"] = self.lease.role  # leader or standby (several replicas)
+        return out
 
     def stop(self, timeout: float = SHUTDOWN_WAIT_S) -> bool:
         """Stop taking requests, stop the loops, wait (bounded) for publications, then close the store.
@@ -171,6 +179,8 @@ class SlackRuntime:
             self._events.close()
         if self.listeners is not None:
             clean &= _within(timeout, lambda: self.listeners.shutdown(wait=True) if self.listeners else None)
+        if self.work is not None:  # after the listeners: they hand their clicks over to it
+            clean &= _within(timeout, lambda: self.work.shutdown(wait=True) if self.work else None)
         for loop in self.loops:
             loop.join(timeout)
             clean &= not loop.is_alive()
@@ -367,6 +377,7 @@ def build_runtime(
     )
     secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else ""
     listeners = ThreadPoolExecutor(max_workers=5, thread_name_prefix="secops-listener")
+    work = ThreadPoolExecutor(max_workers=5, thread_name_prefix="secops-approve")
     app = build_app(
         service=service,
         client=client,
@@ -376,10 +387,12 @@ def build_runtime(
         poster=poster,
         verify_requests=http,
         listener_executor=listeners,
+        work_executor=work,
     )
     health = Health()
     poller = Poller(service, poster, settings.poll_interval, health=health, lease=lease)
     _watch(metrics, service, poster, state)
+    metrics.watch_leader(lambda: float(lease.is_leader))
     readiness = base_checks(settings, state, clock.now, ttl=readiness_ttl)
     readiness.add("slack_auth", slack_auth_ok(client), remote=True)
     readiness.add("slack_channel", slack_channel_member(client, settings.slack_channel), remote=True)
@@ -392,6 +405,7 @@ def build_runtime(
         app,
         poller,
         listeners=listeners,
+        work=work,
         health_state=health,
         lease=lease,
         metrics=metrics,

@@ -14,66 +14,33 @@ import json
 import threading
 import time
 import urllib.request
-from collections import Counter
-from pathlib import Path
-from typing import Any
 
 import pytest
 
 from bot.cli import main
-from tests.reliability.serve_harness import ALICE, SECRET, Serve, SlowGitHub, World, wait_until
+from tests.reliability.serve_harness import ALICE, SECRET, Serve, SlowGitHub, wait_until
+from tests.scaleout.replica_harness import PgWorld, Replica, append_alerts, buttons, cards
 
-pytestmark = [pytest.mark.integration, pytest.mark.slow]
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.slow,
+    # an exception in a helper thread (a click answered with an HTTP error) fails the test, not a warning
+    pytest.mark.filterwarnings("error::pytest.PytestUnhandledThreadExceptionWarning"),
+]
 NEW_ATTACKER = "185.220.101.77"
 
 
-class PgWorld(World):
-    """The harness's world with its rows read from PostgreSQL."""
-
-    url: str = ""
-
-    def rows(self, query: str) -> list[tuple[Any, ...]]:
-        import psycopg
-
-        with psycopg.connect(self.url, autocommit=True, connect_timeout=10) as conn:
-            return [tuple(r) for r in conn.execute(query).fetchall()]
-
-
-class Replica:
-    """What ``Serve`` needs of a world, with this replica's own name and data directory."""
-
-    def __init__(self, world: PgWorld, name: str) -> None:
-        self.world, self.name, self.slack = world, name, world.slack
-
-    def env(self) -> dict[str, str]:
-        return self.world.env() | {
-            "SECOPS_REPLICA_ID": self.name,
-            "SECOPS_DATA_DIR": str(self.world.tmp / f"data-{self.name}"),
-        }
-
-
-def _cards(world: World) -> Counter[str]:
-    """How many proposal cards were posted per proposal id."""
-    out: Counter[str] = Counter()
-    for body in world.slack.calls("chat.postMessage"):
-        for block in body.get("blocks") or []:
-            for el in block.get("elements", []):
-                if el.get("action_id") == "approve":
-                    out[json.loads(el["value"])["p"]] += 1
-    return out
-
-
-def _buttons(world: World) -> dict[str, tuple[str, str]]:
-    where = dict(world.rows("SELECT proposal_id, ts FROM messages"))
-    out = {}
-    for body in world.slack.calls("chat.postMessage"):
-        for block in body.get("blocks") or []:
-            for el in block.get("elements", []):
-                if el.get("action_id") == "approve":
-                    pid = json.loads(el["value"])["p"]
-                    if pid in where:
-                        out[pid] = (el["value"], where[pid])
-    return out
+def _click_all(clicks: list[tuple[Serve, tuple[str, str]]]) -> list[int]:
+    """Every click at once, each from its own thread; the HTTP statuses (an error fails the thread)."""
+    statuses: list[int] = []
+    threads = [
+        threading.Thread(target=lambda s=s, b=b: statuses.append(s.click_approve(*b))) for s, b in clicks
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return statuses
 
 
 def _event(serve: Serve, event_id: str) -> int:
@@ -97,13 +64,6 @@ def _event(serve: Serve, event_id: str) -> int:
         return int(resp.status)
 
 
-def _append_alerts(path: Path, ip: str) -> None:
-    lines = path.read_text().splitlines()
-    extra = [line.replace("91.240.118.172", ip) for line in lines if "91.240.118.172" in line]
-    with path.open("a") as f:
-        f.write("\n".join(extra) + "\n")
-
-
 def test_three_replicas_share_one_leader_one_pr_per_revision_and_one_chain(tmp_path, pg_url):
     with SlowGitHub(delay=lambda: 0.05) as github:
         world = PgWorld(tmp_path, github=github, poll_interval="1")
@@ -113,28 +73,25 @@ def test_three_replicas_share_one_leader_one_pr_per_revision_and_one_chain(tmp_p
         try:
             for name in ("r1", "r2", "r3"):
                 replicas[name] = Serve(Replica(world, name))  # type: ignore[arg-type]
-            wait_until(lambda: len(_buttons(world)) == 3, 90, "three proposals posted")
+            wait_until(lambda: len(buttons(world)) == 3, 90, "three proposals posted")
             ((leader, epoch),) = world.rows("SELECT holder, epoch FROM leases")
             replicas.pop(leader).kill()  # SIGKILL the leader
-            _append_alerts(world.alerts, NEW_ATTACKER)
+            append_alerts(world.alerts, NEW_ATTACKER)
             wait_until(
-                lambda: len(_buttons(world)) == 4, 90, "the alert after the kill posted by the new leader"
+                lambda: len(buttons(world)) == 4, 90, "the alert after the kill posted by the new leader"
             )
             ((new_leader, new_epoch),) = world.rows("SELECT holder, epoch FROM leases")
             assert new_leader != leader and new_epoch > epoch
-            assert set(_cards(world).values()) == {1}  # no alert lost (4 cards) and none posted twice
+            assert set(cards(world).values()) == {1}  # no alert lost (4 cards) and none posted twice
 
-            buttons = _buttons(world)
+            shown = buttons(world)
             live = list(replicas.values())
-            clicks = [(live[i % len(live)], buttons[pid]) for i, pid in enumerate(sorted(buttons) * 13)][:50]
-            threads = [threading.Thread(target=s.click_approve, args=b) for s, b in clicks]
-            for t in threads:
-                t.start()
-            for t in threads:
-                t.join()
+            clicks = [(live[i % len(live)], shown[pid]) for i, pid in enumerate(sorted(shown) * 13)][:50]
+            assert _click_all(clicks) == [200] * 50  # each acked, however many wait for one publication
             try:
+                # the status says "published" from the claim on; the outbox entry is done once the PR is open
                 wait_until(
-                    lambda: len(world.rows("SELECT id FROM proposals WHERE status = 'published'")) == 4,
+                    lambda: len(world.rows("SELECT proposal_id FROM outbox WHERE state = 'done'")) == 4,
                     120,
                     "four revisions published",
                 )
@@ -144,7 +101,9 @@ def test_three_replicas_share_one_leader_one_pr_per_revision_and_one_chain(tmp_p
                 for s in live:
                     print(s.stderr[-3000:])
                 raise
-            assert sorted(github.prs_by_branch().values()) == [1, 1, 1, 1]  # one PR per revision
+            prs = github.prs_by_branch()
+            assert sorted(prs.values()) == [1, 1, 1, 1]  # one PR per revision
+            assert len(world.rows("SELECT id FROM proposals WHERE status = 'published'")) == 4
 
             before = len(world.slack.calls("views.publish"))
             assert _event(live[0], "Ev0RETRY") == 200

@@ -7,103 +7,28 @@ loopback Slack recorder per replica; the assertions count the proposal cards Sla
 
 from __future__ import annotations
 
-import itertools
-import json
 import threading
 from collections import Counter
-from contextlib import nullcontext
-from typing import Any
 
 import pytest
-from slack_sdk import WebClient
 
-from bot.approvals import ApprovalStore
 from bot.clock import FixedClock
-from bot.core.grouping import group_alerts
-from bot.core.proposal import Proposal, proposal_id
-from bot.database import PostgresDatabase
-from bot.leader import EffectClaims, LeaderLease, LeaseLost
-from bot.slack.poster import Poster
-from bot.state import StateStore
-from tests.conftest import make_alert
-from tests.slack.recorder import SlackRecorder
+from bot.leader import EffectClaims, LeaseLost
+from tests.scaleout.inprocess import TTL, cards, close, two_replicas
+from tests.scaleout.inprocess import scan as _scan
 
-pytestmark = pytest.mark.integration
-CHANNEL = "C0SECOPS"
-TTL = 30.0
-
-
-class GatedRecorder(SlackRecorder):
-    """Holds its first ``chat.postMessage`` until :attr:`go` is set: the replica is paused mid-post."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.entered, self.go = threading.Event(), threading.Event()
-
-    def _answer(self, method: str, body: dict[str, Any]) -> dict[str, Any]:
-        if method == "chat.postMessage" and not self.entered.is_set():
-            self.entered.set()
-            assert self.go.wait(20), "the test never released the paused replica"
-        return super()._answer(method, body)
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def open_store(request, tmp_path):
-    """Opens another connection (another replica) to one database."""
-    if request.param == "sqlite":
-        return lambda: StateStore(tmp_path / "state.db")
-    url = request.getfixturevalue("pg_url")
-    return lambda: StateStore(database=PostgresDatabase(url, max_size=8))
-
-
-class Replica:
-    def __init__(self, store: StateStore, name: str, clock: FixedClock, slack: SlackRecorder) -> None:
-        self.state, self.slack = store, slack
-        self.lease = LeaderLease(store, name, clock, ttl=TTL)
-        client = WebClient(token=f"xoxb-{name}", base_url=slack.url, timeout=10)
-        self.poster = Poster(client, CHANNEL, store, ApprovalStore(store), clock)
-
-    def poll_posting(self) -> int:
-        """What the poller does after a scan, fenced by this replica's epoch (bot/slack/server.py)."""
-        with self.lease.leading():
-            return self.poster.post_new([])
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.filterwarnings("error::pytest.PytestUnhandledThreadExceptionWarning"),
+]
 
 
 @pytest.fixture
 def world(open_store):
     clock = FixedClock(1_795_000_000.0)
-    slack_a, slack_b = GatedRecorder(), SlackRecorder()
-    slack_b._ts = itertools.count(1000)  # distinct message ts from the other "Slack"
-    a = Replica(open_store(), "replica-a", clock, slack_a)
-    b = Replica(open_store(), "replica-b", clock, slack_b)
+    a, b = two_replicas(open_store, clock)
     yield clock, a, b
-    slack_a.go.set()
-    slack_a.close()
-    slack_b.close()
-
-
-def _scan(replica: Replica, ips: list[str]) -> list[Proposal]:
-    """New proposals stored by the leader's scan (fenced like every write of its poll)."""
-    out = []
-    with replica.lease.leading() if replica.lease.is_leader else nullcontext():
-        for ip in ips:
-            (group,) = group_alerts([make_alert(srcip=ip, level=10)], min_level=0)
-            p = Proposal(id=proposal_id(group), group=group, action="propose", fixer="playbook", reason="r")
-            replica.state.add_proposal(p, now=1_795_000_000.0)
-            out.append(p)
-    return out
-
-
-def cards(*slacks: SlackRecorder) -> Counter[str]:
-    """Proposal cards (messages with an Approve button) per proposal id, over every replica's Slack."""
-    out: Counter[str] = Counter()
-    for slack in slacks:
-        for body in slack.calls("chat.postMessage"):
-            for block in body.get("blocks") or []:
-                for el in block.get("elements", []):
-                    if el.get("action_id") == "approve":
-                        out[json.loads(el["value"])["p"]] += 1
-    return out
+    close(a, b)
 
 
 def test_paused_leader_posts_nothing_after_another_took_over(world):

@@ -65,6 +65,7 @@ def test_healthz_answers(slack):
             "last_poll": None,
             "pending": 0,
             "errors": {},
+            "role": "standby",  # its poller is not started here, so it never took the leader lease
         }
 
 
