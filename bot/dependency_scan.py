@@ -19,6 +19,7 @@ from bot.core.finding_groups import group_findings
 from bot.core.findings import VULNERABILITY, Finding
 from bot.core.grouping import AlertGroup
 from bot.dependency_bump import DependencyBumper
+from bot.dependency_memory import DEFAULT_REJECT_PERIOD, BumpMemory
 from bot.pipeline import Scanner, ScanReport
 from tools.sources.advisories import TRIVY_TYPES, dependency_subject
 from tools.sources.findings_file import FindingsRead, read_findings
@@ -66,6 +67,10 @@ def scan_dependency_reports(
         report.findings += len(found)
         groups.extend(app_groups(found, app.name, scanner))
     report.groups = len(groups)
+    if bumper.memory is None:  # merged and rejected bumps of this state (bot/dependency_memory.py)
+        policy = getattr(scanner.dedup, "policy", None)
+        period = getattr(policy, "reject_period", DEFAULT_REJECT_PERIOD)
+        bumper.memory = BumpMemory(scanner.state, scanner.clock, reject_period=period)
     scanner.audit.flush()
     with scanner.audit.batch():
         scanner.dependencies = bumper
