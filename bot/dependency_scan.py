@@ -40,12 +40,16 @@ def dependency_findings(read: FindingsRead, ecosystem: str) -> list[Finding]:
 
 
 def app_groups(findings: Sequence[Finding], app: str, scanner: Scanner) -> list[AlertGroup]:
-    """One group per package of the repository ``app``, keyed (and so identified) by the repository too."""
+    """One group per package of the repository ``app``, keyed (and so identified) by the repository too, and
+    by the installed version the report names: a later report of the package at another version (after a
+    merged bump, with a new advisory) is a group of its own, which the memory of merged and rejected bumps
+    then judges (bot/dependency_memory.py); the same report read again is the same group."""
     out = []
     for g in group_findings(findings, scanner.inventory, min_level=0):
         if g.family != "dependency":
             continue
-        key = f"dep:{app}:{g.key.removeprefix('dep:')}"
+        installed = ",".join(sorted({f.installed for f in g.findings if f.installed}))
+        key = f"dep:{app}:{g.key.removeprefix('dep:')}" + (f":{installed[:200]}" if installed else "")
         gid = "g-" + hashlib.sha256(key.encode()).hexdigest()[:10]
         out.append(g.model_copy(update={"key": key, "id": gid, "targets": (app,)}))
     return out
