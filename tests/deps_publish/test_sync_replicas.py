@@ -182,9 +182,8 @@ def test_leader_that_lost_its_lease_pushes_no_remake(world, gh, gitops):
     world.clock.advance(31)  # paused past its lease; another replica takes over
     assert LeaderLease(world.open_store(), "replica-b", world.clock, ttl=30).tick()
     writes = len(gh.writes())
-    with pytest.raises(LeaseLost):
-        with lease.leading():
-            stale.apps.sync(SyncReport())
+    with pytest.raises(LeaseLost), lease.leading():
+        stale.apps.sync(SyncReport())
     assert git("rev-parse", result.branch, cwd=world.bare).strip() == tip
     assert len(gh.writes()) == writes
 
