@@ -148,3 +148,36 @@ def test_same_bump_after_the_reject_period_is_proposed_again(world, gh):
     _, later = _rejected_then_moved(world, gh, 31)
     assert later.action == "propose", later.reason
     assert (later.operations[0]["from"], later.operations[0]["to"]) == ("2.10.0.1", "2.10.1")
+
+
+def test_cli_sync_learns_the_app_pull_request_merge(world, gh):
+    import io
+
+    import yaml
+
+    from bot.cli import main
+    from tests.conftest import FIXTURES
+    from tests.deps_publish.conftest import TOKEN
+    from tests.publish_fixtures import bare_remote
+
+    p, result = published(world)
+    gh.merge(result.pr_number, "alice")
+    inventory = yaml.safe_load((FIXTURES / "cmdb.yaml").read_text())
+    inventory["app_repos"] = [
+        world.inventory().app_repo("billing").model_dump(mode="json", exclude_none=True)
+    ]
+    cmdb = world.tmp / "inventory.yaml"
+    cmdb.write_text(yaml.safe_dump(inventory))
+    env = {
+        "GITHUB_REPOSITORY": "acme/gitops", "GITHUB_TOKEN": TOKEN, "GITHUB_API_URL": gh.url,
+        "SECOPS_GIT_REMOTE_URL": str(bare_remote(world.tmp / "gitops")),
+    }  # fmt: skip
+    out, err = io.StringIO(), io.StringIO()
+    code = main(
+        ["--data-dir", str(world.tmp / "data"), "sync", "--cmdb", str(cmdb)],
+        out=out, err=err, env=env, clock=world.clock,
+    )  # fmt: skip
+    assert code == 0, err.getvalue()
+    assert "Checked 1 open bot pull request(s): 1 merged, 0 closed without merge" in out.getvalue()
+    assert "Merged by alice: Jinja2 2.10 → 2.10.1 in billing" in out.getvalue()
+    assert world.state.get(p.id).status == "merged"
