@@ -22,7 +22,8 @@ Only after a human approved the exact revision (the same outbox, claim and refus
 
 Every step is appended to the audit log (``dep_publish_step``). Publications are recorded with status
 ``app_open`` so the GitOps sync loop (:mod:`bot.sync`) never reads an application repository's pull request
-number as one of the GitOps repository's.
+number as one of the GitOps repository's; :mod:`bot.dependency_sync` watches them on their own repository
+(and makes the bump again through :meth:`DependencyPublisher.build_branch` when the default branch moved).
 """
 
 from __future__ import annotations
