@@ -10,6 +10,9 @@ application repository is then, before any test runs:
 - **held by a rejection** when it proposes the same bump (package and target version) less than the reject
   period (``SECOPS_REJECT_PERIOD``, 30 days) after people closed the pull request unmerged or rejected the card.
 
+- **already a card** when a proposal of the same bump (package, from, to) is still pending, blocked, approved or
+  published (another day's dated report: one package, one card).
+
 Anything else (a new advisory, a head below the merged version again, another target) is proposed as usual.
 """
 
@@ -32,6 +35,8 @@ from bot.pull_request import dependency_op
 from bot.state import StateStore
 
 DEFAULT_REJECT_PERIOD = 30 * 86400.0
+#: proposals still on their way (a card awaiting a decision, approved, or an open pull request)
+OPEN_STATUSES = ("pending", "blocked", "approved", "published")
 
 
 def advisory_names(findings: Iterable[Finding]) -> set[str]:
@@ -54,8 +59,18 @@ class BumpMemory:
         self.reject_period = reject_period
 
     def covering(self, group: AlertGroup, app: AppRepo, op: BumpDependency) -> str | None:
-        """Why ``op`` is not proposed (a merge covers it, a rejection holds it); None: propose it."""
+        """Why ``op`` is not proposed (a merge covers it, a rejection holds it, the same bump is already a
+        card); None: propose it."""
         name = normalise_name(op.ecosystem, op.package)
+        for stored in self.state.by_subject(group.subject, OPEN_STATUSES):
+            past = _bump(stored.proposal)
+            if (
+                past is not None
+                and past.app_repo == app.name
+                and normalise_name(past.ecosystem, past.package) == name
+                and (past.from_version, past.to_version) == (op.from_version, op.to_version)
+            ):  # another day's report of the same bump: one package, one card
+                return messages.dep_already_proposed(stored.proposal.id, stored.status)
         for stored in self.state.by_subject(group.subject, ("merged", "rejected")):
             past = _bump(stored.proposal)
             if (

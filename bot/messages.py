@@ -1981,3 +1981,7 @@ def dep_rejected_recently(
 
 def dep_sync_no_app_repo(app: str, number: int) -> str:
     return f"{app} is no longer an application repository of the inventory: its pull request #{number} is not synced"
+
+
+def dep_already_proposed(proposal_id: str, status: str) -> str:
+    return f"the same bump is already proposal {proposal_id} ({status}): decide that one."

@@ -181,3 +181,29 @@ def test_cli_sync_learns_the_app_pull_request_merge(world, gh):
     assert "Checked 1 open bot pull request(s): 1 merged, 0 closed without merge" in out.getvalue()
     assert "Merged by alice: Jinja2 2.10 → 2.10.1 in billing" in out.getvalue()
     assert world.state.get(p.id).status == "merged"
+
+
+def _trivy_fs(world: DepWorld, name: str, created: str):
+    """A ``trivy fs`` report of the application (dated: each day's report is a group of its own)."""
+    import json
+
+    doc = {
+        "SchemaVersion": 2, "CreatedAt": created, "ArtifactName": ".", "ArtifactType": "filesystem",
+        "Results": [{"Target": "requirements.txt", "Class": "lang-pkgs", "Type": "pip", "Vulnerabilities": [
+            {"VulnerabilityID": "CVE-2019-10906", "PkgName": "Jinja2", "InstalledVersion": "2.10",
+             "FixedVersion": "2.10.1", "Severity": "HIGH", "Title": "Jinja2: str.format_map sandbox escape"},
+        ]}],
+    }  # fmt: skip
+    path = world.tmp / name
+    path.write_text(json.dumps(doc))
+    return world.proposals(path)["Jinja2"]
+
+
+def test_next_days_report_of_a_pending_bump_is_not_a_second_card(world):
+    first = _trivy_fs(world, "monday.json", "2026-11-30T06:00:00Z")
+    second = _trivy_fs(world, "tuesday.json", "2026-12-01T06:00:00Z")
+    assert first.action == "propose" and second.id != first.id
+    assert (second.action, second.reason) == (
+        "suppressed",
+        f"the same bump is already proposal {first.id} (pending): decide that one.",
+    )
