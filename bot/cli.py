@@ -290,6 +290,8 @@ def cmd_scan(args: argparse.Namespace, out: TextIO, err: TextIO, env: dict[str, 
             shown = [(m.line, m.reason) for m in read.malformed]
             err.write(messages.cli_malformed(str(settings.alerts), read.malformed_count, shown) + "\n")
     if findings is not None:
+        if findings.policy_report_problems:
+            err.write(messages.cli_policy_report_problems(findings.policy_report_problems) + "\n")
         for r in findings.reports:
             if r.malformed or r.problems:
                 err.write(
@@ -298,6 +300,11 @@ def cmd_scan(args: argparse.Namespace, out: TextIO, err: TextIO, env: dict[str, 
                 )
     if deps is not None:
         for r in deps.reports:
+            if r.malformed or r.problems:
+                err.write(
+                    messages.cli_findings_problems(r.source, max(r.malformed, len(r.problems)), r.problems)
+                    + "\n"
+                )
             if r.not_audited:
                 err.write(messages.cli_not_audited(r.source, r.not_audited) + "\n")
     proposals = (report.proposals if report else []) + (findings.proposals if findings else [])
@@ -391,13 +398,19 @@ def cmd_policy_preview(
     """``policy preview POLICY.yaml --repo DIR``: the impact preview of every policy in the file."""
     import json
 
+    from bot.core.sanitize import plain
     from bot.policy_proof import SHOWN_FLAGGED, impact, load_repository
     from tools.kyverno.policy import is_policy, load_documents
 
     repo_dir = Path(args.repo)
     if not repo_dir.is_dir():
         raise SecopsError(f"{repo_dir}: repository not found")
-    policies = [d for d in load_documents(args.policy_file) if is_policy(d)]
+    from tools.kyverno.errors import InputError
+
+    try:
+        policies = [d for d in load_documents(Path(args.policy_file)) if is_policy(d)]
+    except InputError as exc:
+        raise SecopsError(str(exc)) from None
     if not policies:
         raise SecopsError(f"{args.policy_file}: holds no Kyverno policy")
     repo = load_repository(repo_dir)
@@ -414,11 +427,12 @@ def cmd_policy_preview(
             }
             out.write(json.dumps(row) + "\n")
         else:
-            shown = [m.short for m in flagged[:SHOWN_FLAGGED]]
+            # names come from files (a policy, the repository): no terminal control sequences
+            shown = [plain(m.short, 120) for m in flagged[:SHOWN_FLAGGED]]
             preview = messages.impact_preview(
                 len(flagged), len(namespaces), shown, len(repo.manifests), unsupported
             )
-            out.write(messages.cli_policy_preview(name, preview) + "\n")
+            out.write(messages.cli_policy_preview(plain(name, 120), preview) + "\n")
     return 0
 
 

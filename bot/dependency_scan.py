@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from agents.router import FindingContext
+from bot import messages
 from bot.core.finding_groups import group_findings
 from bot.core.findings import VULNERABILITY, Finding
 from bot.core.grouping import AlertGroup
@@ -68,6 +69,16 @@ def scan_dependency_reports(
         if app is None:
             continue
         found = dependency_findings(read, app.ecosystem)
+        others = sorted(
+            {TRIVY_TYPES.get(f.package_type, f.package_type) or f.kind for f in read.findings}
+            - {app.ecosystem}
+        )
+        if len(found) < len(read.findings):
+            read.problem(
+                messages.deps_findings_not_of_app(
+                    read.name, len(read.findings) - len(found), others, app.name, app.ecosystem
+                )
+            )
         report.findings += len(found)
         groups.extend(app_groups(found, app.name, scanner))
     report.groups = len(groups)

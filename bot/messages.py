@@ -1232,6 +1232,27 @@ def cli_findings_problems(path: str, count: int, shown: Sequence[str]) -> str:
     return "\n".join(lines)
 
 
+# --- input sweep (issues 14 and 18): what could not be read of an input file ---
+
+
+def cli_policy_report_problems(shown: Sequence[str]) -> str:
+    """The problems of the ``--policy-reports`` files (each names its file); what was read is still evidence."""
+    lines = [f"policy reports: {len(shown)} problem(s); those parts are no evidence:"]
+    lines.extend(f"  {text}" for text in shown[:10])
+    if len(shown) > 10:
+        lines.append(f"  … and {len(shown) - 10} more")
+    return "\n".join(lines)
+
+
+def deps_findings_not_of_app(report: str, count: int, kinds: Sequence[str], app: str, ecosystem: str) -> str:
+    """A ``--deps`` report's findings that are not advisories of the repository's ecosystem (skipped)."""
+    shown = ", ".join(kinds[:5]) or "other"
+    return (
+        f"{report}: {count} finding(s) skipped ({shown}): {app} is a {ecosystem} repository; "
+        f"is --app-repo {app} the repository this report is of?"
+    )
+
+
 def cli_report_unchanged(path: str) -> str:
     return f"{path}: unchanged since the last scan (use --since all to decide it again)"
 

@@ -102,6 +102,8 @@ class ScanReport:
     findings: int = 0
     #: Pending proposals this scan gave a new revision (a newer scan proved a better candidate).
     revised: list[Proposal] = field(default_factory=list)
+    #: What could not be read of the ``--policy-reports`` files, each naming its file.
+    policy_report_problems: list[str] = field(default_factory=list)
 
     def counts(self) -> dict[str, int]:
         out: dict[str, int] = {}
@@ -710,10 +712,12 @@ class Scanner:
                 groups = group_findings(
                     findings, self.inventory, min_level=self.min_level, by_check=by_check()
                 )
+                evidence = read_policy_reports(list(policy_reports)) if policy_reports else None
+                report.policy_report_problems = evidence.problems if evidence else []
                 env = PolicyEnv(
                     root=self.repo_root,
                     now=self.clock.now(),
-                    reports=read_policy_reports(list(policy_reports)).results if policy_reports else (),
+                    reports=evidence.results if evidence else (),
                     period_days=promote_after_days,
                 )
                 self._findings = FindingContext(

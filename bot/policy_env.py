@@ -78,7 +78,7 @@ class PolicyEnv:
     def evidence(self, name: str, policy: dict[str, object]) -> dict[str, object]:
         """What a promotion's operation records of its evidence (``evidence`` of a set_policy_mode)."""
         reason = self.promotion(name, policy)
-        basis = "policy-reports" if any(r.policy == name for r in self.reports) else "engine"
+        basis = "policy-reports" if self._results(name, policy) else "engine"
         refs = [m.ref for m in self.not_admitted(policy)] if basis == "policy-reports" else []
         if refs:
             reason = f"{reason}. {messages.promotion_engine_disagrees(len(refs), refs[:3])}"
@@ -104,15 +104,24 @@ class PolicyEnv:
             return "", messages.promotion_new_violations(len(new), new[:3])
         return messages.promotion_rechecked(ev.reason, len(known)), ""
 
+    def _results(self, name: str, policy: dict[str, object]) -> list[ReportResult]:
+        """The report results of this policy: Kyverno writes a namespaced Policy as ``namespace/name`` and a
+        ClusterPolicy as ``name``, with source ``kyverno`` (another engine's policy of that name is not it)."""
+        meta = policy.get("metadata")
+        namespace = meta.get("namespace") if isinstance(meta, dict) else None
+        written = f"{namespace}/{name}" if policy.get("kind") == "Policy" and namespace else name
+        return [r for r in self.reports if r.policy == written and r.source in ("", "kyverno")]
+
     def promotion(self, name: str, policy: dict[str, object]) -> str:
         """Why ``name`` may go to Enforce ("" when it may not): zero failures in the reports over the period,
         or (when the reports say nothing of it) zero violations by the engine across the repository."""
-        mine = [r for r in self.reports if r.policy == name]
+        mine = self._results(name, policy)
         dated = [r for r in mine if r.ts is not None]
         start = self.now - self.period_days * DAY
         if dated:
             recent = [r for r in dated if r.ts is not None and r.ts >= start]
-            failures = [r for r in recent if r.result in ("fail", "error")]
+            # warn is a failing rule of a policy scored "false"; an unknown value is no pass either
+            failures = [r for r in recent if r.result not in ("pass", "skip")]
             oldest = min(r.ts for r in dated if r.ts is not None)
             if failures or oldest > start or not any(r.result == "pass" for r in recent):
                 return ""

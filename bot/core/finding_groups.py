@@ -111,8 +111,14 @@ class _Acc:
         if known is None or severity_rank(f.severity) < severity_rank(known.severity):
             self.ids[f.id] = f
         # One entry per (id, package, installed, path): the same CVE in the same package seen by many
-        # ReplicaSet reports is one finding of the image.
-        self.findings.setdefault((f.id, f.package, f.installed, f.package_path), f)
+        # ReplicaSet reports is one finding of the image. A misconfiguration is also one per resource and
+        # text: a policy group holds one check on forty workloads, and two unknown K8sGPT failures of one
+        # resource share their id.
+        if f.kind == MISCONFIGURATION:
+            key = (f.id, f"{f.namespace}/{f.workload_kind}/{f.workload}", f.target, f.title)
+        else:
+            key = (f.id, f.package, f.installed, f.package_path)
+        self.findings.setdefault(key, f)
         if f.where:
             self.reports.add(f.where.split(": ", 1)[0])
 

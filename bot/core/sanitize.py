@@ -11,7 +11,8 @@ import re
 
 from bot.core.redact import redact
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u202a-\u202e\u2066-\u2069]")
+# C0 and C1 controls (``\x9b`` is a terminal's CSI like ESC [), bidirectional overrides and isolates
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
 def plain(text: str, limit: int = 300) -> str:

@@ -30,8 +30,8 @@ Block = dict[str, Any]
 
 
 def esc(text: str, limit: int = 500) -> str:
-    """Hostile text as safe, single-line mrkdwn."""
-    return slack_escape(plain(text, limit))
+    """Hostile text as safe, single-line mrkdwn (a ``` in it cannot open a code block)."""
+    return code_safe(slack_escape(plain(text, limit)))
 
 
 def code(text: str, limit: int = 300) -> str:

@@ -36,19 +36,33 @@ def load_documents(path: Path) -> list[dict[str, Any]]:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise InputError(f"cannot read {path}: {exc.strerror}") from exc
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{path} is not UTF-8 text (byte at offset {exc.start})") from exc
     return parse_documents(text, str(path))
 
 
 def parse_documents(text: str, origin: str = "<text>") -> list[dict[str, Any]]:
     """Every mapping document in YAML ``text``; ``List`` objects are flattened into their items."""
+    from bot.yaml_splice import EventLimits  # the YAML editor's alias limits: a bomb is refused unexpanded
+
     try:
+        if "&" in text:  # no anchor, no alias
+            limits = EventLimits()
+            for ev in yaml.parse(text, Loader=_Loader):
+                why = limits.check(ev)
+                if why is not None:
+                    raise InputError(f"{origin} is refused: {why} (YAML)")
         docs = list(yaml.load_all(text, Loader=_Loader))
     except yaml.YAMLError as exc:
         raise InputError(f"{origin} is not valid YAML: {exc}") from exc
+    except RecursionError as exc:
+        raise InputError(f"{origin} is nested too deeply") from exc
     out: list[dict[str, Any]] = []
     for doc in docs:
         if isinstance(doc, dict) and str(doc.get("kind", "")).endswith("List") and "items" in doc:
-            out.extend(d for d in doc.get("items") or [] if isinstance(d, dict))
+            items = doc.get("items")
+            if isinstance(items, list):
+                out.extend(d for d in items if isinstance(d, dict))
         elif isinstance(doc, dict):
             out.append(doc)
     return out

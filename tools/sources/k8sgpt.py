@@ -105,6 +105,10 @@ def is_operator_document(doc: Any) -> bool:
     return doc.get("kind") == "Result" and str(doc.get("apiVersion", "")).startswith("core.k8sgpt.ai/")
 
 
+def cut_name(value: str) -> str:
+    return value if len(value) <= 80 else value[:80] + "…"
+
+
 def _text(value: Any, read: FindingsRead) -> str:
     if not isinstance(value, str):
         return ""
@@ -114,22 +118,39 @@ def _text(value: Any, read: FindingsRead) -> str:
     return value
 
 
+#: A Kubernetes object name or namespace as K8sGPT writes it (RBAC names may hold ``:`` and ``@``): no path
+#: separators, no ``..``, no spaces or markup, at most 253 characters.
+_NAME = re.compile(r"[A-Za-z0-9]([A-Za-z0-9._:@-]{0,251}[A-Za-z0-9])?")
+
+
+def _k8s_name(value: str) -> bool:
+    return bool(_NAME.fullmatch(value)) and ".." not in value
+
+
 def _result(entry: Any, where: str, read: FindingsRead, *, operator: bool) -> None:
+    at = f"{read.name}: {where}"
     if not isinstance(entry, dict):
-        read.refuse(where, "not a mapping")
+        read.refuse(at, "not a mapping")
         return
     kind_text = entry.get("kind")
     name_text = entry.get("name")
     if not isinstance(kind_text, str) or not isinstance(name_text, str) or not name_text:
-        read.refuse(where, "kind or name missing")
+        read.refuse(at, "kind or name missing")
         return
     errors = entry.get("error")
     if not isinstance(errors, list):
-        read.refuse(where, "error is not a list")
+        read.refuse(at, "error is not a list")
         return
     kind = kind_text.rpartition("/")[2] or kind_text  # "Security/Pod" -> Pod
     namespace, _, name = name_text.rpartition("/")
+    if not _k8s_name(name) or (namespace and not _k8s_name(namespace)) or not _k8s_name(kind):
+        read.refuse(
+            at, f"{cut_name(name_text)!r} of kind {cut_name(kind_text)!r} is not a Kubernetes object name"
+        )
+        return
     parent_kind, _, parent_name = str(entry.get("parentObject") or "").partition("/")
+    if parent_name and not (_k8s_name(parent_kind) and _k8s_name(parent_name)):
+        parent_kind = parent_name = ""  # a parent that is no object name is not an owner
     details = _text(entry.get("details"), read)
     key = "text" if operator else "Text"
     for i, failure in enumerate(errors):
@@ -140,7 +161,7 @@ def _result(entry: Any, where: str, read: FindingsRead, *, operator: bool) -> No
             else None
         )
         if not isinstance(text, str) or not text.strip():
-            read.refuse(place, f"{key} missing")
+            read.refuse(f"{read.name}: {place}", f"{key} missing")
             continue
         fid = finding_id(text)
         wkind, wname = (parent_kind, parent_name) if parent_name else (kind, name)
@@ -178,6 +199,6 @@ def read_operator(objects: list[tuple[str, Any]], read: FindingsRead) -> None:
                 continue
             spec = item.get("spec")
             if not isinstance(spec, dict):
-                read.refuse(place, "spec missing")
+                read.refuse(f"{read.name}: {place}", "spec missing")
                 continue
             _result(spec, f"{place}.spec".lstrip("."), read, operator=True)

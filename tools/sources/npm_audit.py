@@ -28,6 +28,10 @@ SOURCE = "npm-audit"
 _GHSA_URL = re.compile(r"/(GHSA(?:-[23456789cfghjmpqrvwx]{4}){3})/?$")
 
 
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
 def is_document(doc: Any) -> bool:
     if not isinstance(doc, dict):
         return False
@@ -87,6 +91,11 @@ def read_document(doc: dict[str, Any], read: FindingsRead) -> None:
                 if not isinstance(v, dict):
                     raise Refused("is not an object or a package name")
                 ranges = npm_range_events(v["range"]) if isinstance(v.get("range"), str) else None
+                if ranges is None and "range" in v:
+                    shown = cut(v.get("range"), 80)
+                    read.problem(
+                        f"{vwhere}: range {shown!r} is not a semver range this reads; no fixed version"
+                    )
                 fixed = ", ".join(dict.fromkeys(f for r in ranges or () for f in r.fixed))
                 read.findings.append(
                     advisory_finding(
@@ -101,7 +110,7 @@ def read_document(doc: dict[str, Any], read: FindingsRead) -> None:
                         title=cut(v.get("title")),
                         severity="MEDIUM" if v.get("severity") == "moderate" else v.get("severity"),
                         where=vwhere,
-                        target=", ".join(n for n in entry.get("nodes") or () if isinstance(n, str))[:300],
+                        target=", ".join(n for n in _list(entry.get("nodes")) if isinstance(n, str))[:300],
                     )
                 )
             except Refused as exc:

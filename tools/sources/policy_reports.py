@@ -14,7 +14,27 @@ from typing import Any
 
 import yaml
 
-_Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+from bot.yaml_splice import EventLimits
+
+_BaseLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _Loader(_BaseLoader):  # type: ignore[misc]
+    """The safe loader refusing a key given twice in one mapping (``kubectl`` refuses it too): a report
+    saying ``result: fail`` and then ``result: pass`` is no evidence either way."""
+
+    def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = key_node.value if isinstance(key_node, yaml.ScalarNode) else id(key_node)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"key {str(key)[:40]!r} given twice", key_node.start_mark
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
 MAX_BYTES = 64 * 1024 * 1024
 
 
@@ -31,6 +51,7 @@ class ReportResult:
     result: str  # pass | fail | warn | error | skip
     ts: float | None
     resource: str  # "namespace/Kind/name" of the report's scope
+    source: str = ""  # "kyverno" (ClusterPolicy/Policy), "KyvernoValidatingPolicy", ... ("" when absent)
 
 
 @dataclass
@@ -42,28 +63,82 @@ class PolicyReports:
     reports: int = 0
 
 
+#: The result values of the wgpolicyk8s.io CRD; anything else is named as a problem and is no pass.
+RESULTS = ("pass", "fail", "warn", "error", "skip")
+#: A report's timestamp past this (year 5138) or before 0 is no time at all.
+MAX_SECONDS = 10**11
+
+
 def read_policy_reports(paths: list[Path]) -> PolicyReports:
-    """The results of every PolicyReport/ClusterPolicyReport in ``paths``."""
+    """The results of every PolicyReport/ClusterPolicyReport in ``paths``; each problem names its file."""
     out = PolicyReports()
     for path in paths:
-        try:
-            raw = path.read_bytes()
-            if len(raw) > MAX_BYTES:
-                out.problems.append(f"{path.name}: larger than {MAX_BYTES // (1024 * 1024)} MiB")
-                continue
-            docs = list(yaml.load_all(raw.decode("utf-8"), Loader=_Loader))
-        except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-            out.problems.append(f"{path.name}: cannot read ({exc.__class__.__name__})")
+        docs = _documents(path, out)
+        if docs is None:
             continue
+        before = out.reports
         for i, doc in enumerate(docs):
-            items = (
-                doc.get("items")
-                if isinstance(doc, dict) and str(doc.get("kind", "")).endswith("List")
-                else [doc]
+            where = f"{path.name}: documents[{i}]"
+            if isinstance(doc, dict) and str(doc.get("kind", "")).endswith("List"):
+                items = doc.get("items")
+                if not isinstance(items, list):
+                    if items is not None:
+                        out.problems.append(f"{where}: items is not a list")
+                    continue
+            else:
+                items = [doc]
+            for j, item in enumerate(items):
+                _report(item, f"{where}.items[{j}]", out)
+        if out.reports == before:
+            out.problems.append(
+                f"{path.name}: no PolicyReport or ClusterPolicyReport (wgpolicyk8s.io) objects"
             )
-            for j, item in enumerate(items or []):
-                _report(item, f"{path.name}: documents[{i}].items[{j}]", out)
     return out
+
+
+def _documents(path: Path, out: PolicyReports) -> list[Any] | None:
+    """The YAML documents of ``path`` (aliases limited as in the YAML editor), or None with the problem."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        out.problems.append(f"{path.name}: cannot be read ({exc.strerror or type(exc).__name__})")
+        return None
+    if len(raw) > MAX_BYTES:
+        out.problems.append(f"{path.name}: larger than {MAX_BYTES // (1024 * 1024)} MiB")
+        return None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        out.problems.append(
+            f"{path.name}: not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset {exc.start})"
+        )
+        return None
+    try:
+        if "&" in text:  # no anchor, no alias: the check pass is needed only when one may exist
+            limits = EventLimits()
+            for ev in yaml.parse(text, Loader=_Loader):
+                why = limits.check(ev)
+                if why is not None:
+                    out.problems.append(f"{path.name}: {why} (YAML); not read")
+                    return None
+        return list(yaml.load_all(text, Loader=_Loader))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        at = f" at line {mark.line + 1}" if mark is not None else ""
+        reason = getattr(exc, "problem", None) or type(exc).__name__
+        out.problems.append(f"{path.name}: not valid YAML ({reason}{at})")
+    except RecursionError:
+        out.problems.append(f"{path.name}: nested too deeply")
+    return None
+
+
+def _seconds(ts: Any) -> float | None:
+    seconds = ts.get("seconds") if isinstance(ts, dict) else None
+    if isinstance(seconds, bool) or not isinstance(seconds, int | float):
+        return None
+    if not 0 <= seconds <= MAX_SECONDS:  # also NaN
+        return None
+    return float(seconds)
 
 
 def _report(doc: Any, where: str, out: PolicyReports) -> None:
@@ -88,16 +163,18 @@ def _report(doc: Any, where: str, out: PolicyReports) -> None:
         ):
             out.problems.append(f"{where}.results[{k}]: policy or result missing")
             continue
-        ts = r.get("timestamp")
-        seconds = ts.get("seconds") if isinstance(ts, dict) else None
+        if r["result"] not in RESULTS:
+            shown = r["result"][:40]
+            out.problems.append(f"{where}.results[{k}]: result {shown!r} is not one of {', '.join(RESULTS)}")
+        source = r.get("source")
         out.results.append(
             ReportResult(
-                policy=r["policy"].rpartition("/")[2],
+                # Kyverno names a namespaced Policy "namespace/name", a ClusterPolicy "name": kept as written
+                policy=r["policy"],
                 rule=str(r.get("rule", "")),
                 result=r["result"],
-                ts=float(seconds)
-                if isinstance(seconds, int | float) and not isinstance(seconds, bool)
-                else None,
+                ts=_seconds(r.get("timestamp")),
                 resource=resource,
+                source=source if isinstance(source, str) else "",
             )
         )

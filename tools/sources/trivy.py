@@ -238,7 +238,9 @@ def layout_of(doc: Any) -> str | None:
             return IMAGE
         results = doc.get("Results")
         classes = (
-            {r.get("Class") for r in results if isinstance(r, dict)} if isinstance(results, list) else set()
+            {r.get("Class") for r in results if isinstance(r, dict) and isinstance(r.get("Class"), str)}
+            if isinstance(results, list)
+            else set()
         )
         if "config" in classes and not classes & {"lang-pkgs", "os-pkgs"}:
             return CONFIG

@@ -68,7 +68,7 @@ def is_operator_document(doc: Any) -> bool:
         if items == [] or items is None:
             return True
         return isinstance(items, list) and any(is_operator_document(i) for i in items[:1])
-    return kind in VULNERABILITY_KINDS or kind in CHECK_KINDS
+    return type(kind) is str and (kind in VULNERABILITY_KINDS or kind in CHECK_KINDS)
 
 
 def read_objects(objects: list[tuple[str, Any]], read: FindingsRead) -> None:
@@ -97,7 +97,7 @@ def _object(obj: Any, where: str, read: FindingsRead, depth: int) -> None:
         for i, item in enumerate(items):
             _object(item, f"{where}.items[{i}]" if where else f"items[{i}]", read, depth + 1)
         return
-    if kind not in VULNERABILITY_KINDS and kind not in CHECK_KINDS:
+    if type(kind) is not str or (kind not in VULNERABILITY_KINDS and kind not in CHECK_KINDS):
         read.problem(
             f"{_place(read, where, '')}: kind {shown(kind)} is not a trivy-operator report; not read"
         )

@@ -237,6 +237,8 @@ def document_problems(doc: Any, inventory: Inventory) -> list[str]:
     spec = _map(doc.get("spec"))
     if spec.get("background") is False:
         problems.append("background: false (the policy would not report existing resources)")
+    if spec.get("admission") is False:
+        problems.append("admission: false (the policy would never be applied at admission, Enforce included)")
     for key in (
         "validationFailureActionOverrides",
         "webhookConfiguration",
@@ -264,24 +266,45 @@ def document_problems(doc: Any, inventory: Inventory) -> list[str]:
     return problems
 
 
+#: Groups every user (or every workload's service account) is in: excluding one exempts everyone at admission,
+#: which the engine's proof (no admission user) cannot see.
+ALL_USER_GROUPS = frozenset({"system:authenticated", "system:unauthenticated", "system:serviceaccounts"})
+
+
+def _matches_all(value: Any) -> bool:
+    """A Kyverno wildcard that matches every name (``*``, ``?*``, ``**``, ``*/*``)."""
+    text = str(value).strip()
+    return "*" in text and set(text) <= {"*", "?", "/"}
+
+
 def _wildcard_exclude(exclude: Any) -> bool:
     if not isinstance(exclude, dict):
         return False
-    blocks = [exclude, *(exclude.get("any") or []), *(exclude.get("all") or [])]
-    for block in blocks:
+    nested = [b for key in ("any", "all") for b in _list(exclude.get(key))]
+    for block in [exclude, *nested]:
         if not isinstance(block, dict):
             continue
         res = _map(block.get("resources"))
         for key in ("kinds", "namespaces", "names"):
-            if any(str(v).strip() in ("*", "*/*", "*/*/*") for v in res.get(key) or []):
+            if any(_matches_all(v) for v in _list(res.get(key))):
                 return True
-        if res.get("name") in ("*",):
+        if "name" in res and _matches_all(res.get("name")):
+            return True
+        for key in ("selector", "namespaceSelector"):  # an empty label selector selects everything
+            if key in res and res[key] in ({}, None):
+                return True
+        if any(_matches_all(k) for k in _map(res.get("annotations"))):
             return True
         for key in ("subjects", "clusterRoles", "roles"):
-            for s in block.get(key) or []:
-                if (isinstance(s, dict) and s.get("name") == "*") or s == "*":
+            for s in _list(block.get(key)):
+                name = str(s.get("name", "") if isinstance(s, dict) else s)
+                if "*" in name or "?" in name or name in ALL_USER_GROUPS:
                     return True
     return False
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
 
 
 def actions(doc: Any) -> list[str]:
