@@ -44,6 +44,7 @@ from bot.core.proposal import Proposal
 from bot.core.redact import redact
 from bot.core.sanitize import plain
 from bot.core.suite_results import compare
+from bot.dependency_memory import BumpMemory
 from tools import app_repos
 from tools.lock_tools import LockTools, missing_tool
 
@@ -66,6 +67,7 @@ class DependencyBumper:
         pulls: OpenPulls | None = None,
         reaudit: bool = True,
         lock_tools: LockTools | None = None,
+        memory: BumpMemory | None = None,
     ) -> None:
         self.inventory = inventory
         self.base_dir = base_dir
@@ -74,6 +76,8 @@ class DependencyBumper:
         self.pulls = pulls
         self.reaudit = reaudit
         self.lock_tools = lock_tools or LockTools()
+        #: merged and rejected bumps (bot/dependency_memory.py); set by the scan when not given
+        self.memory = memory
         self._heads: dict[str, tuple[Path, str]] = {}
 
     # --- reading the repository's head -----------------------------------------------------------------
@@ -106,6 +110,9 @@ class DependencyBumper:
         app = self.inventory.app_repo(op.app_repo)
         if app is None:
             return make("escalate", reason=messages.dep_esc_no_app_repo(op.app_repo))
+        past = self.memory.covering(group, app, op) if self.memory is not None else None
+        if past is not None:  # a merged bump covers it, or people rejected this bump recently
+            return make("suppressed", operations=(op.model_dump(mode="json"),), reason=past)
         other, unchecked = self._other_bot_pull(app, op)
         if other is not None:
             return make("suppressed", operations=(op.model_dump(mode="json"),), reason=other)

@@ -22,7 +22,8 @@ Only after a human approved the exact revision (the same outbox, claim and refus
 
 Every step is appended to the audit log (``dep_publish_step``). Publications are recorded with status
 ``app_open`` so the GitOps sync loop (:mod:`bot.sync`) never reads an application repository's pull request
-number as one of the GitOps repository's.
+number as one of the GitOps repository's; :mod:`bot.dependency_sync` watches them on their own repository
+(and makes the bump again through :meth:`DependencyPublisher.build_branch` when the default branch moved).
 """
 
 from __future__ import annotations
@@ -87,10 +88,16 @@ class DependencyBranch:
     audit_line: str = ""
     transitive: tuple[str, ...] = field(default=())
     detail: str = ""  # why nothing was pushed (a user-facing message)
+    tool_error: bool = False  # the tool failed (an index down?): not a verdict on the bump
 
     @property
     def on_remote(self) -> bool:
         return self.status in ("pushed", "reused")
+
+
+def publication_key(proposal_id: str, revision: int) -> str:
+    """The state meta key of a published bump's approval and audit hash (its pull request body's inputs)."""
+    return f"dep_publication:{proposal_id}:r{revision}"
 
 
 def bump_of(proposal: Proposal) -> dict[str, Any] | None:
@@ -196,7 +203,7 @@ class DependencyPublisher:
             },
         )
         try:
-            outcome = self._build(proposal, approval, op, app, tests, audit_hash)
+            outcome = self.build_branch(proposal, approval, op, app, tests, audit_hash)
         except (PublishError, app_repos.AppRepoError) as exc:
             return self._fail(
                 proposal, approval, messages.dep_publish_git_error(app.name, str(exc)), "error", app=app
@@ -264,6 +271,11 @@ class DependencyPublisher:
                 app=app,
             )
         self._step(proposal, app, "pull_request", {"number": pr.number, "url": pr.url, "created": created})
+        # what the sync needs to write the body again after a remake (bot/dependency_sync.py)
+        self.state.set_meta(
+            publication_key(proposal.id, proposal.revision),
+            {"approval": approval.model_dump(mode="json"), "audit_hash": audit_hash},
+        )
         self._record(proposal, outcome, status=APP_OPEN, pr_number=pr.number, pr_url=pr.url)
         result = PublishResult(
             ok=True,
@@ -296,15 +308,19 @@ class DependencyPublisher:
             timeout=self.git_timeout,
         )
 
-    def _build(
+    def build_branch(
         self,
         proposal: Proposal,
-        approval: Approval,
+        approval: Approval | None,
         op: BumpDependency,
         app: AppRepo,
         tests: Comparison | None,
         audit_hash: str,
+        message: str | None = None,
+        before_push: Callable[[], None] | None = None,
     ) -> DependencyBranch:
+        """The bump made again on the latest default branch, guarded, committed and pushed with a lease
+        (``message``: the commit message, by default the publication's; ``before_push``: the sync's fence)."""
         branch = self.branch_for(proposal, op)
         repo = self.repo_for(app)
         with repo.locked():
@@ -329,7 +345,10 @@ class DependencyPublisher:
             )
             if not report.passed:
                 detail = messages.dep_publish_guard_refused(report.summary())
-                return DependencyBranch("refused", branch, base, guard=report, detail=detail)
+                failed = bool(result.tool_error)
+                return DependencyBranch(
+                    "refused", branch, base, guard=report, detail=detail, tool_error=failed
+                )
             deleted = [p for p in result.changed_paths if p not in result.after]
             if deleted:
                 return DependencyBranch("refused", branch, base, detail=messages.dep_publish_deleted(deleted))
@@ -340,15 +359,19 @@ class DependencyPublisher:
             if existing is not None and not repo.is_ours(existing):
                 return DependencyBranch("foreign", branch, base, detail=messages.pr_branch_foreign(branch))
             files = {p: result.after[p] for p in result.changed_paths}
-            message = pull_request.dependency_commit_message(
-                proposal, approval, op.model_dump(mode="json"), audit_hash
-            )
+            if message is None:
+                assert approval is not None
+                message = pull_request.dependency_commit_message(
+                    proposal, approval, op.model_dump(mode="json"), audit_hash
+                )
             commit = repo.commit_files(branch, files, message)
             if existing is not None and repo.same_change(existing, commit):
                 self._step(proposal, app, "reused", {"branch": branch, "commit": existing})
                 return DependencyBranch(
                     "reused", branch, base, existing, result.diff, report, audit_line, transitive
                 )
+            if before_push is not None:
+                before_push()
             repo.push(branch, commit, existing)
             self._step(proposal, app, "pushed", {"branch": branch, "commit": commit, "files": sorted(files)})
             return DependencyBranch(

@@ -20,6 +20,7 @@ from bot.core.finding_groups import group_findings
 from bot.core.findings import VULNERABILITY, Finding
 from bot.core.grouping import AlertGroup
 from bot.dependency_bump import DependencyBumper
+from bot.dependency_memory import DEFAULT_REJECT_PERIOD, BumpMemory
 from bot.pipeline import Scanner, ScanReport
 from tools.sources.advisories import TRIVY_TYPES, dependency_subject
 from tools.sources.findings_file import FindingsRead, read_findings
@@ -40,12 +41,16 @@ def dependency_findings(read: FindingsRead, ecosystem: str) -> list[Finding]:
 
 
 def app_groups(findings: Sequence[Finding], app: str, scanner: Scanner) -> list[AlertGroup]:
-    """One group per package of the repository ``app``, keyed (and so identified) by the repository too."""
+    """One group per package of the repository ``app``, keyed (and so identified) by the repository too, and
+    by the installed version the report names: a later report of the package at another version (after a
+    merged bump, with a new advisory) is a group of its own, which the memory of merged and rejected bumps
+    then judges (bot/dependency_memory.py); the same report read again is the same group."""
     out = []
     for g in group_findings(findings, scanner.inventory, min_level=0):
         if g.family != "dependency":
             continue
-        key = f"dep:{app}:{g.key.removeprefix('dep:')}"
+        installed = ",".join(sorted({f.installed for f in g.findings if f.installed}))
+        key = f"dep:{app}:{g.key.removeprefix('dep:')}" + (f":{installed[:200]}" if installed else "")
         gid = "g-" + hashlib.sha256(key.encode()).hexdigest()[:10]
         out.append(g.model_copy(update={"key": key, "id": gid, "targets": (app,)}))
     return out
@@ -77,6 +82,10 @@ def scan_dependency_reports(
         report.findings += len(found)
         groups.extend(app_groups(found, app.name, scanner))
     report.groups = len(groups)
+    if bumper.memory is None:  # merged and rejected bumps of this state (bot/dependency_memory.py)
+        policy = getattr(scanner.dedup, "policy", None)
+        period = getattr(policy, "reject_period", DEFAULT_REJECT_PERIOD)
+        bumper.memory = BumpMemory(scanner.state, scanner.clock, reject_period=period)
     scanner.audit.flush()
     with scanner.audit.batch():
         scanner.dependencies = bumper

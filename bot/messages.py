@@ -1928,3 +1928,81 @@ def serve_unknown_app_repos(names: Sequence[str]) -> str:
         f"SECOPS_DEPS_REPORTS: {', '.join(names)} not an application repository of the inventory (app_repos:); "
         "give each report as REPORT=APP with an app_repos name"
     )
+
+
+# --- dependency pull requests after they are opened: merged, closed, kept fresh (issue 18, bot/dependency_sync.py)
+
+
+def _advisories_word(count: int) -> str:
+    return "this advisory" if count == 1 else "these advisories"
+
+
+def dep_pr_merged(by: str, package: str, old: str, new: str, app: str, advisories: int, url: str) -> str:
+    return (
+        f"Merged by {by}: {package} {old} → {new} in {app}; later reports of {_advisories_word(advisories)} "
+        f"at {new} or above are covered. {url}"
+    )
+
+
+def dep_pr_rejected(by: str, reason: str, package: str, new: str, app: str, days: int, url: str) -> str:
+    said = f': "{reason}"' if reason else " (no comment)"
+    return (
+        f"Pull request closed without merge by {by}{said}. Recorded as rejected: the bump of {package} to "
+        f"{new} in {app} is not proposed again for {days} days. {url}"
+    )
+
+
+def dep_pr_remade(default_branch: str, base: str, tool: str, tests_ran_on: str) -> str:
+    ran = f" (they ran on {tests_ran_on[:12]})" if tests_ran_on else ""
+    return (
+        f"{default_branch} changed the files of this bump, so the bot made it again with {tool} on "
+        f"{default_branch} at {base[:12]} and force-pushed its own branch; the guard passed again. The bot did "
+        f"not run the tests again{ran}: this pull request's own checks test the new commit."
+    )
+
+
+def pr_dependency_tests_remade(line: str, ran_on: str, now: str) -> str:
+    where = f"`{ran_on[:12]}`" if ran_on else "an earlier base"
+    return (
+        f"**Tests:** {line} (run by the bot on {where} with the bump made there; this branch was made again "
+        f"on `{now[:12]}` and the bot did not run them on it: this pull request's own checks test this commit)"
+    )
+
+
+def dep_commit_tests_remade(line: str, ran_on: str) -> str:
+    where = f" on {ran_on[:12]}" if ran_on else ""
+    return f"{line} (run{where} before this commit was made again on a newer base; not run on this commit)"
+
+
+def dep_pr_branch_foreign(branch: str) -> str:
+    return (
+        f"Someone else pushed to {branch}: the bot will not make the bump again there nor force-push over their "
+        "commits. Update it by hand or close the pull request."
+    )
+
+
+def dep_covered_by_merge(package: str, version: str, app: str, url: str) -> str:
+    link = f" ({url})" if url else ""
+    return (
+        f"covered by the merged bump of {package} to {version} in {app}{link}: later reports of its advisories "
+        f"at {version} or above are not proposed again."
+    )
+
+
+def dep_rejected_recently(
+    package: str, version: str, app: str, by: str, reason: str, url: str, days: int
+) -> str:
+    said = f' ("{reason}")' if reason else ""
+    link = f" {url}" if url else ""
+    return (
+        f"the bump of {package} to {version} in {app} was rejected by {by}{said}; not proposed again within the "
+        f"reject period ({days} days).{link}"
+    )
+
+
+def dep_sync_no_app_repo(app: str, number: int) -> str:
+    return f"{app} is no longer an application repository of the inventory: its pull request #{number} is not synced"
+
+
+def dep_already_proposed(proposal_id: str, status: str) -> str:
+    return f"the same bump is already proposal {proposal_id} ({status}): decide that one."

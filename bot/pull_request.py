@@ -410,15 +410,22 @@ def dependency_labels(proposal: Proposal) -> list[str]:
 
 
 def dependency_commit_message(
-    proposal: Proposal, approval: Approval, op: Mapping[str, Any], audit_hash: str
+    proposal: Proposal, approval: Approval, op: Mapping[str, Any], audit_hash: str, *, remade: bool = False
 ) -> str:
-    """Subject, the advisories, and the trailers that tie the commit to the proposal and the audit log."""
+    """Subject, the advisories, and the trailers that tie the commit to the proposal and the audit log.
+
+    ``remade``: the bump made again on a newer default branch (bot/dependency_sync.py): the tests line says
+    where they ran, never that they ran on this commit."""
     ids = [plain(str(i), 60) for i in op.get("advisories", ())[:20]]
+    evidence = op.get("evidence") or {}
+    tests = plain(str(evidence.get("tests", "")), 300)
+    if remade:
+        tests = messages.dep_commit_tests_remade(tests, plain(str(evidence.get("base", "")), 40))
     lines = [
         dependency_title(proposal, op),
         "",
         f"Fixes: {', '.join(ids)}",
-        plain(str((op.get("evidence") or {}).get("tests", "")), 300),
+        tests,
         "",
         f"Proposal: {proposal.id}",
         f"Revision: {proposal.revision} ({proposal.revision_hash})",
@@ -441,6 +448,7 @@ def dependency_body(
     base: str,
     audit_hash: str,
     max_diff_chars: int = 30000,
+    remade: bool = False,
 ) -> str:
     """The pull request body of a dependency bump: the advisories, from → to, the transitive changes, the audit
     and test results, the diff, every guard check, who approved. Advisory text, test names and tool output are
@@ -476,7 +484,7 @@ def dependency_body(
         "",
         messages.pr_dependency_audit(md(audit_line, 400)),
         "",
-        messages.pr_dependency_tests(
+        (messages.pr_dependency_tests_remade if remade else messages.pr_dependency_tests)(
             md(str(evidence.get("tests", "")), 600), str(evidence.get("base", "")), base
         ),
         *(["", messages.pr_dependency_new_failures(failures)] if failures else []),

@@ -474,6 +474,15 @@ class StateStore:
             ).fetchall()
         return tuple(r[0] for r in rows)
 
+    def outcome(self, fix_id: str) -> dict[str, Any] | None:
+        """The recorded outcome of one fix (``outcome``, ``pr_url``, ``reason``, ``by``, ``at``), or None."""
+        with self._read() as db:
+            row = db.execute(
+                "SELECT fix_id, outcome, pr_url, reason, by, at FROM outcomes WHERE fix_id = ?", (fix_id,)
+            ).fetchone()
+        keys = ("fix_id", "outcome", "pr_url", "reason", "by", "at")
+        return dict(zip(keys, row, strict=True)) if row else None
+
     def unindexed_outcomes(self, limit: int = 256) -> tuple[dict[str, Any], ...]:
         """Outcomes not yet written to the fix store."""
         with self._read() as db:
@@ -538,16 +547,18 @@ class StateStore:
         pr_url: str | None = None,
         reason: str = "",
         by: str = "",
+        from_status: str = "open",
     ) -> bool:
         """Move an ``open`` publication to ``merged``/``rejected``/``obsolete``, with the proposal's status
         and (merged, rejected) its outcome, in one transaction; False, nothing changed, when it was no longer
         open. Whoever gets True makes the side effects (audit, thread note): one effect across replicas, the
-        sync pass and retried webhooks."""
+        sync pass and retried webhooks. ``from_status``: ``app_open`` for an application repository's pull
+        request (bot/dependency_sync.py)."""
         with self.transaction() as db:
             cur = db.execute(
                 "UPDATE publications SET status = ?, updated_at = ? "
-                "WHERE proposal_id = ? AND revision = ? AND status = 'open'",
-                (status, now, proposal_id, revision),
+                "WHERE proposal_id = ? AND revision = ? AND status = ?",
+                (status, now, proposal_id, revision, from_status),
             )
             if cur.rowcount != 1:
                 return False

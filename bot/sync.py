@@ -10,6 +10,9 @@ call :meth:`Syncer.on_pull_request` for one pull request. For each open bot pull
   force-pushed with a lease (as Dependabot rebases), with a note in the pull request and the thread;
 - the operations no longer apply (the address is already blocked, or the guard now refuses) → the bot
   closes its own pull request with a comment saying why.
+
+Application repositories' dependency bumps (``app_open`` publications) are synced by
+:class:`bot.dependency_sync.AppPullSync` in the same pass, on their own repository.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ from bot.verification import Verifier
 from tools.github import PullRequestInfo, PullRequests
 
 if TYPE_CHECKING:
+    from bot.dependency_sync import AppPullSync
     from bot.leader import LeaderLease
 
 log = logging.getLogger(__name__)
@@ -70,6 +74,7 @@ class Syncer:
         notifier: Notifier | None = None,
         ban_days: Callable[[str], float] | None = None,
         verifier: Verifier | None = None,
+        apps: AppPullSync | None = None,
     ) -> None:
         self.pulls = pulls
         self.builder = builder
@@ -81,6 +86,8 @@ class Syncer:
         self.ban_days = ban_days or (lambda fixer: expiry.DEFAULT_BAN_DAYS)
         self.expiry = expiry.ExpiryJob(state=state, builder=builder, audit=audit, clock=clock)
         self.verifier = verifier  # post-merge verification (Argo CD, then the alerts); None: not configured
+        #: application repositories' bump pull requests (``app_open``: bot/dependency_sync.py); None: none
+        self.apps = apps
 
     def sync(self) -> SyncReport:
         """One pass over every open bot pull request; one failing pull request does not stop the others."""
@@ -96,6 +103,8 @@ class Syncer:
                 self.audit.append(
                     "sync_error", {"proposal": pub.proposal_id, "pr_number": pub.pr_number, "error": str(exc)}
                 )
+        if self.apps is not None:
+            self.apps.sync(report)
         try:
             report.expired = len(self.expiry.run())
         except PublishError as exc:
@@ -127,6 +136,18 @@ class Syncer:
             else:
                 report.deferred += 1
         return report
+
+    def is_app_repository(self, repository: str) -> bool:
+        """Whether a webhook's ``owner/name`` is an application repository's (its PRs are ``app_open``)."""
+        return self.apps is not None and self.apps.is_app_repository(repository)
+
+    def on_app_pull_request(
+        self, repository: str, number: int, lease: LeaderLease | None = None
+    ) -> SyncReport:
+        """One pull request of an application repository (a webhook): :meth:`AppPullSync.on_pull_request`."""
+        if self.apps is None:
+            return SyncReport()
+        return self.apps.on_pull_request(repository, number, lease)
 
     def on_push(self, lease: LeaderLease | None = None) -> SyncReport | None:
         """A push to the repository (a webhook): a whole pass, which is the leader's work (fenced by its
@@ -288,7 +309,12 @@ def build_syncer(
         settings.guard_policy(),
         removable=expiry.removable_for(state),
     )
+    from bot.dependency_sync import app_pull_sync
+
     catalog = load_catalog()
+    apps = app_pull_sync(
+        settings, inventory=inventory, state=state, audit=audit, clock=clock, notifier=notifier
+    )
     verifier = build_verifier(
         settings,
         state=state,
@@ -307,6 +333,7 @@ def build_syncer(
         notifier=notifier,
         ban_days=lambda fixer: ban_days(catalog, fixer),
         verifier=verifier,
+        apps=apps,
     )
 
 

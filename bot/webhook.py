@@ -65,11 +65,15 @@ def handle_github_webhook(
     on_pull_request: Callable[[int], object] | None = None,
     on_push: Callable[[str], object] | None = None,
     first_delivery: Callable[[str], bool] | None = None,
+    on_app_pull_request: Callable[[str, int], object] | None = None,
+    is_app_repository: Callable[[str], bool] | None = None,
 ) -> tuple[int, str]:
     """Verify and dispatch one delivery; ``on_pull_request(number)`` runs for a closed or edited bot PR.
 
     ``first_delivery(key)`` (the shared delivery keys) is asked before dispatching: False, a delivery some
-    replica already had, is answered 200 and dispatches nothing.
+    replica already had, is answered 200 and dispatches nothing. A pull request of a repository for which
+    ``is_app_repository(owner/name)`` holds (an application repository's ``github_repository``) goes to
+    ``on_app_pull_request(owner/name, number)`` instead: its numbers are not the GitOps repository's.
     """
     lower = {k.lower(): v for k, v in headers.items()}
     key = secret.get_secret_value() if isinstance(secret, SecretStr) else secret
@@ -94,8 +98,15 @@ def handle_github_webhook(
         number = pr.get("number")
         if payload.get("action") not in ("closed", "reopened", "synchronize") or not isinstance(number, int):
             return 200, "ignored"
+        repository = (payload.get("repository") or {}).get("full_name")
+        app = isinstance(repository, str) and is_app_repository is not None and is_app_repository(repository)
         if not _first(lower, first_delivery):
             return 200, messages.webhook_redelivered()
+        if app:
+            assert isinstance(repository, str)
+            if on_app_pull_request is not None:
+                on_app_pull_request(repository, number)
+            return 202, f"pull request {repository}#{number} queued for sync"
         if on_pull_request is not None:
             on_pull_request(number)
         return 202, f"pull request #{number} queued for sync"
@@ -167,6 +178,10 @@ def webhook_handler(
             on_pull_request=lambda n: later(lambda: syncer.on_pull_request(n, lease=lease)),
             on_push=lambda ref: later(lambda: syncer.on_push(lease=lease)),
             first_delivery=lambda k: state.first_delivery(k, clock.now()),
+            on_app_pull_request=lambda repo, n: later(
+                lambda: syncer.on_app_pull_request(repo, n, lease=lease)
+            ),
+            is_app_repository=syncer.is_app_repository,
         )
 
     return handle

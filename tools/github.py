@@ -111,6 +111,11 @@ class GitHubPulls:
     def close(self, number: int) -> None:
         self._call(f"close #{number}", lambda: self.repo.get_pull(number).edit(state="closed"))
 
+    def edit_body(self, number: int, body: str) -> None:
+        """Replace the description of the bot's own pull request (a dependency bump made again)."""
+        text = redact(body)
+        self._call(f"edit the description of #{number}", lambda: self.repo.get_pull(number).edit(body=text))
+
     def closed_by(self, number: int) -> tuple[str, str]:
         def read() -> tuple[str, str]:
             issue = self.repo.get_issue(number)

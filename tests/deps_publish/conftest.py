@@ -111,7 +111,7 @@ class DepWorld:
         """The real dependency scan of ``report`` (its proposals stored), by package."""
         inv = self.inventory(**app_fields)
         sc: Scanner = scanner(inv, self.tmp)
-        sc.state, sc.audit = self.state, self.audit
+        sc.state, sc.audit, sc.clock = self.state, self.audit, self.clock
         result = scan_dependency_reports(
             sc, bumper(inv, self.tmp, osv_url=self.osv_url), [(report, self.name)]
         )
@@ -157,3 +157,56 @@ def approval(p: Proposal, who: str = "UALICE") -> Approval:
 def changed_lines(bare: Path, base: str, branch: str) -> list[str]:
     diff = git("diff", "--unified=0", base, branch, cwd=bare)
     return [line for line in diff.splitlines() if line[:1] in "+-" and not line.startswith(("+++", "---"))]
+
+
+# --- after the pull request is opened (bot/dependency_sync.py) ------------------------------------------------
+
+
+class Notes:
+    """The thread notes the sync wrote (a Notifier)."""
+
+    def __init__(self) -> None:
+        self.notes: list[tuple[str, str]] = []
+
+    def thread_note(self, proposal_id: str, text: str) -> None:
+        self.notes.append((proposal_id, text))
+
+
+def jinja(world: DepWorld, edit: Any = None, report: str = "audit.json", **app_fields: Any) -> Proposal:
+    """The Jinja2 proposal of a real pip-audit report of the developers' checkout as it is now."""
+    path = pip_audit_report(world.work, world.osv_url, world.tmp / report, edit)
+    return world.proposals(path, **app_fields)["Jinja2"]
+
+
+def published(world: DepWorld) -> tuple[Proposal, Any]:
+    """The Jinja2 bump, approved and published: its pull request is #1 of the loopback GitHub."""
+    p = jinja(world)
+    result = world.publisher().publish(p, approval(p))
+    assert result.ok, result.message
+    return p, result
+
+
+def app_sync(world: DepWorld, notes: Notes, state: StateStore | None = None, **kw: Any) -> Any:
+    from bot.dependency_sync import AppPullSync
+
+    publisher = world.publisher()
+    if state is not None:
+        publisher.state = state
+    return AppPullSync(publisher, notifier=notes, **kw)
+
+
+def sync_pass(sync: Any) -> Any:
+    from bot.sync import SyncReport
+
+    report = SyncReport()
+    sync.sync(report)
+    return report
+
+
+def merge_on_main(world: DepWorld, branch: str) -> str:
+    """A developer merges the bot's branch into main (fast-forward) and pushes; the merge commit."""
+    git("pull", "-q", "--ff-only", cwd=world.work)
+    git("fetch", "-q", "origin", branch, cwd=world.work)
+    git("merge", "-q", "--ff-only", "FETCH_HEAD", cwd=world.work)
+    git("push", "-q", "origin", "main", cwd=world.work)
+    return git("rev-parse", "HEAD", cwd=world.work).strip()

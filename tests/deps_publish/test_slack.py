@@ -130,3 +130,28 @@ def _deps_scans(slack) -> int:
     slack.service.audit.flush()
     lines = slack.runtime.settings.audit_path.read_text().splitlines()
     return sum(1 for r in map(json.loads, lines) if r["event"] == "scan" and r.get("source") == "deps")
+
+
+def test_open_dependabot_pull_request_suppresses_the_card_and_names_it(slack, gh):
+    number = gh.open_by("dependabot[bot]", "Bump jinja2 from 2.10 to 2.10.1", "dependabot/pip/jinja2-2.10.1")
+    done = _scan(slack)
+    assert done["text"] == "Scan done: 2 new proposal(s), 0 escalation(s), 1 suppressed, 0 malformed line(s)."
+    assert not [m for m in slack.posted() if "Bump Jinja2" in json.dumps(m)]  # no card, so nothing to approve
+    assert [m["text"].split(" · ")[0] for m in slack.posted()] == [
+        "Bump urllib3 1.26.5 → 1.26.17 in billing (fixes PYSEC-2023-192)",
+        "Bump PyYAML 5.3.1 → 5.4 in billing (fixes PYSEC-2021-142)",
+    ]
+    (jinja,) = [
+        s.proposal for s in slack.service.state.list() if s.proposal.operations[0].get("package") == "Jinja2"
+    ]
+    assert (jinja.action, jinja.reason) == (
+        "suppressed",
+        f"Dependabot pull request #{number} ({gh.url}/acme/billing/pull/{number}) already bumps Jinja2 to "
+        "2.10.1: review that one.",
+    )
+    slack.service.audit.flush()
+    lines = slack.runtime.settings.audit_path.read_text().splitlines()
+    (audited,) = [
+        r for r in map(json.loads, lines) if r.get("proposal") == jinja.id and r["event"] == "proposal"
+    ]
+    assert f"pull/{number}" in json.dumps(audited)

@@ -267,6 +267,8 @@ class GitHubServer:
                 pr["state"] = body["state"]
                 if body["state"] == "closed":
                     pr["closed_by"] = self._user("secops-bot")
+            if "body" in body:
+                pr["body"] = body["body"]
             return 200, self._pull_json(pr)
         if tail == "/labels" and method == "POST":
             names = body if isinstance(body, list) else body.get("labels", [])
