@@ -414,6 +414,10 @@ def cmd_policy_preview(
     if not policies:
         raise SecopsError(f"{args.policy_file}: holds no Kyverno policy")
     repo = load_repository(repo_dir)
+    if repo.skipped:  # named, not counted only; the exit code stays that of the preview
+        err.write(
+            messages.cli_preview_skipped([(plain(p, 200), plain(w, 200)) for p, w in repo.skipped]) + "\n"
+        )
     for policy in policies:
         flagged, namespaces, unsupported = impact(policy, repo.manifests)
         name = str((policy.get("metadata") or {}).get("name", ""))

@@ -2006,3 +2006,38 @@ def dep_sync_no_app_repo(app: str, number: int) -> str:
 
 def dep_already_proposed(proposal_id: str, status: str) -> str:
     return f"the same bump is already proposal {proposal_id} ({status}): decide that one."
+
+
+# --- policies: issue 14 loose ends (formats per option, skipped repository files) ---------------------------
+
+#: What each scan option reads, named when a file is none of the formats the findings reader knows.
+SCAN_FORMATS = (
+    (
+        "--trivy",
+        "Trivy JSON (`trivy image|fs|config|k8s -f json`) or trivy-operator reports (`kubectl get -o yaml`)",
+    ),
+    ("--k8sgpt", "`k8sgpt analyze -o json` output or k8sgpt-operator Result objects"),
+    ("--deps", "pip-audit, osv-scanner, npm audit or Trivy JSON"),
+    ("--policy-reports", "PolicyReport/ClusterPolicyReport objects (`kubectl get -o yaml`)"),
+)
+
+
+def not_a_findings_report(name: str, shape: str) -> str:
+    formats = "; ".join(f"{option} takes {what}" for option, what in SCAN_FORMATS)
+    return f"{name}: not a report of a known format ({shape}). {formats}"
+
+
+def no_policy_reports(name: str) -> str:
+    return (
+        f"{name}: no PolicyReport or ClusterPolicyReport (wgpolicyk8s.io) objects; --policy-reports takes "
+        + dict(SCAN_FORMATS)["--policy-reports"]
+    )
+
+
+def cli_preview_skipped(skipped: Sequence[tuple[str, str]], shown: int = 10) -> str:
+    """The repository files the impact preview could not read, the first ``shown`` by name and why."""
+    lines = [f"{len(skipped)} repository file(s) skipped (not read into the preview):"]
+    lines += [f"  {path}: {why}" for path, why in skipped[:shown]]
+    if len(skipped) > shown:
+        lines.append(f"  ... and {len(skipped) - shown} more")
+    return "\n".join(lines)
