@@ -378,7 +378,7 @@ def app_pull_sync(
     """The application-repository sync the settings allow: None without ``app_repos`` or ``GITHUB_TOKEN``."""
     if not inventory.app_repos or settings.github_token is None or settings.cmdb is None:
         return None
-    from bot.dependency_publish import dependency_publisher
+    from bot.dependency_wiring import dependency_publisher
 
     publisher = dependency_publisher(settings, inventory=inventory, state=state, audit=audit, clock=clock)
     return AppPullSync(publisher, notifier=notifier, reject_period=settings.reject_period)
