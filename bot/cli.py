@@ -508,13 +508,12 @@ def _serve_until(
     except Exception as exc:
         runtime.stop(timeout=5)
         raise SecopsError(messages.serve_token_refused(str(exc))) from None
-    syncer = None
-    if settings.github_repository:
-        from bot.sync import build_syncer
+    from bot.sync import build_syncer
 
-        syncer = build_syncer(
-            settings, state=runtime.state, audit=runtime.service.audit, clock=clock, notifier=runtime.poster
-        )
+    # without GITHUB_REPOSITORY only application repositories' pull requests are synced (None: neither)
+    syncer = build_syncer(
+        settings, state=runtime.state, audit=runtime.service.audit, clock=clock, notifier=runtime.poster
+    )
     handler = None
     try:
         runtime.start_loops(syncer, settings.sync_interval)

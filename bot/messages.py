@@ -2041,3 +2041,25 @@ def cli_preview_skipped(skipped: Sequence[tuple[str, str]], shown: int = 10) -> 
     if len(skipped) > shown:
         lines.append(f"  ... and {len(skipped) - shown} more")
     return "\n".join(lines)
+
+
+# --- dependency bumps: a new advisory at the same installed version (issue 18, bot/dependency_candidates.py) -----
+
+
+def _ids(ids: Sequence[str]) -> str:
+    return ", ".join(ids[:5]) + (f" and {len(ids) - 5} more" if len(ids) > 5 else "")
+
+
+def dep_new_advisory_revision(new: Sequence[str], package: str, old: str, to: str, was: str) -> str:
+    """The thread note of the revision a newer report's new advisory made (the target is recomputed)."""
+    word = "advisory" if len(new) == 1 else "advisories"
+    target = (
+        f"the target is still {package} {old} → {to}"
+        if to == was
+        else f"the target is now {package} {old} → {to} (was {was}: the smallest version fixing all of them)"
+    )
+    return f"A newer report names a new {word} at {old}: {_ids(new)}; {target}"
+
+
+def dep_new_advisory_folded(proposal_id: str, revision: int, new: Sequence[str]) -> str:
+    return f"A new advisory ({_ids(new)}): became revision {revision} of {proposal_id} (no second card)"
