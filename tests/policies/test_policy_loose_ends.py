@@ -176,6 +176,24 @@ def test_add_policy_with_a_user_info_precondition_is_blocked_by_name():
     )
 
 
+def test_add_policy_exempting_one_service_account_is_blocked_by_name():
+    policy = copy.deepcopy(_template("require-ingress-class").policy)
+    policy["spec"]["rules"][0]["exclude"] = {
+        "any": [{"subjects": [{"kind": "ServiceAccount", "name": "web", "namespace": "shop"}]}]
+    }
+    tried = _try(_op("require-ingress-class", policy=policy))
+    check = next(c for c in tried.report.failures if c.name == "request_fields_visible")
+    assert check.detail.startswith("rule 'require-ingress-class-name' excludes by subjects in its exclude: ")
+
+
+def test_add_policy_matching_by_cluster_role_is_blocked_by_name():
+    policy = copy.deepcopy(_template("require-ingress-class").policy)
+    policy["spec"]["rules"][0]["match"]["clusterRoles"] = ["developer"]
+    tried = _try(_op("require-ingress-class", policy=policy))
+    check = next(c for c in tried.report.failures if c.name == "request_fields_visible")
+    assert check.detail.startswith("rule 'require-ingress-class-name' matches by clusterRoles in its match: ")
+
+
 def test_request_fields_the_proof_sees_pass_the_check():
     tried = _try(_op("require-ingress-class", policy=_with_precondition("{{ request.operation }}")))
     assert tried.report.passed, tried.report.summary()
