@@ -53,7 +53,7 @@ from bot.core.redact import redact
 from bot.core.sanitize import plain
 from bot.core.suite_results import Comparison
 from bot.core.versions import parse_version
-from bot.publisher import _refusal
+from bot.publisher import PublicationRecords, _refusal
 from bot.publishing import Approval, PublishResult
 from bot.state import StateStore
 from tools import app_repos
@@ -118,8 +118,10 @@ def recorded_tests(evidence: Mapping[str, Any]) -> Comparison | None:
     )
 
 
-class DependencyPublisher:
+class DependencyPublisher(PublicationRecords):
     """Publishes approved ``bump_dependency`` proposals to their application repositories."""
+
+    _log_label = "dependency publish"
 
     def __init__(
         self,
@@ -153,6 +155,10 @@ class DependencyPublisher:
         self.draft = draft
         self.reviewers = dict(reviewers or {})
         self.git_timeout = git_timeout
+
+    def _audit_extra(self, proposal: Proposal) -> dict[str, Any]:
+        raw = bump_of(proposal)
+        return {"app_repo": plain(str(raw.get("app_repo", "")), 100) if raw else ""}
 
     # --- the publication -----------------------------------------------------------------------------------
 
@@ -189,7 +195,7 @@ class DependencyPublisher:
                 message=messages.published_pr(known.pr_url or "", True),
                 reused=True,
             )
-            self._audit_published(proposal, approval, app, result)
+            self._audit_published(proposal, approval, result)
             return result
         audit_hash = approval.audit_hash or self.audit.append(
             "publish_attempt",
@@ -204,11 +210,9 @@ class DependencyPublisher:
         try:
             outcome = self.build_branch(proposal, approval, op, app, tests, audit_hash)
         except (PublishError, app_repos.AppRepoError) as exc:
-            return self._fail(
-                proposal, approval, messages.dep_publish_git_error(app.name, str(exc)), "error", app=app
-            )
+            return self._fail(proposal, approval, messages.dep_publish_git_error(app.name, str(exc)), "error")
         if not outcome.on_remote:
-            return self._fail(proposal, approval, outcome.detail, outcome.status, outcome, app=app)
+            return self._fail(proposal, approval, outcome.detail, outcome.status, outcome)
         self._record(proposal, outcome, status="pushed")
         pulls = self.pulls_for(app) if self.pulls_for is not None and app.github_repository else None
         if pulls is None:
@@ -219,7 +223,7 @@ class DependencyPublisher:
                 message=messages.published_branch(outcome.branch, outcome.status == "reused"),
                 reused=outcome.status == "reused",
             )
-            self._audit_published(proposal, approval, app, result)
+            self._audit_published(proposal, approval, result)
             return result
         return self._pull_request(proposal, approval, op, app, outcome, pulls, audit_hash)
 
@@ -259,7 +263,9 @@ class DependencyPublisher:
                 )
             pulls.add_labels(pr.number, pull_request.dependency_labels(proposal))
             if created:
-                self._request_reviewers(app, pulls, pr.number)
+                self._reviewers_for(
+                    pulls, {app.owner} if app.owner else set(), pr.number, {"app_repo": app.name}
+                )
         except PublishError as exc:
             return self._fail(
                 proposal,
@@ -267,7 +273,6 @@ class DependencyPublisher:
                 messages.dep_publish_git_error(app.name, str(exc)),
                 "error",
                 outcome,
-                app=app,
             )
         self._step(proposal, app, "pull_request", {"number": pr.number, "url": pr.url, "created": created})
         # what the sync needs to write the body again after a remake (bot/dependency_sync.py)
@@ -285,7 +290,7 @@ class DependencyPublisher:
             message=messages.published_pr(pr.url, not created),
             reused=not created,
         )
-        self._audit_published(proposal, approval, app, result)
+        self._audit_published(proposal, approval, result)
         return result
 
     # --- the branch ----------------------------------------------------------------------------------------
@@ -450,35 +455,7 @@ class DependencyPublisher:
             return app_repos.reaudit_pip(app, tree, package, self.osv_url, home)
         return app_repos.reaudit_npm(app, tree, package, home)
 
-    def _request_reviewers(self, app: AppRepo, pulls: PullRequests, number: int) -> None:
-        """Reviewers for the repository's inventory owner; a refusal only gets logged and audited."""
-        wanted = sorted(self.reviewers.get(app.owner or "", ()))
-        if not wanted:
-            return
-        users = [r for r in wanted if not r.startswith("@")]
-        teams = [r.removeprefix("@").split("/")[-1] for r in wanted if r.startswith("@")]
-        try:
-            pulls.request_reviewers(number, users, teams)
-        except PublishError as exc:
-            log.warning("PR #%s of %s: reviewers not requested: %s", number, app.name, exc)
-            self.audit.append(
-                "publish_reviewers_failed", {"app_repo": app.name, "pr_number": number, "error": str(exc)}
-            )
-
     # --- records -------------------------------------------------------------------------------------------
-
-    def _record(self, proposal: Proposal, outcome: DependencyBranch, *, status: str, **pr: Any) -> None:
-        now = self.clock.now()
-        self.state.record_publication(
-            proposal.id,
-            proposal.revision,
-            branch=outcome.branch,
-            commit=outcome.commit,
-            status=status,
-            now=now,
-            **pr,
-        )
-        self.state.set_status(proposal.id, "published", now)
 
     def _step(self, proposal: Proposal, app: AppRepo, step: str, fields: dict[str, Any]) -> None:
         self.audit.append(
@@ -489,52 +466,6 @@ class DependencyPublisher:
                 "app_repo": app.name,
                 "step": step,
                 **fields,
-            },
-        )
-
-    def _fail(
-        self,
-        proposal: Proposal,
-        approval: Approval,
-        message: str,
-        why: str,
-        outcome: DependencyBranch | None = None,
-        *,
-        app: AppRepo | None = None,
-    ) -> PublishResult:
-        message = redact(message)
-        fields: dict[str, Any] = {
-            "proposal": proposal.id,
-            "revision": proposal.revision,
-            "approvers": list(approval.approvers),
-            "app_repo": app.name if app is not None else "",
-            "why": why,
-            "message": message,
-        }
-        if outcome is not None:
-            fields["base"] = outcome.base
-            if outcome.guard is not None:
-                fields["checks"] = [c.model_dump() for c in outcome.guard.failures]
-        self.audit.append("publish_refused" if why != "error" else "publish_failed", fields)
-        log.warning("dependency publish of %s r%s did not push: %s", proposal.id, proposal.revision, why)
-        return PublishResult(ok=False, message=message)
-
-    def _audit_published(
-        self, proposal: Proposal, approval: Approval, app: AppRepo, result: PublishResult
-    ) -> None:
-        self.audit.append(
-            "publish",
-            {
-                "proposal": proposal.id,
-                "revision": proposal.revision,
-                "revision_hash": proposal.revision_hash,
-                "approvers": list(approval.approvers),
-                "app_repo": app.name,
-                "branch": result.branch,
-                "commit": result.commit,
-                "pr_url": result.pr_url,
-                "pr_number": result.pr_number,
-                "reused": result.reused,
             },
         )
 

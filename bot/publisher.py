@@ -53,7 +53,98 @@ class _Pushed:
     audit_hash: str
 
 
-class LocalPublisher:
+class PublicationRecords:
+    """What every publisher records the same way (GitOps and application repositories): the publication row,
+    a refusal or failure, the published result, reviewers for an owner. ``_audit_extra`` adds the fields of
+    the publisher's target (e.g. ``app_repo``) to each audit record; ``_log_label`` names it in log lines."""
+
+    state: StateStore
+    audit: AuditLog
+    clock: Clock
+    _log_label = "publish"
+
+    def _audit_extra(self, proposal: Proposal) -> dict[str, Any]:
+        return {}
+
+    def _record(self, proposal: Proposal, outcome: Any, *, status: str, **pr: Any) -> None:
+        now = self.clock.now()
+        self.state.record_publication(
+            proposal.id,
+            proposal.revision,
+            branch=outcome.branch,
+            commit=outcome.commit,
+            status=status,
+            now=now,
+            **pr,
+        )
+        self.state.set_status(proposal.id, "published", now)
+
+    def _fail(
+        self,
+        proposal: Proposal,
+        approval: Approval,
+        message: str,
+        why: str,
+        outcome: Any = None,
+    ) -> PublishResult:
+        """Audit a refusal (``publish_refused``) or an error (``publish_failed``); ``outcome`` (a branch
+        outcome with ``base`` and ``guard``) adds the base and the failed checks."""
+        message = redact(message)
+        fields: dict[str, Any] = {
+            "proposal": proposal.id,
+            "revision": proposal.revision,
+            "approvers": list(approval.approvers),
+            **self._audit_extra(proposal),
+            "why": why,
+            "message": message,
+        }
+        if outcome is not None:
+            fields["base"] = outcome.base
+            if outcome.guard is not None:
+                fields["checks"] = [c.model_dump() for c in outcome.guard.failures]
+        self.audit.append("publish_refused" if why != "error" else "publish_failed", fields)
+        log.warning("%s of %s r%s did not push: %s", self._log_label, proposal.id, proposal.revision, why)
+        return PublishResult(ok=False, message=message)
+
+    def _audit_published(self, proposal: Proposal, approval: Approval, result: PublishResult) -> None:
+        self.audit.append(
+            "publish",
+            {
+                "proposal": proposal.id,
+                "revision": proposal.revision,
+                "revision_hash": proposal.revision_hash,
+                "approvers": list(approval.approvers),
+                **self._audit_extra(proposal),
+                "branch": result.branch,
+                "commit": result.commit,
+                "pr_url": result.pr_url,
+                "pr_number": result.pr_number,
+                "reused": result.reused,
+            },
+        )
+
+    def _reviewers_for(self, pulls: Any, owners: set[str], number: int, where: dict[str, Any]) -> None:
+        """Request the reviewers ``self.reviewers`` maps ``owners`` to; a refusal (e.g. the owner is not a
+        collaborator: the PR is still useful) only gets logged and audited."""
+        reviewers: Mapping[str, tuple[str, ...]] = getattr(self, "reviewers", {})
+        wanted = sorted({r for o in owners for r in reviewers.get(o, ())})
+        if not wanted:
+            return
+        users = [r for r in wanted if not r.startswith("@")]
+        teams = [r.removeprefix("@").split("/")[-1] for r in wanted if r.startswith("@")]
+        try:
+            pulls.request_reviewers(number, users, teams)
+        except PublishError as exc:
+            log.warning(
+                "PR #%s%s: reviewers not requested: %s",
+                number,
+                "".join(f" of {v}" for v in where.values()),
+                exc,
+            )
+            self.audit.append("publish_reviewers_failed", {**where, "pr_number": number, "error": str(exc)})
+
+
+class LocalPublisher(PublicationRecords):
     """Branch + commit + push to the GitOps remote; the result names the branch."""
 
     def __init__(self, builder: BranchBuilder, *, state: StateStore, audit: AuditLog, clock: Clock) -> None:
@@ -105,59 +196,6 @@ class LocalPublisher:
         if not outcome.on_remote:
             return self._fail(proposal, approval, outcome.detail, outcome.status, outcome)
         return _Pushed(outcome, audit_hash)
-
-    def _record(self, proposal: Proposal, outcome: BranchOutcome, *, status: str, **pr: Any) -> None:
-        now = self.clock.now()
-        self.state.record_publication(
-            proposal.id,
-            proposal.revision,
-            branch=outcome.branch,
-            commit=outcome.commit,
-            status=status,
-            now=now,
-            **pr,
-        )
-        self.state.set_status(proposal.id, "published", now)
-
-    def _fail(
-        self,
-        proposal: Proposal,
-        approval: Approval,
-        message: str,
-        why: str,
-        outcome: BranchOutcome | None = None,
-    ) -> PublishResult:
-        message = redact(message)
-        fields: dict[str, Any] = {
-            "proposal": proposal.id,
-            "revision": proposal.revision,
-            "approvers": list(approval.approvers),
-            "why": why,
-            "message": message,
-        }
-        if outcome is not None:
-            fields["base"] = outcome.base
-            if outcome.guard is not None:
-                fields["checks"] = [c.model_dump() for c in outcome.guard.failures]
-        self.audit.append("publish_refused" if why != "error" else "publish_failed", fields)
-        log.warning("publish of %s r%s did not push: %s", proposal.id, proposal.revision, why)
-        return PublishResult(ok=False, message=message)
-
-    def _audit_published(self, proposal: Proposal, approval: Approval, result: PublishResult) -> None:
-        self.audit.append(
-            "publish",
-            {
-                "proposal": proposal.id,
-                "revision": proposal.revision,
-                "revision_hash": proposal.revision_hash,
-                "approvers": list(approval.approvers),
-                "branch": result.branch,
-                "commit": result.commit,
-                "pr_url": result.pr_url,
-                "pr_number": result.pr_number,
-                "reused": result.reused,
-            },
-        )
 
 
 class GitHubPublisher(LocalPublisher):
@@ -231,19 +269,10 @@ class GitHubPublisher(LocalPublisher):
         return result
 
     def _request_reviewers(self, proposal: Proposal, number: int) -> None:
-        """Reviewers for the inventory owners of the targeted servers; a refusal only gets logged."""
+        """Reviewers for the inventory owners of the targeted servers."""
         inventory = self.builder.inventory
         owners = {s.owner for t in proposal.group.targets if (s := inventory.server(t)) and s.owner}
-        wanted = sorted({r for o in owners for r in self.reviewers.get(o, ())})
-        if not wanted:
-            return
-        users = [r for r in wanted if not r.startswith("@")]
-        teams = [r.removeprefix("@").split("/")[-1] for r in wanted if r.startswith("@")]
-        try:
-            self.pulls.request_reviewers(number, users, teams)
-        except PublishError as exc:  # e.g. the owner is not a collaborator: the PR is still useful
-            log.warning("PR #%s: reviewers not requested: %s", number, exc)
-            self.audit.append("publish_reviewers_failed", {"pr_number": number, "error": str(exc)})
+        self._reviewers_for(self.pulls, owners, number, {})
 
 
 def parse_reviewers(text: str) -> dict[str, tuple[str, ...]]:
