@@ -2006,3 +2006,28 @@ def dep_sync_no_app_repo(app: str, number: int) -> str:
 
 def dep_already_proposed(proposal_id: str, status: str) -> str:
     return f"the same bump is already proposal {proposal_id} ({status}): decide that one."
+
+
+# --- Slack work off Bolt's listener threads: a full work queue (issue 17, bot/slack/work.py) ----------------
+
+
+def busy_scan() -> str:
+    return (
+        "The bot is too busy to start a scan now: nothing was scanned. Run `/secops-scan` again in a minute."
+    )
+
+
+def busy_instruction() -> str:
+    return (
+        "The bot is too busy to work on this instruction now: nothing was changed. "
+        "Mention me with it again in a minute."
+    )
+
+
+def busy_click(what: str) -> str:
+    """``what``: the button or form, e.g. "Approve"."""
+    return f"The bot is too busy to handle your {what} now: nothing was recorded. Try again in a minute."
+
+
+def busy_home() -> str:
+    return "The bot is too busy to show its queue now. Open this tab again in a minute."
