@@ -117,6 +117,7 @@ def test_slow_scans_and_instructions_do_not_delay_an_unrelated_ack(tmp_path, bar
         burst += [lambda n=n: slack.mention(BOB, f"add a WAF rule step-web-{n}", web) for n in (2, 3)]
         burst += [lambda n=n: slack.mention(BOB, f"rate-limit sshd step-ssh-{n}", ssh) for n in (1, 2, 3)]
         statuses += in_parallel(*burst)
+        assert [s for s, _ in statuses] == [200] * len(statuses)  # each acked (Bolt: 404 after 3 s)
         llm.wait_seen(lambda s: "scan" in s and any(x.startswith("step-ssh") for x in s), "the burst")
         # Everything above waits on the LLM. Unrelated requests are answered now, not after it.
         status, body = slack.command("status")
