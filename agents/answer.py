@@ -27,6 +27,7 @@ from agents.workspace import Workspace
 from bot.core.edits import AddCidr, AddPolicy, Escalate, SetKey, answer_schema, operations_schema
 from bot.core.inventory import ConfigRef
 from bot.core.operations.data_keys import GRAMMARS, grammar_for
+from tools.kyverno.policy import safe_load_unique
 
 #: The operations the fixer of a Wazuh alert group may use, in the order the prompt lists them.
 WAZUH_OPERATIONS: tuple[type[BaseModel], ...] = (AddCidr, SetKey, Escalate)
@@ -81,11 +82,15 @@ POLICY_OPERATIONS: tuple[type[BaseModel], ...] = (AddPolicy, Escalate)
 MAX_FIXTURES = 6
 
 
-def policy_schema(directories: list[str]) -> dict[str, Any]:
+def policy_schema(
+    directories: list[str], namespace: str = "", namespace_directories: list[str] | None = None
+) -> dict[str, Any]:
     """The answer schema for a misconfiguration no template answers: one ``add_policy`` (a new file in a listed
     policy directory, no template, a kyverno.io ClusterPolicy, one to six must-pass and must-fail fixtures) or
-    one escalation. The evidence is not the model's to write (the bot fills in the group's findings), so it is
-    left out. The guard still judges every answer (docs/policies.md)."""
+    one escalation. With ``namespace`` (the one namespace the finding's resources are in, which
+    ``namespace_directories`` list for policies) a namespaced ``Policy`` there is offered too, its file in one
+    of those directories. The evidence is not the model's to write (the bot fills in the group's findings), so
+    it is left out. The guard still judges every answer (docs/policies.md)."""
     schema = operations_schema(POLICY_OPERATIONS, max_items=1)
     choices = schema["properties"]["operations"]["anyOf"]
     choices[1]["items"]["properties"]["reason"]["maxLength"] = MAX_REASON_CHARS
@@ -93,23 +98,41 @@ def policy_schema(directories: list[str]) -> dict[str, Any]:
     props = item["properties"]
     del props["evidence"]
     item["required"] = list(props)
-    folders = "|".join(re.escape(d.rstrip("/")) for d in directories) or "(?!)"
-    props["file"] = {"type": "string", "pattern": f"^({folders})/[a-z0-9][-a-z0-9]{{0,62}}\\.yaml$"}
+    props["file"] = _policy_file(directories)
     props["template"] = {"type": "string", "const": ""}
-    props["policy"] = {
+    props["policy"] = _policy_document("ClusterPolicy", {"type": "object"})
+    for key in ("must_pass", "must_fail"):
+        props[key] = {**props[key], "minItems": 1, "maxItems": MAX_FIXTURES}
+    if namespace and namespace_directories:
+        namespaced = copy.deepcopy(item)
+        namespaced["properties"]["file"] = _policy_file(namespace_directories)
+        meta = {
+            "type": "object",
+            "properties": {"name": {"type": "string"}, "namespace": {"type": "string", "const": namespace}},
+            "required": ["name", "namespace"],
+        }
+        namespaced["properties"]["policy"] = _policy_document("Policy", meta)
+        choices[0]["items"] = {"anyOf": [item, namespaced]}
+    return schema
+
+
+def _policy_file(directories: list[str]) -> dict[str, Any]:
+    folders = "|".join(re.escape(d.rstrip("/")) for d in directories) or "(?!)"
+    return {"type": "string", "pattern": f"^({folders})/[a-z0-9][-a-z0-9]{{0,62}}\\.yaml$"}
+
+
+def _policy_document(kind: str, metadata: dict[str, Any]) -> dict[str, Any]:
+    return {
         "type": "object",
         "properties": {
             "apiVersion": {"type": "string", "const": "kyverno.io/v1"},
-            "kind": {"type": "string", "const": "ClusterPolicy"},
-            "metadata": {"type": "object"},
+            "kind": {"type": "string", "const": kind},
+            "metadata": metadata,
             "spec": {"type": "object"},
         },
         "required": ["apiVersion", "kind", "metadata", "spec"],
         "additionalProperties": False,
     }
-    for key in ("must_pass", "must_fail"):
-        props[key] = {**props[key], "minItems": 1, "maxItems": MAX_FIXTURES}
-    return schema
 
 
 def _pinned(variant: dict[str, Any], *, file: str, key: dict[str, Any]) -> dict[str, Any]:
@@ -124,13 +147,34 @@ def parse_answer(text: str) -> Parsed:
     text = _THINK.sub("", text).strip()
     if text.startswith("{"):
         try:
-            data = json.loads(text)
+            data = json.loads(text, object_pairs_hook=_unique_pairs)
+        except _DuplicateKey as exc:
+            return Parsed(
+                None, f"the answer gives the key {exc.key!r} twice in one object; give each key once"
+            )
         except ValueError as exc:
             return Parsed(None, f"the answer is not valid JSON ({exc}); answer with one JSON object")
         ops, error = _from_json(data)
         return Parsed(ops, error, "schema" if ops is not None else None)
     ops, error = _fenced(text)
     return Parsed(ops, error, "fenced" if ops is not None else None)
+
+
+class _DuplicateKey(Exception):
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key[:40]
+
+
+def _unique_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object, refusing a key given twice (``json`` keeps the last, another reader the first): a
+    policy with two ``validationFailureAction`` keys is no one policy."""
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise _DuplicateKey(key)
+        out[key] = value
+    return out
 
 
 def _from_json(data: Any) -> tuple[list[Any] | None, str | None]:
@@ -176,7 +220,10 @@ def _fenced(text: str) -> tuple[list[Any] | None, str | None]:
                 results.append((None, "the block uses YAML aliases (*name); write the policy out in full"))
                 continue
             try:
-                data = yaml.safe_load(body)
+                data = safe_load_unique(body)
+            except yaml.constructor.ConstructorError as exc:
+                results.append((None, f"the block is refused: {exc.problem}; give each key once"))
+                continue
             except yaml.YAMLError as exc:
                 results.append((None, f"the block is not valid YAML ({str(exc).splitlines()[0]})"))
                 continue

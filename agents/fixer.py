@@ -26,7 +26,7 @@ from typing import Any
 
 import yaml
 
-from agents.answer import WAZUH_OPERATIONS, fixer_schema, parse_answer, policy_schema, settable_keys
+from agents.answer import WAZUH_OPERATIONS, fixer_schema, parse_answer, settable_keys
 from agents.model import ChatModel, ChatReply, Message, ModelUnavailable, estimate_tokens
 from agents.prompts import render
 from agents.router import RouteDecision
@@ -308,6 +308,7 @@ class LlmFixer:
         from agents.policy_fixer import (
             MAX_POLICY_REPLY_TOKENS,
             describe_policy,
+            fixer_policy_schema,
             policy_operations,
             policy_prompt,
         )
@@ -325,7 +326,7 @@ class LlmFixer:
             self._down = None
         nonce = self.nonce()
         first = policy_prompt(group, workspace, nonce, iso(self.clock.now()))
-        schema = policy_schema([d.path for d in inventory.policy_directories])
+        schema = fixer_policy_schema(group, inventory, workspace)
         conversation = list(first)
         tried: list[str] = []
         calls = tokens = refusals = 0

@@ -11,6 +11,8 @@ from typing import Any
 
 import yaml
 
+from bot.core.errors import ConfigError
+
 HERE = Path(__file__).parent
 
 
@@ -33,20 +35,25 @@ class PolicyTemplate:
 @lru_cache(maxsize=1)
 def templates() -> tuple[PolicyTemplate, ...]:
     """Every template, sorted by name."""
-    out = []
-    for path in sorted((HERE / "policy_templates").glob("*.yaml")):
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        out.append(
-            PolicyTemplate(
-                name=str(data["name"]),
-                title=str(data["title"]),
-                findings=tuple(data["findings"]),
-                policy=data["policy"],
-                must_pass=tuple(data["must_pass"]),
-                must_fail=tuple(data["must_fail"]),
-            )
-        )
-    return tuple(out)
+    return tuple(load_template(p) for p in sorted((HERE / "policy_templates").glob("*.yaml")))
+
+
+def load_template(path: Path) -> PolicyTemplate:
+    """One template file; a key given twice in one mapping is refused (the safe loader would keep the last)."""
+    from tools.kyverno.policy import safe_load_unique
+
+    try:
+        data = safe_load_unique(path.read_text(encoding="utf-8"))
+    except yaml.constructor.ConstructorError as exc:
+        raise ConfigError(f"policy template {path.name}: {exc.problem}") from None
+    return PolicyTemplate(
+        name=str(data["name"]),
+        title=str(data["title"]),
+        findings=tuple(data["findings"]),
+        policy=data["policy"],
+        must_pass=tuple(data["must_pass"]),
+        must_fail=tuple(data["must_fail"]),
+    )
 
 
 def template_for(finding_id: str) -> PolicyTemplate | None:

@@ -17,6 +17,7 @@ from typing import Any
 
 import yaml
 
+from agents.answer import policy_schema
 from agents.model import Message
 from agents.policy_proposals import finding_resources
 from agents.prompts import render
@@ -24,6 +25,7 @@ from agents.untrusted import block, field
 from agents.workspace import Workspace
 from bot import messages
 from bot.core.grouping import AlertGroup
+from bot.core.inventory import Inventory
 from bot.core.sanitize import plain
 
 #: A policy with fixtures is longer than a ConfigMap edit.
@@ -66,9 +68,44 @@ def policy_prompt(group: AlertGroup, workspace: Workspace, nonce: str, now: str)
         findings_block=block("findings", "\n".join(evidence), nonce),
         manifests_block=block("repository manifests", "\n".join(manifests) or "(not found)", nonce),
         directories=", ".join(directories),
+        namespaced=_namespaced_line(*policy_namespace(group, workspace)),
         existing=", ".join(field(e, 200) for e in existing[:20]) or "none",
     )
     return [("system", render("fixer", "policy_system")), ("user", user)]
+
+
+def policy_namespace(group: AlertGroup, workspace: Workspace) -> tuple[str, list[str]]:
+    """The one namespace every resource of the finding is in (as the repository holds them, each naming its
+    namespace) and the listed policy directories that list it for a namespaced ``Policy``; ("", []) when the
+    resources are not all in one such namespace. The guard decides what is created (docs/policies.md)."""
+    env = workspace.policy_env
+    if env is None:
+        return "", []
+    from bot.policy_proof import own_resources
+
+    own, missing = own_resources(finding_resources(group), env.repo)
+    spaces = {str((m.doc.get("metadata") or {}).get("namespace") or "") for m in own}
+    if missing or len(spaces) != 1 or "" in spaces:
+        return "", []
+    (namespace,) = spaces
+    dirs = [d.path for d in workspace.inventory.policy_directories if namespace in d.namespaces]
+    return (namespace, dirs) if dirs else ("", [])
+
+
+def _namespaced_line(namespace: str, directories: list[str]) -> str:
+    if not namespace:
+        return "Only a ClusterPolicy is allowed here."
+    return (
+        f"A namespaced Policy is allowed too: kind Policy with metadata.namespace {namespace}, in "
+        f"{', '.join(directories)}; it applies only to resources in {namespace}, so its fixtures must be too."
+    )
+
+
+def fixer_policy_schema(group: AlertGroup, inventory: Inventory, workspace: Workspace) -> dict[str, Any]:
+    """The answer schema for this group: a ClusterPolicy in any listed directory, or a Policy in the finding's
+    one namespace where a directory lists it (:func:`policy_namespace`)."""
+    namespace, dirs = policy_namespace(group, workspace)
+    return policy_schema([d.path for d in inventory.policy_directories], namespace, dirs)
 
 
 def policy_operations(

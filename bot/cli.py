@@ -414,6 +414,10 @@ def cmd_policy_preview(
     if not policies:
         raise SecopsError(f"{args.policy_file}: holds no Kyverno policy")
     repo = load_repository(repo_dir)
+    if repo.skipped:  # named, not counted only; the exit code stays that of the preview
+        err.write(
+            messages.cli_preview_skipped([(plain(p, 200), plain(w, 200)) for p, w in repo.skipped]) + "\n"
+        )
     for policy in policies:
         flagged, namespaces, unsupported = impact(policy, repo.manifests)
         name = str((policy.get("metadata") or {}).get("name", ""))
@@ -504,13 +508,12 @@ def _serve_until(
     except Exception as exc:
         runtime.stop(timeout=5)
         raise SecopsError(messages.serve_token_refused(str(exc))) from None
-    syncer = None
-    if settings.github_repository:
-        from bot.sync import build_syncer
+    from bot.sync import build_syncer
 
-        syncer = build_syncer(
-            settings, state=runtime.state, audit=runtime.service.audit, clock=clock, notifier=runtime.poster
-        )
+    # without GITHUB_REPOSITORY only application repositories' pull requests are synced (None: neither)
+    syncer = build_syncer(
+        settings, state=runtime.state, audit=runtime.service.audit, clock=clock, notifier=runtime.poster
+    )
     handler = None
     try:
         runtime.start_loops(syncer, settings.sync_interval)

@@ -44,7 +44,9 @@ from bot.core.proposal import Proposal
 from bot.core.redact import redact
 from bot.core.sanitize import plain
 from bot.core.suite_results import compare
+from bot.dependency_candidates import fold_new_advisories
 from bot.dependency_memory import BumpMemory
+from bot.pipeline import Adopt
 from tools import app_repos
 from tools.lock_tools import LockTools, missing_tool
 
@@ -123,6 +125,13 @@ class DependencyBumper:
             return self._bump(group, app, op, notes, make, unchecked)
         except app_repos.AppRepoError as exc:
             return make("escalate", reason=messages.dep_esc_git(app.name, plain(redact(str(exc)), 300)))
+
+    def candidate(self, proposal: Proposal, adopt: Adopt) -> Proposal:
+        """A new advisory of a package whose card is undecided: that card's next revision (the group's own
+        proposal is stored folded into it); otherwise ``proposal`` itself (bot/dependency_candidates.py)."""
+        if self.memory is None:
+            return proposal
+        return fold_new_advisories(self.memory.state, proposal, adopt)
 
     def _other_bot_pull(self, app: AppRepo, op: BumpDependency) -> tuple[str | None, str]:
         """The suppression reason when an open Dependabot/Renovate pull request already bumps the package,

@@ -19,9 +19,11 @@ from bot import messages
 from bot.core.finding_groups import group_findings
 from bot.core.findings import VULNERABILITY, Finding
 from bot.core.grouping import AlertGroup
+from bot.core.proposal import proposal_id
 from bot.dependency_bump import DependencyBumper
 from bot.dependency_memory import DEFAULT_REJECT_PERIOD, BumpMemory
 from bot.pipeline import Scanner, ScanReport
+from bot.state import StateStore
 from tools.sources.advisories import TRIVY_TYPES, dependency_subject
 from tools.sources.findings_file import FindingsRead, read_findings
 from tools.sources.wazuh import ReadResult
@@ -41,19 +43,47 @@ def dependency_findings(read: FindingsRead, ecosystem: str) -> list[Finding]:
 
 
 def app_groups(findings: Sequence[Finding], app: str, scanner: Scanner) -> list[AlertGroup]:
-    """One group per package of the repository ``app``, keyed (and so identified) by the repository too, and
-    by the installed version the report names: a later report of the package at another version (after a
-    merged bump, with a new advisory) is a group of its own, which the memory of merged and rejected bumps
-    then judges (bot/dependency_memory.py); the same report read again is the same group."""
+    """One group per package of the repository ``app``, keyed (and so identified) by the repository too, by
+    the installed version the report names and by the advisories it reports: a later report of the package at
+    another version (after a merged bump), or with a new advisory at the same version, is a group of its own,
+    which the memory of merged and rejected bumps then judges (bot/dependency_memory.py) and a pending card of
+    the package takes in as a new revision (bot/dependency_candidates.py); the same report read again is the
+    same group."""
     out = []
     for g in group_findings(findings, scanner.inventory, min_level=0):
         if g.family != "dependency":
             continue
         installed = ",".join(sorted({f.installed for f in g.findings if f.installed}))
-        key = f"dep:{app}:{g.key.removeprefix('dep:')}" + (f":{installed[:200]}" if installed else "")
-        gid = "g-" + hashlib.sha256(key.encode()).hexdigest()[:10]
-        out.append(g.model_copy(update={"key": key, "id": gid, "targets": (app,)}))
+        ids = ",".join(sorted({f.id for f in g.findings}))
+        key = (
+            f"dep:{app}:{g.key.removeprefix('dep:')}"
+            + (f":{installed[:200]}" if installed else "")
+            + (f":a-{hashlib.sha256(ids.encode()).hexdigest()[:10]}" if ids else "")
+        )
+        out.append(_keyed(g.model_copy(update={"targets": (app,)}), key))
     return out
+
+
+def _keyed(group: AlertGroup, key: str) -> AlertGroup:
+    gid = "g-" + hashlib.sha256(key.encode()).hexdigest()[:10]
+    return group.model_copy(update={"key": key, "id": gid})
+
+
+#: how many times one report's group may be made anew after rejections (a bound, never reached in practice)
+MAX_AGAIN = 100
+
+
+def reopened(group: AlertGroup, state: StateStore, memory: BumpMemory) -> AlertGroup:
+    """The group to decide for ``group``: itself, or, when its proposal was rejected and the reject period is
+    over (a report without dates names the same group every time), the next one (``…:again<n>``), whose new
+    proposal the memory then judges like any other."""
+    base, current = group.key, group
+    for again in range(1, MAX_AGAIN + 1):
+        stored = state.get(proposal_id(current))
+        if stored is None or not memory.reopens(stored):
+            return current
+        current = _keyed(group, f"{base}:again{again}")
+    return current
 
 
 def scan_dependency_reports(
@@ -86,6 +116,7 @@ def scan_dependency_reports(
         policy = getattr(scanner.dedup, "policy", None)
         period = getattr(policy, "reject_period", DEFAULT_REJECT_PERIOD)
         bumper.memory = BumpMemory(scanner.state, scanner.clock, reject_period=period)
+    groups = [reopened(g, scanner.state, bumper.memory) for g in groups]
     scanner.audit.flush()
     with scanner.audit.batch():
         scanner.dependencies = bumper

@@ -52,7 +52,7 @@ from bot.dependency_publish import (
 )
 from bot.publishing import Approval, Notifier, NullNotifier
 from bot.state import Publication
-from bot.sync import SyncReport
+from bot.sync import Syncer, SyncReport
 from tools import app_repos
 from tools.github import PullRequestInfo, PullRequests
 
@@ -378,7 +378,46 @@ def app_pull_sync(
     """The application-repository sync the settings allow: None without ``app_repos`` or ``GITHUB_TOKEN``."""
     if not inventory.app_repos or settings.github_token is None or settings.cmdb is None:
         return None
-    from bot.dependency_publish import dependency_publisher
+    from bot.dependency_wiring import dependency_publisher
 
     publisher = dependency_publisher(settings, inventory=inventory, state=state, audit=audit, clock=clock)
     return AppPullSync(publisher, notifier=notifier, reject_period=settings.reject_period)
+
+
+class AppOnlySyncer(Syncer):
+    """The sync of a deployment whose inventory lists application repositories but no GitOps repository on
+    GitHub (no ``GITHUB_REPOSITORY``): only the application half runs (merged and closed bump pull requests
+    are still learned, open ones kept fresh); there are no GitOps pull requests, expiries or verifications."""
+
+    def __init__(
+        self, apps: AppPullSync, *, state: Any, audit: Any, clock: Any, notifier: Notifier | None = None
+    ) -> None:  # the GitOps half (pull requests, branch builder, expiry) is deliberately not built
+        self.apps, self.app_sync = apps, apps
+        self.state, self.audit, self.clock = state, audit, clock
+        self.notifier = notifier or NullNotifier()
+        self.verifier = None
+
+    def sync(self) -> SyncReport:
+        report = SyncReport()
+        self.app_sync.sync(report)
+        return report
+
+    def on_pull_request(self, number: int, lease: LeaderLease | None = None) -> SyncReport:
+        return SyncReport()  # a GitOps pull request number: there is no GitOps repository here
+
+
+def app_only_syncer(
+    settings: Any, *, state: Any, audit: Any, clock: Any, notifier: Notifier | None = None
+) -> AppOnlySyncer | None:
+    """The syncer without ``GITHUB_REPOSITORY``: the application repositories' half, or None without them."""
+    from tools.cmdb import load_inventory
+
+    if settings.cmdb is None:
+        return None
+    inventory = load_inventory(settings.cmdb)
+    apps = app_pull_sync(
+        settings, inventory=inventory, state=state, audit=audit, clock=clock, notifier=notifier
+    )
+    if apps is None:
+        return None
+    return AppOnlySyncer(apps, state=state, audit=audit, clock=clock, notifier=notifier)

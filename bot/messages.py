@@ -2008,6 +2008,63 @@ def dep_already_proposed(proposal_id: str, status: str) -> str:
     return f"the same bump is already proposal {proposal_id} ({status}): decide that one."
 
 
+# --- policies: issue 14 loose ends (formats per option, skipped repository files) ---------------------------
+
+#: What each scan option reads, named when a file is none of the formats the findings reader knows.
+SCAN_FORMATS = (
+    (
+        "--trivy",
+        "Trivy JSON (`trivy image|fs|config|k8s -f json`) or trivy-operator reports (`kubectl get -o yaml`)",
+    ),
+    ("--k8sgpt", "`k8sgpt analyze -o json` output or k8sgpt-operator Result objects"),
+    ("--deps", "pip-audit, osv-scanner, npm audit or Trivy JSON"),
+    ("--policy-reports", "PolicyReport/ClusterPolicyReport objects (`kubectl get -o yaml`)"),
+)
+
+
+def not_a_findings_report(name: str, shape: str) -> str:
+    formats = "; ".join(f"{option} takes {what}" for option, what in SCAN_FORMATS)
+    return f"{name}: not a report of a known format ({shape}). {formats}"
+
+
+def no_policy_reports(name: str) -> str:
+    return (
+        f"{name}: no PolicyReport or ClusterPolicyReport (wgpolicyk8s.io) objects; --policy-reports takes "
+        + dict(SCAN_FORMATS)["--policy-reports"]
+    )
+
+
+def cli_preview_skipped(skipped: Sequence[tuple[str, str]], shown: int = 10) -> str:
+    """The repository files the impact preview could not read, the first ``shown`` by name and why."""
+    lines = [f"{len(skipped)} repository file(s) skipped (not read into the preview):"]
+    lines += [f"  {path}: {why}" for path, why in skipped[:shown]]
+    if len(skipped) > shown:
+        lines.append(f"  ... and {len(skipped) - shown} more")
+    return "\n".join(lines)
+
+
+# --- dependency bumps: a new advisory at the same installed version (issue 18, bot/dependency_candidates.py) -----
+
+
+def _ids(ids: Sequence[str]) -> str:
+    return ", ".join(ids[:5]) + (f" and {len(ids) - 5} more" if len(ids) > 5 else "")
+
+
+def dep_new_advisory_revision(new: Sequence[str], package: str, old: str, to: str, was: str) -> str:
+    """The thread note of the revision a newer report's new advisory made (the target is recomputed)."""
+    word = "advisory" if len(new) == 1 else "advisories"
+    target = (
+        f"the target is still {package} {old} → {to}"
+        if to == was
+        else f"the target is now {package} {old} → {to} (was {was}: the smallest version fixing all of them)"
+    )
+    return f"A newer report names a new {word} at {old}: {_ids(new)}; {target}"
+
+
+def dep_new_advisory_folded(proposal_id: str, revision: int, new: Sequence[str]) -> str:
+    return f"A new advisory ({_ids(new)}): became revision {revision} of {proposal_id} (no second card)"
+
+
 # --- Slack work off Bolt's listener threads: a full work queue (issue 17, bot/slack/work.py) ----------------
 
 

@@ -65,12 +65,21 @@ class Reviewer(Protocol):
         ...
 
 
+#: makes ``revised`` (from the newer report's ``fresh``) the stored revision of ``old``: the revision, or None
+Adopt = Callable[[Proposal, Proposal, Proposal], "Proposal | None"]
+
+
 class DependencyBuilder(Protocol):
     """Turns a routed dependency group into its proposal (``bot.dependency_bump.DependencyBumper``)."""
 
     def build(
         self, group: AlertGroup, decision: RouteDecision, make: Callable[..., Proposal]
     ) -> Proposal: ...
+
+    def candidate(self, proposal: Proposal, adopt: Adopt) -> Proposal:
+        """A new group's proposal that a pending card of the same package takes in as its next revision
+        (``adopt(old, revised, fresh)``): the proposal to store for the group."""
+        ...
 
 
 class DedupGate(Protocol):
@@ -481,7 +490,9 @@ class Scanner:
             raise
         except Exception as exc:  # build and finish contain their own; this is the last line
             proposal = self._failed(group, pid, "router", exc)
-        if group.is_findings and proposal.action == "propose":
+        if group.family == "dependency" and self.dependencies is not None:
+            proposal = self.dependencies.candidate(proposal, self._adopt)
+        elif group.is_findings and proposal.action == "propose":
             proposal = self._better_candidate(proposal)
         if self.state.add_proposal(proposal, self.clock.now()):
             report.new_ids.add(proposal.id)
@@ -516,7 +527,10 @@ class Scanner:
         revised = self.revise(old, fresh.operations, note)
         if revised.action != "propose":
             return None
-        revised = revised.model_copy(update={"revision_note": note, "revised_by": ""})
+        return self._adopt(old, revised.model_copy(update={"revision_note": note, "revised_by": ""}), fresh)
+
+    def _adopt(self, old: Proposal, revised: Proposal, fresh: Proposal) -> Proposal | None:
+        """``revised`` (made from the newer report's ``fresh``) as the stored revision of ``old``, audited."""
         if not ApprovalStore(self.state).adopt_revision(
             revised, old, kind="candidate", user="", now=self.clock.now()
         ):

@@ -11,6 +11,7 @@ import yaml
 from bot.core.edits import AddPolicy, FileChange, PolicyOp, SetPolicyMode
 from bot.core.errors import DocumentError
 from bot.yaml_edit import ReadFile
+from tools.kyverno.policy import safe_load_unique
 
 HEADER = "# Created by secops-bot in Audit; proven by the Kyverno engine before the PR (see the PR body).\n"
 
@@ -59,8 +60,12 @@ def apply_policy_operations(ops: Sequence[PolicyOp], read_file: ReadFile) -> lis
 
 
 def _load(text: str, path: str) -> Any:
+    """The document of a policy file; a key given twice is refused (the editor and the reader could otherwise
+    disagree on which ``validationFailureAction`` is the policy's)."""
     try:
-        return yaml.safe_load(text)
+        return safe_load_unique(text)
+    except yaml.constructor.ConstructorError as exc:
+        raise DocumentError(f"{path}: refused: {exc.problem}") from None
     except yaml.YAMLError as exc:
         raise DocumentError(f"{path}: not valid YAML ({exc.__class__.__name__})") from None
 

@@ -55,13 +55,19 @@ class Repository:
 
     manifests: tuple[Manifest, ...]
     policies: tuple[Manifest, ...]
+    #: (repository path, why) of each YAML file that was not read: too large, not UTF-8, broken YAML, an alias
+    #: bomb, a key given twice, not a regular file
+    skipped: tuple[tuple[str, str], ...] = ()
 
 
 def load_repository(root: Path) -> Repository:
     """Every YAML document of the checkout: Kubernetes objects and Kyverno policies. Links are never followed;
-    files over 1 MiB, unreadable files and documents that do not parse are skipped."""
+    files over 1 MiB, unreadable files and files that do not parse are skipped, each named in ``skipped``."""
+    from tools.kyverno.errors import InputError
+
     manifests: list[Manifest] = []
     policies: list[Manifest] = []
+    skipped: list[tuple[str, str]] = []
     root = root.resolve()
     for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
         dirnames[:] = sorted(
@@ -71,20 +77,43 @@ def load_repository(root: Path) -> Repository:
             if not name.endswith((".yaml", ".yml")):
                 continue
             full = os.path.join(dirpath, name)
+            rel = os.path.relpath(full, root).replace(os.sep, "/")
             try:
                 st = os.lstat(full)
-                if not stat.S_ISREG(st.st_mode) or st.st_size > MAX_FILE_BYTES:
+                if stat.S_ISLNK(st.st_mode):
+                    continue  # links are never followed (nor named: a link is no file of the repository)
+                if not stat.S_ISREG(st.st_mode):
+                    skipped.append((rel, "not a regular file"))
+                    continue
+                if st.st_size > MAX_FILE_BYTES:
+                    skipped.append((rel, f"larger than {MAX_FILE_BYTES // (1024 * 1024)} MiB"))
                     continue
                 text = Path(full).read_text(encoding="utf-8")
                 docs = parse_documents(text, name)
-            except Exception:  # noqa: S112 - one bad file never stops the preview
+            except UnicodeDecodeError as exc:
+                skipped.append((rel, f"not UTF-8 text (byte at offset {exc.start})"))
                 continue
-            rel = os.path.relpath(full, root).replace(os.sep, "/")
+            except OSError as exc:
+                skipped.append((rel, f"cannot be read ({exc.strerror or type(exc).__name__})"))
+                continue
+            except InputError as exc:
+                skipped.append((rel, _reason(str(exc), name)))
+                continue
+            except Exception as exc:  # one bad file never stops the preview
+                skipped.append((rel, f"cannot be read ({type(exc).__name__})"))
+                continue
             for doc in docs:
                 if not isinstance(doc.get("kind"), str) or not isinstance(doc.get("metadata"), dict):
                     continue
                 (policies if is_policy(doc) else manifests).append(Manifest(rel, doc))
-    return Repository(tuple(manifests), tuple(policies))
+    return Repository(tuple(manifests), tuple(policies), tuple(skipped))
+
+
+def _reason(message: str, name: str) -> str:
+    """The engine's reading error without the file name it starts with, on one line, cut to 200 characters."""
+    text = message[len(name) :].lstrip(" :") if message.startswith(name) else message
+    text = text.removeprefix("is ")
+    return " ".join(text.split())[:200]
 
 
 def _label(resource: dict[str, Any], fallback: str) -> str:

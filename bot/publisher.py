@@ -280,7 +280,7 @@ def build_publisher(
     """The publisher the settings ask for: GitHub pull requests when GITHUB_REPOSITORY is set, else local; with
     application repositories in the inventory, dependency bumps go to theirs (:mod:`bot.dependency_publish`)."""
     if inventory.app_repos:  # dependency bumps publish to their application repositories (issue 18)
-        from bot.dependency_publish import RoutingPublisher, dependency_publisher
+        from bot.dependency_wiring import RoutingPublisher, dependency_publisher
 
         gitops = _gitops_publisher(
             settings, inventory=inventory, state=state, audit=audit, clock=clock, pulls=pulls

@@ -293,9 +293,14 @@ def build_syncer(
     notifier: Notifier | None = None,
     pulls: PullRequests | None = None,
 ) -> Syncer | None:
-    """The syncer the settings allow: None unless GitHub pull requests are configured."""
-    if not settings.github_repository or settings.cmdb is None:
+    """The syncer the settings allow: None unless GitHub pull requests are configured (the GitOps repository's,
+    or only application repositories': then only their half runs, bot/dependency_sync.py)."""
+    if settings.cmdb is None:
         return None
+    if not settings.github_repository:
+        from bot.dependency_sync import app_only_syncer
+
+        return app_only_syncer(settings, state=state, audit=audit, clock=clock, notifier=notifier)
     from agents.playbooks import ban_days, load_catalog
     from bot.publisher import build_git_repo
     from bot.verification import build_verifier

@@ -56,7 +56,7 @@ def cmd_sync(args: argparse.Namespace, out: TextIO, err: TextIO, env: dict[str, 
     settings = load_settings(
         env, {"data_dir": getattr(args, "data_dir", None), "repo": args.repo, "cmdb": args.cmdb}
     )
-    if not settings.github_repository:
+    if not settings.github_repository and settings.cmdb is None:
         out.write(messages.cli_sync_not_configured() + "\n")
         return 0
     settings.require("cmdb")
@@ -74,7 +74,9 @@ def cmd_sync(args: argparse.Namespace, out: TextIO, err: TextIO, env: dict[str, 
             clock=clock,
             notifier=PrintNotifier(out, slack),
         )
-        assert syncer is not None
+        if syncer is None:  # no GITHUB_REPOSITORY and no application repository to sync
+            out.write(messages.cli_sync_not_configured() + "\n")
+            return 0
         report = syncer.sync()
     finally:
         state.close()

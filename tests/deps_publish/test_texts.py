@@ -8,8 +8,9 @@ import pytest
 
 from bot import messages
 from bot.core.errors import ConfigError
-from bot.dependency_publish import RoutingPublisher, recorded_tests
+from bot.dependency_publish import recorded_tests
 from bot.dependency_serve import dependency_reports
+from bot.dependency_wiring import RoutingPublisher
 from bot.publishing import PublishResult
 from bot.settings import load_settings
 from bot.slack.blocks import dependency_action_words

@@ -20,8 +20,37 @@ LOOKUP_ENTRIES = ("apiCall", "configMap", "imageRegistry", "globalReference")
 _BASE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present: 10x faster
 
 
-class _Loader(_BASE_LOADER):  # type: ignore[valid-type,misc]
-    """YAML 1.1 loader (like sigs.k8s.io/yaml) that keeps timestamps as strings, as JSON would."""
+class UniqueKeys:
+    """Loader mixin refusing a key given twice in one mapping. PyYAML keeps the last, Kubernetes (strict
+    decoding) refuses the document: a policy saying ``validationFailureAction: Enforce`` and then ``Audit``, or
+    a manifest with two ``securityContext`` keys, means what one reader and not another makes of it."""
+
+    def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = key_node.value if isinstance(key_node, yaml.ScalarNode) else id(key_node)
+            if key in seen:
+                mark = key_node.start_mark
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"the key {str(key)[:40]!r} is given twice (line {mark.line + 1})", None
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)  # type: ignore[misc]
+
+
+class _Loader(UniqueKeys, _BASE_LOADER):  # type: ignore[valid-type,misc]
+    """YAML 1.1 loader (like sigs.k8s.io/yaml) that keeps timestamps as strings, as JSON would, and refuses a
+    key given twice in one mapping."""
+
+
+class UniqueSafeLoader(UniqueKeys, _BASE_LOADER):  # type: ignore[valid-type,misc]
+    """``yaml.safe_load``'s loader (same types) refusing a key given twice in one mapping."""
+
+
+def safe_load_unique(text: str) -> Any:
+    """``yaml.safe_load(text)``, but a key given twice in one mapping raises ``yaml.constructor.ConstructorError``
+    (its ``problem`` names the key and line)."""
+    return yaml.load(text, Loader=UniqueSafeLoader)  # noqa: S506 - a safe loader
 
 
 _Loader.yaml_implicit_resolvers = {
@@ -53,6 +82,8 @@ def parse_documents(text: str, origin: str = "<text>") -> list[dict[str, Any]]:
                 if why is not None:
                     raise InputError(f"{origin} is refused: {why} (YAML)")
         docs = list(yaml.load_all(text, Loader=_Loader))
+    except yaml.constructor.ConstructorError as exc:
+        raise InputError(f"{origin} is refused: {exc.problem}") from exc
     except yaml.YAMLError as exc:
         raise InputError(f"{origin} is not valid YAML: {exc}") from exc
     except RecursionError as exc:

@@ -20,9 +20,14 @@ FAIL, PASS, SKIP, NOT_APPLICABLE, UNSUPPORTED, ERROR = (
 
 def verdict(policy: dict[str, Any], resource: dict[str, Any]) -> str:
     """``fail`` when any rule fails (or warns), ``unsupported``/``error`` when any rule cannot be evaluated,
-    ``pass`` when a rule passed, ``skip`` when the rules skipped, ``not applicable`` when none applies."""
+    ``pass`` when a rule passed, ``skip`` when the rules skipped, ``not applicable`` when none applies. A
+    namespaced ``Policy`` applies only to resources of its own namespace, as at admission."""
+    namespace = ""
+    if policy.get("kind") == "Policy":
+        meta = policy.get("metadata")
+        namespace = str((meta.get("namespace") if isinstance(meta, dict) else None) or "default")
     try:
-        results = evaluate_policy(policy, resource, Admission("CREATE"))
+        results = evaluate_policy(policy, resource, Admission("CREATE", policy_namespace=namespace))
     except Exception:  # a shape the engine did not anticipate is never a verdict
         return UNSUPPORTED
     statuses = {r.status for r in results}

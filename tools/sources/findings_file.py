@@ -26,6 +26,7 @@ from typing import Any
 import orjson
 import yaml
 
+from bot import messages
 from bot.core.findings import Finding
 from bot.yaml_splice import EventLimits
 from tools.sources import k8sgpt, npm_audit, osv_scanner, pip_audit, trivy, trivy_operator
@@ -200,7 +201,7 @@ def _dispatch_json(doc: Any, read: FindingsRead) -> None:
         return
     layout = trivy.layout_of(doc)
     if layout is None:
-        read.problem(f"{read.name}: not a Trivy or trivy-operator report ({_shape(doc)})")
+        read.problem(messages.not_a_findings_report(read.name, _shape(doc)))
         return
     read.layout = layout
     trivy.read_report(doc, layout, read)
@@ -282,7 +283,7 @@ def _dispatch_yaml(docs: list[Any], read: FindingsRead) -> None:
         what = "plain text, not a JSON or YAML report"
     else:
         what = "YAML that is no report"
-    read.problem(f"{read.name}: not a Trivy or trivy-operator report ({what})")
+    read.problem(messages.not_a_findings_report(read.name, what))
 
 
 def _dispatch_k8sgpt(docs: list[tuple[str, Any]], read: FindingsRead) -> None:

@@ -14,6 +14,7 @@ from typing import Any
 
 import yaml
 
+from bot import messages
 from bot.yaml_splice import EventLimits
 
 _BaseLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -90,9 +91,7 @@ def read_policy_reports(paths: list[Path]) -> PolicyReports:
             for j, item in enumerate(items):
                 _report(item, f"{where}.items[{j}]", out)
         if out.reports == before:
-            out.problems.append(
-                f"{path.name}: no PolicyReport or ClusterPolicyReport (wgpolicyk8s.io) objects"
-            )
+            out.problems.append(messages.no_policy_reports(path.name))
     return out
 
 

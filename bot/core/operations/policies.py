@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -218,8 +219,9 @@ def _docs(change: FileChange | None) -> list[Any]:
     return doc if isinstance(doc, list) else [doc] if doc is not None else []
 
 
-def document_problems(doc: Any, inventory: Inventory) -> list[str]:
-    """Why a document is not a validate-only kyverno.io ClusterPolicy (or Policy in a listed namespace)."""
+def document_problems(doc: Any, inventory: Inventory, file: str = "") -> list[str]:
+    """Why a document is not a validate-only kyverno.io ClusterPolicy (or Policy in a listed namespace: with
+    ``file``, one the policy directory holding that file lists)."""
     if not isinstance(doc, dict):
         return ["not a YAML mapping"]
     problems = []
@@ -229,9 +231,11 @@ def document_problems(doc: Any, inventory: Inventory) -> list[str]:
         problems.append(f"apiVersion {api!r} is not kyverno.io")
     if kind == "Policy":
         ns = str(meta.get("namespace", ""))
-        allowed = {n for d in inventory.policy_directories for n in d.namespaces}
-        if ns not in allowed:
-            problems.append(f"a Policy in namespace {ns!r}, which no policy directory lists")
+        home = policy_directory(inventory, file) if file else None
+        dirs = [d for d in inventory.policy_directories if home is None or d.path == home]
+        if ns not in {n for d in dirs for n in d.namespaces}:
+            where = f"the policy directory {home} does not list" if home else "no policy directory lists"
+            problems.append(f"a Policy in namespace {ns!r}, which {where}")
     elif kind != "ClusterPolicy":
         problems.append(f"kind {kind!r} is not ClusterPolicy or Policy")
     spec = _map(doc.get("spec"))
@@ -303,6 +307,69 @@ def _wildcard_exclude(exclude: Any) -> bool:
     return False
 
 
+#: The request fields the proof knows (each resource is evaluated as a CREATE of that object, no user).
+VISIBLE_REQUEST_FIELDS = frozenset({"object", "operation", "namespace"})
+_REQUEST_FIELD = re.compile(r"(?<![\w.$])request\s*\.\s*([A-Za-z_]\w*)")
+_SERVICE_ACCOUNT = re.compile(r"(?<![\w.$])(serviceAccountName|serviceAccountNamespace)(?!\w)")
+
+
+def request_field_problems(doc: Any) -> list[str]:
+    """Where a policy's rules read request fields the proof cannot see (``request.userInfo``, ``request.roles``,
+    ``request.clusterRoles``, ``serviceAccountName``, ``request.oldObject``, ...), each rule and place once:
+    ``rule 'x' reads request.userInfo in its preconditions``. Such a rule is no verdict on the resource alone."""
+    spec = _map(doc.get("spec") if isinstance(doc, dict) else None)
+    out: list[str] = []
+    for i, rule in enumerate(_list(spec.get("rules"))):
+        if not isinstance(rule, dict):
+            continue
+        for place in ("match", "exclude"):
+            users = _user_keys(rule.get(place))
+            if users:
+                verb = "matches" if place == "match" else "excludes"
+                out.append(
+                    f"rule {str(rule.get('name', i))[:60]!r} {verb} by {', '.join(users)} in its {place}"
+                )
+        for place, value in rule.items():
+            if place in ("name", "match", "exclude"):
+                continue
+            found: dict[str, None] = {}
+            for text in _strings(value):
+                for m in _REQUEST_FIELD.finditer(text):
+                    if m.group(1) not in VISIBLE_REQUEST_FIELDS:
+                        found[f"request.{m.group(1)}"] = None
+                if "{{" in text:  # JMESPath variables; in CEL these names are no variables
+                    for m in _SERVICE_ACCOUNT.finditer(text):
+                        found[m.group(1)] = None
+            if found:
+                where = "its preconditions" if place == "preconditions" else f"its {place}"
+                out.append(f"rule {str(rule.get('name', i))[:60]!r} reads {', '.join(found)} in {where}")
+    return out
+
+
+def _user_keys(block: Any) -> list[str]:
+    """Which of ``subjects``/``roles``/``clusterRoles`` a match or exclude block (or its any/all parts) uses:
+    who makes the request, which the proof cannot see, so an exemption by user passes every fixture."""
+    if not isinstance(block, dict):
+        return []
+    parts = [block, *(b for key in ("any", "all") for b in _list(block.get(key)))]
+    return [
+        k
+        for k in ("subjects", "roles", "clusterRoles")
+        if any(isinstance(b, dict) and b.get(k) for b in parts)
+    ]
+
+
+def _strings(value: Any) -> list[str]:
+    """Every string value (not key) nested in ``value``."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [s for v in value.values() for s in _strings(v)]
+    if isinstance(value, list):
+        return [s for v in value for s in _strings(v)]
+    return []
+
+
 def _list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else []
 
@@ -340,13 +407,27 @@ def _add_policy_checks(
         )
     ]
     problems = (
-        document_problems(docs[0] if docs else None, inventory) if len(docs) == 1 else ["not one document"]
+        document_problems(docs[0] if docs else None, inventory, op.file)
+        if len(docs) == 1
+        else ["not one document"]
     )
     checks.append(
         Check(
             name="validate_only_policy",
             passed=not problems,
-            detail="; ".join(problems) or "a kyverno.io ClusterPolicy with validate rules only",
+            detail="; ".join(problems) or f"a kyverno.io {docs[0].get('kind')} with validate rules only",
+        )
+    )
+    unseen = request_field_problems(docs[0]) if len(docs) == 1 else []
+    checks.append(
+        Check(
+            name="request_fields_visible",
+            passed=not unseen,
+            detail="; ".join(unseen[:4]) + ": the proof evaluates each resource as a CREATE with no user, "
+            "so who makes the request (userInfo, roles, service account), the old object and the request's "
+            "other fields are unknown to it; write the rule on the resource (request.object)"
+            if unseen
+            else "the rules read only the resource and the request's operation and namespace",
         )
     )
     acts = actions(docs[0]) if docs else []

@@ -80,15 +80,21 @@ def test_yaml_alias_bomb_is_refused_before_it_expands(tmp_path):
 
 
 def test_files_that_are_no_report_say_what_they_are(tmp_path):
+    formats = (
+        "--trivy takes Trivy JSON (`trivy image|fs|config|k8s -f json`) or trivy-operator reports (`kubectl get "
+        "-o yaml`); --k8sgpt takes `k8sgpt analyze -o json` output or k8sgpt-operator Result objects; --deps "
+        "takes pip-audit, osv-scanner, npm audit or Trivy JSON; --policy-reports takes "
+        "PolicyReport/ClusterPolicyReport objects (`kubectl get -o yaml`)"
+    )
     assert _problems(tmp_path, b'{"vulnerabilities": [], "misconfigurations": []}') == [
-        "report.json: not a Trivy or trivy-operator report (a JSON object with keys: vulnerabilities, "
-        "misconfigurations)"
+        "report.json: not a report of a known format (a JSON object with keys: vulnerabilities, "
+        f"misconfigurations). {formats}"
     ]
     assert _problems(tmp_path, b"[1, 2]") == [
-        "report.json: not a Trivy or trivy-operator report (a JSON list of 2 entries)"
+        f"report.json: not a report of a known format (a JSON list of 2 entries). {formats}"
     ]
     assert _problems(tmp_path, b"hello world\n", "notes.txt") == [
-        "notes.txt: not a Trivy or trivy-operator report (plain text, not a JSON or YAML report)"
+        f"notes.txt: not a report of a known format (plain text, not a JSON or YAML report). {formats}"
     ]
     crd = (
         (FIXTURES / "trivy" / "operator" / "config-audit-ttl.yaml")
@@ -97,7 +103,7 @@ def test_files_that_are_no_report_say_what_they_are(tmp_path):
     )
     crd = crd.replace("aquasecurity.github.io/v1alpha1", "example.com/v1")
     assert _problems(tmp_path, crd.encode(), "r.yaml") == [
-        "r.yaml: not a Trivy or trivy-operator report (a YAML document of kind 'X')"
+        f"r.yaml: not a report of a known format (a YAML document of kind 'X'). {formats}"
     ]
 
 
