@@ -2063,3 +2063,28 @@ def dep_new_advisory_revision(new: Sequence[str], package: str, old: str, to: st
 
 def dep_new_advisory_folded(proposal_id: str, revision: int, new: Sequence[str]) -> str:
     return f"A new advisory ({_ids(new)}): became revision {revision} of {proposal_id} (no second card)"
+
+
+# --- Slack work off Bolt's listener threads: a full work queue (issue 17, bot/slack/work.py) ----------------
+
+
+def busy_scan() -> str:
+    return (
+        "The bot is too busy to start a scan now: nothing was scanned. Run `/secops-scan` again in a minute."
+    )
+
+
+def busy_instruction() -> str:
+    return (
+        "The bot is too busy to work on this instruction now: nothing was changed. "
+        "Mention me with it again in a minute."
+    )
+
+
+def busy_click(what: str) -> str:
+    """``what``: the button or form, e.g. "Approve"."""
+    return f"The bot is too busy to handle your {what} now: nothing was recorded. Try again in a minute."
+
+
+def busy_home() -> str:
+    return "The bot is too busy to show its queue now. Open this tab again in a minute."

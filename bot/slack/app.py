@@ -1,11 +1,13 @@
 """The Bolt app: thin listeners (ack → parse → one service call → render → post) and request-wide rules.
 
 Rules applied to every request as middleware: only the configured channel is used, and repeated deliveries
-of the same event (Slack retries) are handled once. Approve and Reject check the approver list. Slow work
-runs after ``ack()`` (Bolt runs listeners in its executor), so Slack always gets its answer within 3 s. Bolt
-calls a listener's ``ack()`` from that executor too, so an Approve click, which may wait for another click's
-publication of the same revision, does its work in ``work_executor``: a burst of clicks never leaves the
-executor without a thread for the next click's ack.
+of the same event (Slack retries) are handled once. Approve and Reject check the approver list.
+
+Bolt calls every listener, and so its ``ack()``, on a few listener threads. A listener therefore only acks
+and hands its slow part (a scan, the LLM fixer, git, GitHub, Slack calls) to a lane of ``bot.slack.work``:
+a burst of slow work never leaves the listener threads without one for the next request's ack (Bolt
+otherwise answers 404 "didn't call ack()" after 3 s). A full lane is said to the user, never dropped
+silently; a proposal thread's instructions run one at a time, in order.
 """
 
 from __future__ import annotations
@@ -24,11 +26,11 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot import messages
-from bot.core.redact import redact
-from bot.service import ActionResult, ProposalService
+from bot.service import ActionResult, ProposalService, ScanOutcome
 from bot.slack import blocks as kit
 from bot.slack import digest
 from bot.slack.poster import Poster
+from bot.slack.work import Coalesced, Lanes
 
 log = logging.getLogger(__name__)
 
@@ -154,12 +156,12 @@ def build_app(
     is_approver: Callable[[str], bool],
     poster: Poster,
     verify_requests: bool = True,
+    lanes: Lanes,
     listener_executor: Executor | None = None,
-    work_executor: Executor | None = None,
 ) -> App:
     """Wire the listeners. ``client`` points at Slack (or a loopback recorder in tests).
 
-    ``work_executor`` runs an Approve click's vote and publication after its ack (None: in the listener).
+    ``lanes`` run each listener's slow part after its ack (the caller closes them on shutdown).
 
     ``verify_requests`` is only False in Socket Mode, where requests arrive over the app-token websocket
     and carry no signature; over HTTP every request must be signed.
@@ -188,29 +190,42 @@ def build_app(
 
     # --- /secops-scan ------------------------------------------------------------------------------
 
-    @app.command("/secops-scan")
-    def secops_scan(ack: Any, command: dict[str, Any], respond: Any) -> None:
-        sub = (command.get("text") or "").strip().lower()
-        if sub in ("", "now", "scan"):
-            ack(response_type="ephemeral", text=messages.scan_started())
-            outcome = service.scan(trigger=f"command:{command.get('user_id')}")
-            if outcome.error:
-                respond(response_type="ephemeral", replace_original=False, text=outcome.error)
-                return
+    def scan_and_post(users: tuple[str, ...]) -> ScanOutcome:
+        """One scan for every `/secops-scan` that joined it; its cards are posted before anyone is answered."""
+        outcome = service.scan(trigger="command:" + ",".join(users))
+        if not outcome.error:
             poster.post_new(outcome.new)
             poster.show_folds(outcome.folded)
             for revised in outcome.revised:
                 poster.show_revision(revised, "", note=revised.revision_note)
-            respond(
-                response_type="ephemeral",
-                replace_original=False,
-                text=messages.scan_summary(
-                    outcome.count("propose") + outcome.count("blocked"),
-                    outcome.count("escalate"),
-                    outcome.suppressed,
-                    outcome.malformed,
-                ),
-            )
+        return outcome
+
+    scans = Coalesced(lanes.scan, scan_and_post)
+
+    @app.command("/secops-scan")
+    def secops_scan(ack: Any, command: dict[str, Any], respond: Any) -> None:
+        sub = (command.get("text") or "").strip().lower()
+        if sub in ("", "now", "scan"):
+
+            def answer(outcome: ScanOutcome) -> None:
+                if outcome.error:
+                    respond(response_type="ephemeral", replace_original=False, text=outcome.error)
+                    return
+                respond(
+                    response_type="ephemeral",
+                    replace_original=False,
+                    text=messages.scan_summary(
+                        outcome.count("propose") + outcome.count("blocked"),
+                        outcome.count("escalate"),
+                        outcome.suppressed,
+                        outcome.malformed,
+                    ),
+                )
+
+            if scans.request(str(command.get("user_id") or ""), answer):
+                ack(response_type="ephemeral", text=messages.scan_started())
+            else:
+                ack(response_type="ephemeral", text=messages.busy_scan())
         elif sub == "status":
             ack(response_type="ephemeral", text=_status_text(service, poster))
         elif sub == "queue":
@@ -250,22 +265,26 @@ def build_app(
             )
             _after_decision(result, user, poster)
 
-        if work_executor is None:
-            vote()
-        else:
-            work_executor.submit(_logged(vote, "approve"))
+        if not lanes.decide.submit(vote):
+            poster.ephemeral(user, messages.busy_click("Approve"))
 
     @app.action("reject")
     def reject(ack: Any, body: dict[str, Any], action: dict[str, Any], client: WebClient) -> None:
         ack()
         value = json.loads(action["value"])
         user = body["user"]["id"]
-        result = service.may_reject(value["p"], value["h"], user, authorized=is_approver(user))
-        if result.kind != "allowed" or result.proposal is None:
-            poster.ephemeral(user, result.text)
-            return
-        ts = body.get("message", {}).get("ts", "")
-        client.views_open(trigger_id=body["trigger_id"], view=kit.reject_modal(result.proposal, channel, ts))
+
+        def open_modal() -> None:  # in the quick lane: the trigger expires 3 s after the click
+            result = service.may_reject(value["p"], value["h"], user, authorized=is_approver(user))
+            if result.kind != "allowed" or result.proposal is None:
+                poster.ephemeral(user, result.text)
+                return
+            ts = body.get("message", {}).get("ts", "")
+            view = kit.reject_modal(result.proposal, channel, ts)
+            client.views_open(trigger_id=body["trigger_id"], view=view)
+
+        if not lanes.ui.submit(open_modal):
+            poster.ephemeral(user, messages.busy_click("Reject"))
 
     @app.view("reject_modal")
     def reject_submitted(ack: Any, body: dict[str, Any], view: dict[str, Any]) -> None:
@@ -273,11 +292,17 @@ def build_app(
         if not reason.strip():
             ack(response_action="errors", errors={"reason": "Say why, so the team and the bot remember."})
             return
-        ack()
         meta = json.loads(view["private_metadata"])
         user = body["user"]["id"]
-        result = service.reject(meta["p"], meta["h"], user, reason, authorized=is_approver(user))
-        _after_decision(result, user, poster)
+
+        def decide() -> None:
+            result = service.reject(meta["p"], meta["h"], user, reason, authorized=is_approver(user))
+            _after_decision(result, user, poster)
+
+        if lanes.decide.submit(decide):
+            ack()
+        else:  # the modal stays open with the reason typed, to submit again
+            ack(response_action="errors", errors={"reason": messages.busy_click("rejection")})
 
     # --- thread instructions ---------------------------------------------------------------------------
 
@@ -287,18 +312,25 @@ def build_app(
         user = event.get("user", "")
         text = _MENTION.sub("", event.get("text", "")).strip()
         proposal_id = service.approvals.proposal_for_thread(channel, thread) if thread else None
-        if proposal_id is None:
-            poster.reply(event.get("thread_ts") or event["ts"], messages.instructions_help())
+        if proposal_id is None or thread is None:
+            where = event.get("thread_ts") or event["ts"]
+            lanes.ui.submit(lambda: poster.reply(where, messages.instructions_help()))  # full: help can wait
             return
-        assert thread is not None
-        # Revising is deciding what Approve would do: the same approver check as Approve and Reject.
-        result = service.revise(proposal_id, user, text, authorized=is_approver(user))
-        if result.kind == "revised" and result.proposal is not None:
-            poster.show_revision(result.proposal, user)
-        elif result.kind == "not_authorized":
-            _thread_ephemeral(client, channel, thread, user, result.text)
-        else:
-            poster.reply(thread, kit.esc(result.text, 3000))  # may quote the LLM fixer or the instruction
+        in_thread: str = thread
+
+        def revise() -> None:
+            # Revising is deciding what Approve would do: the same approver check as Approve and Reject.
+            result = service.revise(proposal_id, user, text, authorized=is_approver(user))
+            if result.kind == "revised" and result.proposal is not None:
+                poster.show_revision(result.proposal, user)
+            elif result.kind == "not_authorized":
+                _thread_ephemeral(client, channel, in_thread, user, result.text)
+            else:  # may quote the LLM fixer or the instruction
+                poster.reply(in_thread, kit.esc(result.text, 3000))
+
+        # One proposal's instructions in the order they were written: each revises the one before.
+        if not lanes.thread.submit(revise, key=proposal_id):
+            _thread_ephemeral(client, channel, in_thread, user, messages.busy_instruction())
 
     # --- escalation buttons (issue 12) ----------------------------------------------------------------
 
@@ -311,13 +343,17 @@ def build_app(
         def listener(ack: Any, body: dict[str, Any], action: dict[str, Any]) -> None:
             ack()
             user = body["user"]["id"]
-            result = service.act_on_escalation(
-                json.loads(action["value"])["p"], what, user, authorized=is_approver(user)
-            )
-            if result.kind != "escalation" or result.proposal is None:
-                poster.ephemeral(user, result.text)
-                return
-            _show_escalation(result.proposal, service, poster)
+            proposal_id = json.loads(action["value"])["p"]
+
+            def decide() -> None:
+                result = service.act_on_escalation(proposal_id, what, user, authorized=is_approver(user))
+                if result.kind != "escalation" or result.proposal is None:
+                    poster.ephemeral(user, result.text)
+                    return
+                _show_escalation(result.proposal, service, poster)
+
+            if not lanes.decide.submit(decide):
+                poster.ephemeral(user, messages.busy_click("decision"))
 
         return listener
 
@@ -331,7 +367,9 @@ def build_app(
     def home(event: dict[str, Any], client: WebClient) -> None:
         if event.get("tab", "home") != "home":
             return
-        client.views_publish(user_id=event["user"], view=_home(service, poster))
+        user = event["user"]
+        if not lanes.ui.submit(lambda: client.views_publish(user_id=user, view=_home(service, poster))):
+            client.views_publish(user_id=user, view=_busy_home())
 
     @app.event("message")
     def ignore_messages() -> None:
@@ -397,16 +435,10 @@ def _queue_text(poster: Poster) -> str:
     return digest.queue_text(*poster.queue_view(digest.QUEUE_LINES))
 
 
-def _logged(fn: Callable[[], None], what: str) -> Callable[[], None]:
-    """``fn`` for an executor: an error is logged (redacted) instead of vanishing in a future."""
-
-    def run() -> None:
-        try:
-            fn()
-        except Exception as exc:
-            log.warning("%s failed: %s: %s", what, exc.__class__.__name__, redact(str(exc))[:300])
-
-    return run
+def _busy_home() -> dict[str, Any]:
+    """App Home while the bot is too busy to render its queue."""
+    text = {"type": "mrkdwn", "text": kit.esc(messages.busy_home(), 3000)}
+    return {"type": "home", "blocks": [{"type": "section", "text": text}]}
 
 
 def _after_decision(result: ActionResult, user: str, poster: Poster) -> None:

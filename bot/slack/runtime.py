@@ -42,6 +42,7 @@ from bot.settings import Settings
 from bot.slack.app import Approvers, build_app
 from bot.slack.poster import Poster
 from bot.slack.server import Health, Poller, WebhookHandler, slack_events
+from bot.slack.work import Lanes, default_lanes
 from bot.state import StateStore
 from bot.storage import open_audit, open_state, replica_name
 from tools.sources.wazuh_indexer import reader_from_settings
@@ -68,7 +69,7 @@ class SlackRuntime:
     threads: list[threading.Thread] = field(default_factory=list)
     loops: list[threading.Thread] = field(default_factory=list)  # background loops stopped by ``stop_loops``
     listeners: ThreadPoolExecutor | None = None  # Bolt's listener threads (they call ack())
-    work: ThreadPoolExecutor | None = None  # Approve clicks vote and publish here, after their ack
+    lanes: Lanes | None = None  # every listener's slow part, after its ack (bot/slack/work.py)
     health_state: Health = field(default_factory=Health)
     stopping: threading.Event = field(default_factory=threading.Event)
     lease: LeaderLease | None = None  # only the leader runs the poller and the sync loop
@@ -179,8 +180,8 @@ class SlackRuntime:
             self._events.close()
         if self.listeners is not None:
             clean &= _within(timeout, lambda: self.listeners.shutdown(wait=True) if self.listeners else None)
-        if self.work is not None:  # after the listeners: they hand their clicks over to it
-            clean &= _within(timeout, lambda: self.work.shutdown(wait=True) if self.work else None)
+        if self.lanes is not None:  # after the listeners: they hand their slow part over to the lanes
+            clean &= _within(timeout, self.lanes.close if self.lanes else lambda: None)
         for loop in self.loops:
             loop.join(timeout)
             clean &= not loop.is_alive()
@@ -338,8 +339,11 @@ def build_runtime(
     before_scan: Callable[[], None] | None = None,
     readiness_ttl: float = 30.0,
     disk: Disk | None = None,
+    lanes: Lanes | None = None,
 ) -> SlackRuntime:
-    """Everything wired: Web API client, state, service, Bolt app, poller (not started)."""
+    """Everything wired: Web API client, state, service, Bolt app, poller (not started).
+
+    ``lanes``: where listeners' slow work runs (default: :func:`bot.slack.work.default_lanes`)."""
     require_slack(settings, http=http)
     assert settings.slack_bot_token is not None and settings.slack_channel
     metrics = Metrics()
@@ -377,7 +381,7 @@ def build_runtime(
     )
     secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else ""
     listeners = ThreadPoolExecutor(max_workers=5, thread_name_prefix="secops-listener")
-    work = ThreadPoolExecutor(max_workers=5, thread_name_prefix="secops-approve")
+    lanes = lanes if lanes is not None else default_lanes()
     app = build_app(
         service=service,
         client=client,
@@ -386,8 +390,8 @@ def build_runtime(
         is_approver=Approvers(client, settings.approvers),
         poster=poster,
         verify_requests=http,
+        lanes=lanes,
         listener_executor=listeners,
-        work_executor=work,
     )
     health = Health()
     poller = Poller(service, poster, settings.poll_interval, health=health, lease=lease)
@@ -405,7 +409,7 @@ def build_runtime(
         app,
         poller,
         listeners=listeners,
-        work=work,
+        lanes=lanes,
         health_state=health,
         lease=lease,
         metrics=metrics,
