@@ -280,18 +280,7 @@ class DependencyPublisher(PublicationRecords):
             publication_key(proposal.id, proposal.revision),
             {"approval": approval.model_dump(mode="json"), "audit_hash": audit_hash},
         )
-        self._record(proposal, outcome, status=APP_OPEN, pr_number=pr.number, pr_url=pr.url)
-        result = PublishResult(
-            ok=True,
-            branch=outcome.branch,
-            commit=outcome.commit,
-            pr_url=pr.url,
-            pr_number=pr.number,
-            message=messages.published_pr(pr.url, not created),
-            reused=not created,
-        )
-        self._audit_published(proposal, approval, result)
-        return result
+        return self._opened(proposal, approval, outcome, pr, created, status=APP_OPEN)
 
     # --- the branch ----------------------------------------------------------------------------------------
 

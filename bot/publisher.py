@@ -123,6 +123,23 @@ class PublicationRecords:
             },
         )
 
+    def _opened(
+        self, proposal: Proposal, approval: Approval, outcome: Any, pr: Any, created: bool, *, status: str
+    ) -> PublishResult:
+        """Record and audit the pull request ``pr`` (``number``, ``url``) opened (or found) for ``outcome``."""
+        self._record(proposal, outcome, status=status, pr_number=pr.number, pr_url=pr.url)
+        result = PublishResult(
+            ok=True,
+            branch=outcome.branch,
+            commit=outcome.commit,
+            pr_url=pr.url,
+            pr_number=pr.number,
+            message=messages.published_pr(pr.url, not created),
+            reused=not created,
+        )
+        self._audit_published(proposal, approval, result)
+        return result
+
     def _reviewers_for(self, pulls: Any, owners: set[str], number: int, where: dict[str, Any]) -> None:
         """Request the reviewers ``self.reviewers`` maps ``owners`` to; a refusal (e.g. the owner is not a
         collaborator: the PR is still useful) only gets logged and audited."""
@@ -255,18 +272,7 @@ class GitHubPublisher(LocalPublisher):
                 self._request_reviewers(proposal, pr.number)
         except PublishError as exc:
             return self._fail(proposal, approval, messages.publish_git_error(str(exc)), "error", outcome)
-        self._record(proposal, outcome, status="open", pr_number=pr.number, pr_url=pr.url)
-        result = PublishResult(
-            ok=True,
-            branch=outcome.branch,
-            commit=outcome.commit,
-            pr_url=pr.url,
-            pr_number=pr.number,
-            message=messages.published_pr(pr.url, not created),
-            reused=not created,
-        )
-        self._audit_published(proposal, approval, result)
-        return result
+        return self._opened(proposal, approval, outcome, pr, created, status="open")
 
     def _request_reviewers(self, proposal: Proposal, number: int) -> None:
         """Reviewers for the inventory owners of the targeted servers."""
