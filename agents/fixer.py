@@ -227,13 +227,9 @@ class LlmFixer:
             return RouteDecision(
                 fixer=self.fixer_name, escalation=messages.esc_llm_no_config(workspace.targets)
             )
-        if self._down is not None:
-            until, reason = self._down
-            if self.monotonic() < until:
-                return RouteDecision(
-                    fixer=self.fixer_name, escalation=messages.esc_llm_unavailable(reason, [])
-                )
-            self._down = None
+        cooling = self._cooling_down()
+        if cooling is not None:
+            return cooling
         nonce = self.nonce()
         first = self.prompt(group, workspace, nonce, request, current)
         schema = fixer_schema(workspace)
@@ -296,6 +292,17 @@ class LlmFixer:
 
     # --- policies: a misconfiguration no vetted template answers (agents/policy_fixer.py) ------------------
 
+    def _cooling_down(self) -> RouteDecision | None:
+        """The escalation while a model that was unavailable cools down (None once it may be asked again)."""
+        if self._down is not None:
+            until, reason = self._down
+            if self.monotonic() < until:
+                return RouteDecision(
+                    fixer=self.fixer_name, escalation=messages.esc_llm_unavailable(reason, [])
+                )
+            self._down = None
+        return None
+
     def fix_policy(self, group: AlertGroup, inventory: Inventory, workspace: Workspace) -> RouteDecision:
         """One ``add_policy`` for a misconfiguration group, proven and guarded like a template's.
 
@@ -317,13 +324,9 @@ class LlmFixer:
         env = workspace.policy_env
         if env is None or not inventory.policy_directories:
             return RouteDecision(fixer=self.fixer_name, escalation=messages.esc_fixer_policy_no_repository())
-        if self._down is not None:
-            until, reason = self._down
-            if self.monotonic() < until:
-                return RouteDecision(
-                    fixer=self.fixer_name, escalation=messages.esc_llm_unavailable(reason, [])
-                )
-            self._down = None
+        cooling = self._cooling_down()
+        if cooling is not None:
+            return cooling
         nonce = self.nonce()
         first = policy_prompt(group, workspace, nonce, iso(self.clock.now()))
         schema = fixer_policy_schema(group, inventory, workspace)
