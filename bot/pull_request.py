@@ -157,6 +157,24 @@ def body(
         *intro,
         "### Change",
         "",
+        *_change_and_approval(shown, fence, guard, approval, thread, proposal, audit_hash, verdict),
+    ]
+    return redact("\n".join(parts)) + "\n"
+
+
+def _change_and_approval(
+    shown: str,
+    fence: str,
+    guard: GuardReport,
+    approval: Approval,
+    thread: str,
+    proposal: Proposal,
+    audit_hash: str,
+    verdict: str | None = None,
+) -> list[str]:
+    """The diff, the guard checks, the reviewer's verdict (GitOps only), who approved and the marker: the end
+    of every pull request body."""
+    return [
         f"{fence}diff",
         shown.rstrip("\n"),
         fence,
@@ -165,8 +183,7 @@ def body(
         "",
         *_checks(guard),
         "",
-        f"**Reviewer:** {verdict}",
-        "",
+        *([f"**Reviewer:** {verdict}", ""] if verdict is not None else []),
         f"**Approved by:** {approvers(approval)} at {iso(approval.approved_at)} · {thread}",
         "",
         f"Proposal `{proposal.id}` revision {proposal.revision} (`{proposal.revision_hash}`), "
@@ -177,7 +194,6 @@ def body(
         "",
         marker(proposal.id, proposal.revision),
     ]
-    return redact("\n".join(parts)) + "\n"
 
 
 def _findings_intro(proposal: Proposal) -> list[str]:
@@ -498,22 +514,6 @@ def dependency_body(
         "",
         "### Change",
         "",
-        f"{fence}diff",
-        shown.rstrip("\n"),
-        fence,
-        "",
-        "### Guard checks (re-run on the latest default branch)",
-        "",
-        *_checks(guard),
-        "",
-        f"**Approved by:** {approvers(approval)} at {iso(approval.approved_at)} · {thread}",
-        "",
-        f"Proposal `{proposal.id}` revision {proposal.revision} (`{proposal.revision_hash}`), "
-        f"audit hash `{audit_hash}`.",
-        "",
-        "_Opened by secops-bot. The bot never merges, never approves and never enables auto-merge: a human "
-        "reviews and merges._",
-        "",
-        marker(proposal.id, proposal.revision),
+        *_change_and_approval(shown, fence, guard, approval, thread, proposal, audit_hash),
     ]
     return redact("\n".join(parts)) + "\n"
