@@ -184,19 +184,9 @@ class DependencyPublisher(PublicationRecords):
             return self._fail(
                 proposal, approval, messages.dep_publish_failing_tests(app.name, tests.line), "refused"
             )
-        known = self.state.get_publication(proposal.id, proposal.revision)
-        if known is not None and known.pr_number is not None and known.status in (APP_OPEN, "merged"):
-            result = PublishResult(
-                ok=True,
-                branch=known.branch,
-                commit=known.commit,
-                pr_url=known.pr_url,
-                pr_number=known.pr_number,
-                message=messages.published_pr(known.pr_url or "", True),
-                reused=True,
-            )
-            self._audit_published(proposal, approval, result)
-            return result
+        known = self._already_open(proposal, approval, (APP_OPEN, "merged"))
+        if known is not None:
+            return known
         audit_hash = approval.audit_hash or self.audit.append(
             "publish_attempt",
             {

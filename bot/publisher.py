@@ -123,6 +123,26 @@ class PublicationRecords:
             },
         )
 
+    def _already_open(
+        self, proposal: Proposal, approval: Approval, statuses: tuple[str, ...]
+    ) -> PublishResult | None:
+        """The revision's pull request when one is already recorded (a retry or a second click): audited as
+        reused, never a second one."""
+        known = self.state.get_publication(proposal.id, proposal.revision)
+        if known is None or known.pr_number is None or known.status not in statuses:
+            return None
+        result = PublishResult(
+            ok=True,
+            branch=known.branch,
+            commit=known.commit,
+            pr_url=known.pr_url,
+            pr_number=known.pr_number,
+            message=messages.published_pr(known.pr_url or "", True),
+            reused=True,
+        )
+        self._audit_published(proposal, approval, result)
+        return result
+
     def _opened(
         self, proposal: Proposal, approval: Approval, outcome: Any, pr: Any, created: bool, *, status: str
     ) -> PublishResult:
@@ -235,19 +255,9 @@ class GitHubPublisher(LocalPublisher):
         self.reviewers = dict(reviewers or {})
 
     def publish(self, proposal: Proposal, approval: Approval) -> PublishResult:
-        known = self.state.get_publication(proposal.id, proposal.revision)
-        if known is not None and known.pr_number is not None and known.status in ("open", "merged"):
-            result = PublishResult(
-                ok=True,
-                branch=known.branch,
-                commit=known.commit,
-                pr_url=known.pr_url,
-                pr_number=known.pr_number,
-                message=messages.published_pr(known.pr_url or "", True),
-                reused=True,
-            )
-            self._audit_published(proposal, approval, result)
-            return result
+        known = self._already_open(proposal, approval, ("open", "merged"))
+        if known is not None:
+            return known
         pushed = self._push(proposal, approval)
         if isinstance(pushed, PublishResult):
             return pushed
